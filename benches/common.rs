@@ -1,0 +1,18 @@
+//! Shapes shared by the benches: the paper's QM9 policy and the shipped small policy, both
+//! measured at batch 64 × 100 tokens like `../shared/peer/hf_gpt_bench.py`.
+
+use multireward::policy::GptConfig;
+
+/// Batch size of every bench (the peer script's default).
+pub const BATCH: usize = 64;
+/// Tokens per row (new tokens when sampling, sequence length when training).
+pub const TOKENS: usize = 100;
+
+/// `(name, config)` of the benchmarked shapes.
+pub fn shapes() -> Vec<(&'static str, GptConfig)> {
+    vec![
+        ("qm9", GptConfig::qm9_paper()),
+        // The shipped SMILES policy's shape (peer script: --shape small).
+        ("small", GptConfig::small(40, 128)),
+    ]
+}

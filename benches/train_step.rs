@@ -1,0 +1,63 @@
+//! Training throughput: one forward + backward + AdamW step on batch 64 × 100 tokens
+//! (mean token NLL, as the peer script's train step).
+
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::Distribution;
+use burn::tensor::Tensor;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use multireward::device::device_from_env;
+use multireward::train::{LmBatch, lm_loss};
+use std::time::Duration;
+
+mod common;
+
+fn train_step(c: &mut Criterion) {
+    let device = device_from_env()
+        .expect("MULTIREWARD_DEVICE names a compiled backend")
+        .autodiff();
+    let mut group = c.benchmark_group("train_step");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20))
+        .throughput(Throughput::Elements(
+            (common::BATCH * common::TOKENS) as u64,
+        ));
+    for (name, config) in common::shapes() {
+        device.seed(0);
+        let vocab = config.vocab_size;
+        let mut model = Some(config.init(&device));
+        let mut optim = AdamWConfig::new().with_weight_decay(0.0).init();
+        let ids: Vec<Vec<u32>> = Tensor::<2>::random(
+            [common::BATCH, common::TOKENS],
+            Distribution::Uniform(3.0, vocab as f64),
+            &device,
+        )
+        .into_data()
+        .iter::<f32>()
+        .map(|x| x as u32)
+        .collect::<Vec<_>>()
+        .chunks(common::TOKENS)
+        .map(<[u32]>::to_vec)
+        .collect();
+        let rows: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
+        let batch = LmBatch::new(&rows, vocab, &device).unwrap();
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    let m = model.take().unwrap();
+                    let loss = lm_loss(&m, &batch);
+                    let grads = GradientsParams::from_grads(loss.backward(), &m);
+                    let m = optim.step(1e-5, m, grads);
+                    model = Some(m);
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, train_step);
+criterion_main!(benches);

@@ -1,0 +1,173 @@
+//! Corpus readers for the committed data slims (see `data/README.md`) and seeded splits.
+
+use flate2::read::GzDecoder;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Errors reading corpora.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line does not have the expected shape.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One QM9 molecule with the paper's three target properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Qm9Record {
+    /// QM9 index (1..=133885; 130,831 converged molecules are present).
+    pub index: u32,
+    /// SMILES as distributed (Kekulé, GDB style).
+    pub smiles: String,
+    /// Isotropic polarisability α, bohr³.
+    pub alpha: f64,
+    /// HOMO–LUMO gap, Hartree.
+    pub gap: f64,
+    /// Internal energy at 0 K, U0, Hartree.
+    pub u0: f64,
+}
+
+/// Read all lines of a text file, transparently un-gzipping `*.gz`.
+pub fn read_lines(path: &Path) -> Result<Vec<String>, DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    BufReader::new(reader)
+        .lines()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)
+}
+
+/// Read a SMILES file: one SMILES per line (first whitespace-separated field); blank lines
+/// and a `SMILES` header are skipped.
+pub fn load_smiles(path: &Path) -> Result<Vec<String>, DataError> {
+    Ok(read_lines(path)?
+        .into_iter()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|s| !s.eq_ignore_ascii_case("smiles"))
+        .collect())
+}
+
+/// Read `data/qm9_slim.csv.gz` (`index,smiles,alpha,gap,u0`).
+pub fn load_qm9(path: &Path) -> Result<Vec<Qm9Record>, DataError> {
+    let lines = read_lines(path)?;
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let parse = |message: String| DataError::Parse {
+            path: path.to_path_buf(),
+            line: i + 1,
+            message,
+        };
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 5 {
+            return Err(parse(format!("expected 5 fields, got {}", f.len())));
+        }
+        let num = |s: &str, what: &str| {
+            s.parse::<f64>()
+                .map_err(|e| parse(format!("{what} {s:?}: {e}")))
+        };
+        out.push(Qm9Record {
+            index: f[0]
+                .parse()
+                .map_err(|e| parse(format!("index {:?}: {e}", f[0])))?,
+            smiles: f[1].to_string(),
+            alpha: num(f[2], "alpha")?,
+            gap: num(f[3], "gap")?,
+            u0: num(f[4], "u0")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Seeded shuffle-and-split into consecutive parts of the given fractions (the last part takes
+/// the remainder).
+pub fn split<T: Clone>(items: &[T], fractions: &[f64], seed: u64) -> Vec<Vec<T>> {
+    let mut idx: Vec<usize> = (0..items.len()).collect();
+    idx.shuffle(&mut StdRng::seed_from_u64(seed));
+    let mut out = Vec::with_capacity(fractions.len());
+    let mut at = 0;
+    for (k, f) in fractions.iter().enumerate() {
+        let n = if k + 1 == fractions.len() {
+            items.len() - at
+        } else {
+            ((items.len() as f64 * f).round() as usize).min(items.len() - at)
+        };
+        out.push(idx[at..at + n].iter().map(|&i| items[i].clone()).collect());
+        at += n;
+    }
+    out
+}
+
+/// Path of a file in the crate's `data/` directory.
+pub fn data_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qm9_slim_loads_with_properties() {
+        let rows = load_qm9(&data_path("qm9_slim.csv.gz")).unwrap();
+        assert_eq!(rows.len(), 130_831);
+        assert_eq!(rows[0].smiles, "C");
+        assert!((rows[0].alpha - 13.21).abs() < 1e-9);
+        assert!(rows.iter().all(|r| r.gap > 0.0 && r.u0 < 0.0));
+    }
+
+    #[test]
+    fn split_is_seeded_and_complete() {
+        let v: Vec<u32> = (0..100).collect();
+        let a = split(&v, &[0.8, 0.1, 0.1], 7);
+        assert_eq!(a.iter().map(Vec::len).collect::<Vec<_>>(), [80, 10, 10]);
+        assert_eq!(a, split(&v, &[0.8, 0.1, 0.1], 7));
+        let mut all: Vec<u32> = a.concat();
+        all.sort();
+        assert_eq!(all, v);
+    }
+
+    #[test]
+    fn bad_rows_are_typed_errors() {
+        let dir = std::env::temp_dir().join(format!("mr-data-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bad.csv");
+        std::fs::write(&p, "index,smiles,alpha,gap,u0\n1,C,x,0.5,-40\n").unwrap();
+        assert!(matches!(
+            load_qm9(&p),
+            Err(DataError::Parse { line: 2, .. })
+        ));
+        assert!(matches!(
+            load_qm9(&dir.join("missing.csv")),
+            Err(DataError::Io { .. })
+        ));
+    }
+}

@@ -1,0 +1,21 @@
+//! # multireward
+//!
+//! Fine-tuning generative transformers on several rewards at once (IterativeRS, MORLHF,
+//! Rewarded Soups, RiC) on Burn, over any backend chosen at compile time.
+//!
+//! Layers, top to bottom (no arrow points back up):
+//! - [`train`]: supervised causal-LM training (pretraining / SFT);
+//! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder with KV-cache
+//!   sampling;
+//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`]: the ground floor.
+//!
+//! Domain code lives under [`tasks`].
+#![warn(missing_docs)]
+
+pub mod checkpoint;
+pub mod data;
+pub mod device;
+pub mod policy;
+pub mod tasks;
+pub mod tokenizer;
+pub mod train;

@@ -1,0 +1,545 @@
+//! `Gpt`: a GPT-2-style causal decoder (pre-LayerNorm, GELU, learned positions, optional weight
+//! tying) with an optional scalar value head and a preallocated key/value cache for sampling.
+//!
+//! Reads top to bottom: config → layers (attention, MLP, block) → model forward → sampling.
+
+use super::sampling::{SamplingConfig, sample_next, uniform_draws};
+use super::sequences::{PromptLayout, Rollout, Sequences, response_mask};
+use super::{Policy, PolicyError, ResponseScores};
+use crate::checkpoint::{self, CheckpointError};
+use crate::tokenizer::{EOS, PAD, Tokenizer};
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::activation::{gelu, log_softmax};
+use burn::tensor::module::{attention, embedding, linear};
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
+use std::path::Path;
+
+/// Shape and regularisation of a [`Gpt`].
+#[derive(Config, Debug, PartialEq)]
+pub struct GptConfig {
+    /// Number of transformer blocks.
+    pub n_layer: usize,
+    /// Attention heads per block (`d_model` must be divisible by it).
+    pub n_head: usize,
+    /// Residual stream width.
+    pub d_model: usize,
+    /// Hidden width of the MLP.
+    pub d_ff: usize,
+    /// Vocabulary size, specials included.
+    pub vocab_size: usize,
+    /// Maximum context length (number of learned positions).
+    pub max_len: usize,
+    /// Dropout on embeddings, attention output and MLP output (active only under autodiff).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Share the token embedding with the LM head (GPT-2 does).
+    #[config(default = true)]
+    pub tie_weights: bool,
+    /// Add a scalar value head (for PPO's critic).
+    #[config(default = false)]
+    pub value_head: bool,
+    /// LayerNorm epsilon.
+    #[config(default = 1e-5)]
+    pub layer_norm_eps: f64,
+}
+
+impl GptConfig {
+    /// The reference code's QM9 policy (GPT-2: 3 layers, d 768, 12 heads, d_ff 2048, vocab 40).
+    pub fn qm9_paper() -> Self {
+        Self::new(3, 12, 768, 2048, 40, 1024)
+    }
+
+    /// The reference code's MPRA/DNA policy (6 layers, d 256, 4 heads, d_ff 1024, 4-mer vocab
+    /// of 274, 128 positions).
+    pub fn mpra_paper() -> Self {
+        Self::new(6, 4, 256, 1024, 274, 128)
+    }
+
+    /// The shipped small shape (4 layers, d 256, 4 heads, d_ff 1024) for a given vocabulary.
+    pub fn small(vocab_size: usize, max_len: usize) -> Self {
+        Self::new(4, 4, 256, 1024, vocab_size, max_len)
+    }
+
+    /// Check that the shape is usable.
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            self.n_layer,
+            self.n_head,
+            self.d_model,
+            self.d_ff,
+            self.vocab_size,
+            self.max_len,
+        ];
+        if positive.contains(&0) {
+            return Err(format!("all sizes must be positive: {self:?}"));
+        }
+        if !self.d_model.is_multiple_of(self.n_head) {
+            return Err(format!(
+                "d_model {} is not divisible by n_head {}",
+                self.d_model, self.n_head
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        Ok(())
+    }
+
+    /// Initialise a model with GPT-2's scheme: N(0, 0.02) weights, zero biases, residual
+    /// projections scaled by 1/√(2·n_layer).
+    ///
+    /// # Panics
+    /// If [`GptConfig::validate`] fails.
+    pub fn init(&self, device: &Device) -> Gpt {
+        if let Err(e) = self.validate() {
+            panic!("invalid GptConfig: {e}");
+        }
+        let std = 0.02;
+        let resid_std = std / (2.0 * self.n_layer as f64).sqrt();
+        let blocks = (0..self.n_layer)
+            .map(|_| Block {
+                ln_1: self.layer_norm(device),
+                attn: Attention {
+                    qkv: dense(self.d_model, 3 * self.d_model, std, device),
+                    proj: dense(self.d_model, self.d_model, resid_std, device),
+                    n_head: self.n_head,
+                },
+                ln_2: self.layer_norm(device),
+                fc: dense(self.d_model, self.d_ff, std, device),
+                fc_proj: dense(self.d_ff, self.d_model, resid_std, device),
+            })
+            .collect();
+        Gpt {
+            tok_emb: embedding_table(self.vocab_size, self.d_model, std, device),
+            pos_emb: embedding_table(self.max_len, self.d_model, std, device),
+            blocks,
+            ln_f: self.layer_norm(device),
+            lm_head: (!self.tie_weights)
+                .then(|| dense_no_bias(self.d_model, self.vocab_size, std, device)),
+            value_head: self.value_head.then(|| dense(self.d_model, 1, std, device)),
+            dropout: self.dropout,
+            config: self.clone(),
+        }
+    }
+
+    fn layer_norm(&self, device: &Device) -> LayerNorm {
+        LayerNormConfig::new(self.d_model)
+            .with_epsilon(self.layer_norm_eps)
+            .init(device)
+    }
+
+    /// Number of parameters a model of this shape has.
+    pub fn num_params(&self) -> usize {
+        let (d, f) = (self.d_model, self.d_ff);
+        let block = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * f + f) + (f * d + d);
+        let head = if self.tie_weights {
+            0
+        } else {
+            d * self.vocab_size
+        };
+        let value = if self.value_head { d + 1 } else { 0 };
+        (self.vocab_size + self.max_len) * d + self.n_layer * block + 2 * d + head + value
+    }
+}
+
+fn normal(shape: [usize; 2], std: f64, device: &Device) -> Tensor<2> {
+    Tensor::random(shape, Distribution::Normal(0.0, std), device)
+}
+
+fn dense(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
+    Linear {
+        weight: Param::from_tensor(normal([d_in, d_out], std, device)),
+        bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
+    }
+}
+
+fn dense_no_bias(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
+    Linear {
+        weight: Param::from_tensor(normal([d_in, d_out], std, device)),
+        bias: None,
+    }
+}
+
+fn embedding_table(n: usize, d: usize, std: f64, device: &Device) -> Embedding {
+    Embedding {
+        weight: Param::from_tensor(normal([n, d], std, device)),
+    }
+}
+
+/// Dropout that is active only on an autodiff device (training), never in `valid()` copies.
+fn dropout<const D: usize>(x: Tensor<D>, p: f64) -> Tensor<D> {
+    if p == 0.0 || !x.device().is_autodiff() {
+        return x;
+    }
+    let keep = x.random_like(Distribution::Bernoulli(1.0 - p));
+    x * keep / (1.0 - p)
+}
+
+/// Which keys each query may see.
+#[derive(Clone)]
+enum AttnMask {
+    /// Plain causal masking, no padding (the fast path).
+    Causal,
+    /// An explicit `[B, 1, Tq, Tk]` mask, `true` = hidden.
+    Explicit(Tensor<4, Bool>),
+}
+
+/// Preallocated keys and values of one layer, `[B, H, capacity, d_head]`.
+struct LayerCache {
+    k: Option<Tensor<4>>,
+    v: Option<Tensor<4>>,
+}
+
+/// Key/value cache for incremental decoding: one preallocated buffer per layer, written in
+/// place; `len` positions are filled.
+struct KvCache {
+    layers: Vec<LayerCache>,
+    len: usize,
+}
+
+impl KvCache {
+    fn new(cfg: &GptConfig, batch: usize, capacity: usize, device: &Device) -> Self {
+        let dh = cfg.d_model / cfg.n_head;
+        let zeros = || Some(Tensor::zeros([batch, cfg.n_head, capacity, dh], device));
+        Self {
+            layers: (0..cfg.n_layer)
+                .map(|_| LayerCache {
+                    k: zeros(),
+                    v: zeros(),
+                })
+                .collect(),
+            len: 0,
+        }
+    }
+}
+
+/// Multi-head causal self-attention with a fused q/k/v projection.
+#[derive(Module, Debug)]
+struct Attention {
+    qkv: Linear,
+    proj: Linear,
+    n_head: usize,
+}
+
+impl Attention {
+    /// `x` `[B, T, d]` → `[B, T, d]`. With a cache, the new keys/values are written at
+    /// positions `start..start + T` and the queries attend to everything cached so far.
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        mask: &AttnMask,
+        cache: Option<(&mut LayerCache, usize)>,
+    ) -> Tensor<3> {
+        let [b, t, d] = x.dims();
+        let (h, dh) = (self.n_head, d / self.n_head);
+        let heads = |y: Tensor<3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
+        let mut qkv = self.qkv.forward(x).chunk(3, 2).into_iter().map(heads);
+        let (q, k, v) = (
+            qkv.next().unwrap(),
+            qkv.next().unwrap(),
+            qkv.next().unwrap(),
+        );
+        let (k, v) = match cache {
+            None => (k, v),
+            Some((layer, start)) => {
+                let end = start + t;
+                let write = |slot: &mut Option<Tensor<4>>, new: Tensor<4>| {
+                    let buf = slot.take().expect("cache buffer present");
+                    let buf = buf.slice_assign([0..b, 0..h, start..end, 0..dh], new);
+                    let view = buf.clone().slice([0..b, 0..h, 0..end, 0..dh]);
+                    *slot = Some(buf);
+                    view
+                };
+                (write(&mut layer.k, k), write(&mut layer.v, v))
+            }
+        };
+        let (mask, is_causal) = match mask {
+            AttnMask::Causal => (None, true),
+            AttnMask::Explicit(m) => (Some(m.clone()), false),
+        };
+        let options = AttentionModuleOptions {
+            is_causal,
+            ..Default::default()
+        };
+        let y = attention(q, k, v, mask, None, options);
+        self.proj.forward(y.swap_dims(1, 2).reshape([b, t, d]))
+    }
+}
+
+/// Pre-LayerNorm transformer block: `x + attn(ln(x))`, then `x + mlp(ln(x))`.
+#[derive(Module, Debug)]
+struct Block {
+    ln_1: LayerNorm,
+    attn: Attention,
+    ln_2: LayerNorm,
+    fc: Linear,
+    fc_proj: Linear,
+}
+
+impl Block {
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        mask: &AttnMask,
+        cache: Option<(&mut LayerCache, usize)>,
+        p: f64,
+    ) -> Tensor<3> {
+        let a = self.attn.forward(self.ln_1.forward(x.clone()), mask, cache);
+        let x = x + dropout(a, p);
+        let m = self
+            .fc_proj
+            .forward(gelu(self.fc.forward(self.ln_2.forward(x.clone()))));
+        x + dropout(m, p)
+    }
+}
+
+/// GPT-2-style causal decoder policy. See the module docs.
+#[derive(Module, Debug)]
+pub struct Gpt {
+    tok_emb: Embedding,
+    pos_emb: Embedding,
+    blocks: Vec<Block>,
+    ln_f: LayerNorm,
+    lm_head: Option<Linear>,
+    value_head: Option<Linear>,
+    dropout: f64,
+    #[module(skip)]
+    config: GptConfig,
+}
+
+impl Gpt {
+    /// The model's configuration.
+    pub fn config(&self) -> &GptConfig {
+        &self.config
+    }
+
+    /// Final hidden states `[B, T, d]` of `tokens` at `positions`.
+    fn hidden(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: Tensor<2, Int>,
+        mask: &AttnMask,
+        mut cache: Option<&mut KvCache>,
+    ) -> Tensor<3> {
+        let device = self.tok_emb.weight.device();
+        let t = tokens.dims()[1];
+        let tok = embedding(self.tok_emb.weight.val(), tokens.to_device(&device));
+        let pos = embedding(self.pos_emb.weight.val(), positions.to_device(&device));
+        let mut x = dropout(tok + pos, self.dropout);
+        let start = cache.as_ref().map_or(0, |c| c.len);
+        for (i, block) in self.blocks.iter().enumerate() {
+            let layer = cache.as_deref_mut().map(|c| (&mut c.layers[i], start));
+            x = block.forward(x, mask, layer, self.dropout);
+        }
+        if let Some(c) = cache {
+            c.len += t;
+        }
+        self.ln_f.forward(x)
+    }
+
+    /// Next-token logits `[B, T, V]` from hidden states.
+    fn logits(&self, h: Tensor<3>) -> Tensor<3> {
+        match &self.lm_head {
+            Some(head) => head.forward(h),
+            None => linear(h, self.tok_emb.weight.val().transpose(), None),
+        }
+    }
+
+    fn values(&self, h: Tensor<3>) -> Option<Tensor<2>> {
+        self.value_head
+            .as_ref()
+            .map(|vh| vh.forward(h).squeeze_dim::<2>(2))
+    }
+
+    /// Attention mask for a full sequence: causal, plus key padding when rows are left-padded.
+    /// Padded query rows see the earlier padding so no row is fully masked.
+    fn sequence_mask(key_pad: Option<&Tensor<2, Bool>>, t: usize, device: &Device) -> AttnMask {
+        match key_pad {
+            None => AttnMask::Causal,
+            Some(pad) => {
+                let [b, _] = pad.dims();
+                let future = Tensor::<2, Bool>::tril_mask([t, t], 0, device).reshape([1, 1, t, t]);
+                let pad = pad.clone().to_device(device);
+                let key = pad.clone().reshape([b, 1, 1, t]);
+                let query_real = pad.bool_not().reshape([b, 1, t, 1]);
+                let hidden_pad = key
+                    .expand([b, 1, t, t])
+                    .bool_and(query_real.expand([b, 1, t, t]));
+                AttnMask::Explicit(future.expand([b, 1, t, t]).bool_or(hidden_pad))
+            }
+        }
+    }
+
+    /// Full forward over `seqs`: logits `[B, L, V]` (and values `[B, L]` with a value head).
+    pub fn forward(&self, seqs: &Sequences) -> (Tensor<3>, Option<Tensor<2>>) {
+        let device = self.tok_emb.weight.device();
+        let t = seqs.dims()[1];
+        let mask = Self::sequence_mask(seqs.key_pad.as_ref(), t, &device);
+        let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
+        (self.logits(h.clone()), self.values(h))
+    }
+
+    /// Sample with or without the KV cache; `self` must be a non-autodiff copy.
+    fn generate(&self, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Rollout, PolicyError> {
+        cfg.validate()?;
+        let r = cfg.max_new_tokens;
+        let layout = PromptLayout::new(prompts, r, self.config.vocab_size)?;
+        let (b, p) = (layout.batch(), layout.width);
+        let longest = layout.lens.iter().copied().max().unwrap_or(0);
+        if longest + r > self.config.max_len {
+            return Err(PolicyError::TooLong {
+                prompt: longest,
+                response: r,
+                max_len: self.config.max_len,
+            });
+        }
+        let device = self.tok_emb.weight.device();
+        let draws = uniform_draws(cfg, b, r, &device);
+        let (mut tokens, positions, key_pad) = layout.tensors(&device);
+        let total = p + r;
+        let mut cache = cfg
+            .use_kv_cache
+            .then(|| KvCache::new(&self.config, b, total, &device));
+        let prompt_mask = Self::sequence_mask(
+            key_pad
+                .as_ref()
+                .map(|m| m.clone().slice([0..b, 0..p]))
+                .as_ref(),
+            p,
+            &device,
+        );
+        let mut h = self.hidden(
+            tokens.clone().slice([0..b, 0..p]),
+            positions.clone().slice([0..b, 0..p]),
+            &prompt_mask,
+            cache.as_mut(),
+        );
+        let mut log_probs = Vec::with_capacity(r);
+        let mut done: Option<Tensor<2, Bool>> = None;
+        let mut generated = 0;
+        for step in 0..r {
+            let last = h.clone().narrow(1, h.dims()[1] - 1, 1);
+            let logits = self.logits(last).reshape([b, self.config.vocab_size]);
+            let (tok, lp) = sample_next(logits, cfg, draws.clone().narrow(1, step, 1));
+            let col = p + step;
+            tokens = tokens.slice_assign([0..b, col..col + 1], tok.clone());
+            log_probs.push(lp);
+            generated = step + 1;
+            if cfg.stop_at_eos {
+                let eos = tok.clone().equal_elem(EOS as i64);
+                let all = done.take().map_or(eos.clone(), |d| d.bool_or(eos));
+                if generated % 8 == 0 && all.clone().all().into_scalar::<bool>() {
+                    break;
+                }
+                done = Some(all);
+            }
+            if step + 1 == r {
+                break;
+            }
+            h = match cache.as_mut() {
+                Some(c) => {
+                    let mask = match &key_pad {
+                        None => AttnMask::Causal,
+                        Some(pad) => {
+                            AttnMask::Explicit(pad.clone().slice([0..b, 0..col + 1]).reshape([
+                                b,
+                                1,
+                                1,
+                                col + 1,
+                            ]))
+                        }
+                    };
+                    self.hidden(
+                        tok,
+                        positions.clone().slice([0..b, col..col + 1]),
+                        &mask,
+                        Some(c),
+                    )
+                }
+                None => {
+                    let mask = Self::sequence_mask(
+                        key_pad
+                            .as_ref()
+                            .map(|m| m.clone().slice([0..b, 0..col + 1]))
+                            .as_ref(),
+                        col + 1,
+                        &device,
+                    );
+                    self.hidden(
+                        tokens.clone().slice([0..b, 0..col + 1]),
+                        positions.clone().slice([0..b, 0..col + 1]),
+                        &mask,
+                        None,
+                    )
+                }
+            };
+        }
+        let mut log_probs = Tensor::cat(log_probs, 1);
+        if generated < r {
+            // Early stop: the rest of every row is padding with zero log-probability.
+            tokens = tokens.slice_fill([0..b, p + generated..total], PAD as i64);
+            log_probs = Tensor::cat(
+                vec![log_probs, Tensor::zeros([b, r - generated], &device)],
+                1,
+            );
+        }
+        let sequences = Sequences {
+            tokens,
+            positions,
+            key_pad,
+            prompt_len: p,
+        };
+        let mask = response_mask(sequences.response());
+        Ok(Rollout {
+            sequences,
+            response_mask: mask,
+            log_probs,
+        })
+    }
+}
+
+impl Policy for Gpt {
+    fn sample(&self, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Rollout, PolicyError> {
+        self.valid().generate(prompts, cfg)
+    }
+
+    fn score(&self, seqs: &Sequences, temperature: f32) -> ResponseScores {
+        let device = self.tok_emb.weight.device();
+        let [b, l] = seqs.dims();
+        let p = seqs.prompt_len;
+        let mask = Self::sequence_mask(seqs.key_pad.as_ref(), l, &device);
+        let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
+        // The state before response token j is position p - 1 + j.
+        let h = h.narrow(1, p - 1, l - p);
+        let logits = self.logits(h.clone()) / temperature;
+        let targets = seqs.response().to_device(&device).reshape([b, l - p, 1]);
+        let log_probs = log_softmax(logits, 2)
+            .gather(2, targets)
+            .squeeze_dim::<2>(2);
+        ResponseScores {
+            log_probs,
+            values: self.values(h),
+        }
+    }
+
+    fn has_value_head(&self) -> bool {
+        self.value_head.is_some()
+    }
+
+    fn device(&self) -> Device {
+        self.tok_emb.weight.device()
+    }
+
+    fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError> {
+        checkpoint::save_module(dir, self.clone(), &self.config, tokenizer)
+    }
+
+    fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        let config: GptConfig = checkpoint::load_config(dir)?;
+        config.validate().map_err(CheckpointError::BadConfig)?;
+        checkpoint::load_weights(dir, config.init(device))
+    }
+}

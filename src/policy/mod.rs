@@ -1,0 +1,86 @@
+//! Generative policies: the [`Policy`] trait the RL strategies drive, the batch types it speaks,
+//! and the shipped GPT implementation.
+
+mod gpt;
+mod sampling;
+mod sequences;
+
+pub use gpt::{Gpt, GptConfig};
+pub use sampling::{SamplingConfig, sample_next, uniform_draws};
+pub use sequences::{Rollout, Sequences, response_mask};
+
+use crate::checkpoint::CheckpointError;
+use crate::tokenizer::Tokenizer;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use std::path::Path;
+use thiserror::Error;
+
+/// Errors from sampling and scoring.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PolicyError {
+    /// Prompt plus response would exceed the policy's maximum context length.
+    #[error("prompt ({prompt}) + response ({response}) tokens exceed the context length {max_len}")]
+    TooLong {
+        /// Longest prompt in the batch, in tokens.
+        prompt: usize,
+        /// Requested response length, in tokens.
+        response: usize,
+        /// The policy's maximum context length.
+        max_len: usize,
+    },
+    /// No prompts, or an empty prompt (every prompt needs at least BOS).
+    #[error("empty batch or empty prompt: every prompt needs at least one token (BOS)")]
+    EmptyPrompt,
+    /// A prompt token is outside the vocabulary.
+    #[error("token id {id} is outside the vocabulary of {vocab} tokens")]
+    BadToken {
+        /// The offending id.
+        id: u32,
+        /// The vocabulary size.
+        vocab: usize,
+    },
+    /// A sampling setting is out of range.
+    #[error("bad sampling config: {0}")]
+    BadConfig(String),
+}
+
+/// Log-probabilities (and value estimates) of the response part of [`Sequences`].
+#[derive(Debug, Clone)]
+pub struct ResponseScores {
+    /// `[B, R]` log π(token | prefix) of each response token, at the given temperature.
+    pub log_probs: Tensor<2>,
+    /// `[B, R]` value estimate of the state before each response token, if the policy has a
+    /// value head.
+    pub values: Option<Tensor<2>>,
+}
+
+/// What any generative policy offers the RL strategies.
+///
+/// A policy is a Burn [`Module`]: it is cloned, moved between devices, merged (parameter
+/// traversal) and turned into a frozen inference copy with [`Module::valid`]. Whether
+/// [`Policy::score`] records an autodiff graph depends only on the device of the policy's
+/// parameters: call it on the training copy for gradients and on `valid()` for none.
+pub trait Policy: Module {
+    /// Sample one response per prompt. Prompts are token ids (at least `[BOS]`); they are
+    /// left-padded to a common length. Sampling always runs on a non-autodiff copy.
+    fn sample(&self, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Rollout, PolicyError>;
+
+    /// Log-probabilities of the response tokens of `seqs` (every token after the prompt) at
+    /// `temperature` (logits are divided by it, as when sampling), plus values if available.
+    fn score(&self, seqs: &Sequences, temperature: f32) -> ResponseScores;
+
+    /// Whether [`Policy::score`] returns value estimates.
+    fn has_value_head(&self) -> bool;
+
+    /// The device holding the parameters.
+    fn device(&self) -> Device;
+
+    /// Save weights, configuration and tokenizer into the directory `dir` (written atomically).
+    fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError>;
+
+    /// Load a policy written by [`Policy::save`] onto `device`.
+    fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError>
+    where
+        Self: Sized;
+}

@@ -1,0 +1,252 @@
+//! Next-token sampling on device: temperature, top-k, top-p (nucleus) and greedy.
+
+use super::PolicyError;
+use burn::tensor::activation::{log_softmax, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// How to sample responses. Defaults follow the reference PPO setup: temperature 0.7, no
+/// top-k/top-p truncation, 100 new tokens, generation runs to the full length.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SamplingConfig {
+    /// Number of tokens to generate per row (responses are padded to exactly this length).
+    pub max_new_tokens: usize,
+    /// Logits are divided by this before sampling and when scoring (must be > 0).
+    pub temperature: f32,
+    /// Keep only the `k` most likely tokens (`None`: no truncation).
+    pub top_k: Option<usize>,
+    /// Keep the smallest set of tokens whose probability reaches `p` (`None`: no truncation).
+    pub top_p: Option<f32>,
+    /// Take the arg-max instead of sampling.
+    pub greedy: bool,
+    /// Seed of the sampler's own RNG, for reproducible rollouts (`None`: fresh entropy).
+    /// Sampling never touches the device's global RNG, so concurrent work cannot perturb it.
+    pub seed: Option<u64>,
+    /// Stop once every row has produced EOS (checked every few tokens; the rest is padding).
+    pub stop_at_eos: bool,
+    /// Use the key/value cache (`false` recomputes the full prefix at every step: a slow
+    /// reference path for tests).
+    pub use_kv_cache: bool,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 100,
+            temperature: 0.7,
+            top_k: None,
+            top_p: None,
+            greedy: false,
+            seed: None,
+            stop_at_eos: false,
+            use_kv_cache: true,
+        }
+    }
+}
+
+impl SamplingConfig {
+    /// Check ranges: temperature > 0, top-k ≥ 1, top-p in (0, 1].
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(PolicyError::BadConfig(format!(
+                "temperature must be finite and > 0, got {}",
+                self.temperature
+            )));
+        }
+        if self.top_k == Some(0) {
+            return Err(PolicyError::BadConfig("top_k must be ≥ 1".into()));
+        }
+        if let Some(p) = self.top_p
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return Err(PolicyError::BadConfig(format!(
+                "top_p must be in (0, 1], got {p}"
+            )));
+        }
+        if self.max_new_tokens == 0 {
+            return Err(PolicyError::BadConfig("max_new_tokens must be ≥ 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// `[B, steps]` uniform draws in [0, 1) for a whole rollout, from the config's seed, uploaded
+/// once.
+pub fn uniform_draws(
+    cfg: &SamplingConfig,
+    batch: usize,
+    steps: usize,
+    device: &Device,
+) -> Tensor<2> {
+    let mut rng = match cfg.seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_rng(&mut rand::rng()),
+    };
+    let draws: Vec<f32> = (0..batch * steps).map(|_| rng.random::<f32>()).collect();
+    Tensor::from_data(TensorData::new(draws, [batch, steps]), device)
+}
+
+/// Sample one token per row from `logits` `[B, V]` by inverse CDF with the uniform draws
+/// `uniform` `[B, 1]` (see [`uniform_draws`]).
+///
+/// Returns the token ids `[B, 1]` and their log-probabilities `[B, 1]` under the
+/// temperature-scaled, untruncated distribution.
+pub fn sample_next(
+    logits: Tensor<2>,
+    cfg: &SamplingConfig,
+    uniform: Tensor<2>,
+) -> (Tensor<2, Int>, Tensor<2>) {
+    let scaled = logits / cfg.temperature;
+    let token = if cfg.greedy {
+        scaled.clone().argmax(1)
+    } else {
+        let mut filtered = scaled.clone();
+        let vocab = filtered.dims()[1];
+        if let Some(k) = cfg.top_k.filter(|&k| k < vocab) {
+            let kth = filtered.clone().topk(k, 1).narrow(1, k - 1, 1);
+            let drop = filtered.clone().lower(kth);
+            filtered = filtered.mask_fill(drop, f32::NEG_INFINITY);
+        }
+        if let Some(p) = cfg.top_p.filter(|&p| p < 1.0) {
+            // Keep the sorted prefix whose mass *before* each token is < p (always ≥ 1 token),
+            // then drop every logit below the last kept one.
+            let sorted = filtered.clone().sort_descending(1);
+            let probs = softmax(sorted.clone(), 1);
+            let before = probs.clone().cumsum(1) - probs;
+            let kept = before.lower_elem(p).int().sum_dim(1).clamp_min(1) - 1;
+            let threshold = sorted.gather(1, kept);
+            let drop = filtered.clone().lower(threshold);
+            filtered = filtered.mask_fill(drop, f32::NEG_INFINITY);
+        }
+        let [b, v] = filtered.dims();
+        let cdf = softmax(filtered, 1).cumsum(1);
+        let below = cdf.lower(uniform.expand([b, v]));
+        below.int().sum_dim(1).clamp(0, v as i64 - 1)
+    };
+    let log_prob = log_softmax(scaled, 1).gather(1, token.clone());
+    (token, log_prob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::default_device;
+
+    fn ids(t: Tensor<2, Int>) -> Vec<i64> {
+        t.into_data().iter::<i64>().collect()
+    }
+
+    fn draw(logits: &Tensor<2>, cfg: &SamplingConfig, seed: u64) -> Vec<i64> {
+        let u = uniform_draws(
+            &SamplingConfig {
+                seed: Some(seed),
+                ..cfg.clone()
+            },
+            logits.dims()[0],
+            1,
+            &logits.device(),
+        );
+        ids(sample_next(logits.clone(), cfg, u).0)
+    }
+
+    #[test]
+    fn greedy_top_k_top_p() {
+        let dev = default_device();
+        let logits = Tensor::<2>::from_floats([[0.0, 3.0, 1.0, 2.0], [5.0, 0.0, 0.0, 4.9]], &dev);
+        let greedy = SamplingConfig {
+            greedy: true,
+            ..Default::default()
+        };
+        assert_eq!(draw(&logits, &greedy, 0), vec![1, 0]);
+        // top-k 1 is greedy whatever the seed.
+        let k1 = SamplingConfig {
+            top_k: Some(1),
+            seed: None,
+            ..Default::default()
+        };
+        for seed in 0..20 {
+            assert_eq!(draw(&logits, &k1, seed), vec![1, 0]);
+        }
+        // top-p small keeps only the most likely token.
+        let p = SamplingConfig {
+            top_p: Some(0.05),
+            ..Default::default()
+        };
+        for seed in 0..20 {
+            assert_eq!(draw(&logits, &p, seed), vec![1, 0]);
+        }
+        // top-k 2 never picks outside the two largest.
+        let k2 = SamplingConfig {
+            top_k: Some(2),
+            temperature: 5.0,
+            ..Default::default()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..50 {
+            let t = draw(&logits, &k2, seed);
+            assert!(t[0] == 1 || t[0] == 3, "{t:?}");
+            assert!(t[1] == 0 || t[1] == 3, "{t:?}");
+            seen.insert(t[0]);
+        }
+        assert_eq!(seen.len(), 2, "both kept tokens are drawn at temperature 5");
+    }
+
+    #[test]
+    fn log_prob_is_of_scaled_distribution() {
+        let dev = default_device();
+        let logits = Tensor::<2>::from_floats([[0.0, 1.0]], &dev);
+        let cfg = SamplingConfig {
+            greedy: true,
+            temperature: 0.5,
+            ..Default::default()
+        };
+        let u = uniform_draws(&cfg, 1, 1, &dev);
+        let (_, lp) = sample_next(logits, &cfg, u);
+        let lp: f32 = lp.into_scalar();
+        // softmax([0, 2])[1] = e^2 / (1 + e^2)
+        let want = (2f32.exp() / (1.0 + 2f32.exp())).ln();
+        assert!((lp - want).abs() < 1e-6, "{lp} vs {want}");
+    }
+
+    #[test]
+    fn frequencies_follow_the_distribution() {
+        let dev = default_device();
+        let logits = Tensor::<2>::from_floats([[0.0, (3f32).ln(), f32::NEG_INFINITY]], &dev)
+            .repeat_dim(0, 4000);
+        let cfg = SamplingConfig {
+            temperature: 1.0,
+            seed: Some(3),
+            ..Default::default()
+        };
+        let u = uniform_draws(&cfg, 4000, 1, &dev);
+        let t = ids(sample_next(logits, &cfg, u).0);
+        let ones = t.iter().filter(|&&x| x == 1).count() as f64 / 4000.0;
+        assert!((ones - 0.75).abs() < 0.03, "{ones}");
+        assert!(t.iter().all(|&x| x != 2));
+    }
+
+    #[test]
+    fn validate_rejects_bad_values() {
+        for cfg in [
+            SamplingConfig {
+                temperature: 0.0,
+                ..Default::default()
+            },
+            SamplingConfig {
+                top_k: Some(0),
+                ..Default::default()
+            },
+            SamplingConfig {
+                top_p: Some(1.5),
+                ..Default::default()
+            },
+            SamplingConfig {
+                max_new_tokens: 0,
+                ..Default::default()
+            },
+        ] {
+            assert!(matches!(cfg.validate(), Err(PolicyError::BadConfig(_))));
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Token batches: prompts left-padded to a common length followed by responses.
+
+use super::PolicyError;
+use crate::tokenizer::{EOS, PAD};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+/// A batch of token sequences `[B, L]`: prompts left-padded to `prompt_len`, then responses.
+///
+/// Positions count real tokens only, so a left-padded row sees the same positions as an
+/// unpadded one.
+#[derive(Debug, Clone)]
+pub struct Sequences {
+    /// `[B, L]` token ids.
+    pub tokens: Tensor<2, Int>,
+    /// `[B, L]` learned-position ids (0 for padding).
+    pub positions: Tensor<2, Int>,
+    /// `[B, L]` true where the token is left padding; `None` when no row is padded.
+    pub key_pad: Option<Tensor<2, Bool>>,
+    /// Length of the (padded) prompt part; the response is `L - prompt_len` tokens.
+    pub prompt_len: usize,
+}
+
+/// Host-side layout of left-padded prompts: padded ids, positions and pad flags.
+pub(crate) struct PromptLayout {
+    pub ids: Vec<i64>,
+    pub positions: Vec<i64>,
+    pub pad: Vec<bool>,
+    pub lens: Vec<usize>,
+    pub width: usize,
+    pub any_pad: bool,
+}
+
+impl PromptLayout {
+    /// Left-pad `prompts` into `width + extra` columns; positions continue into the `extra`
+    /// response columns.
+    pub fn new(prompts: &[Vec<u32>], extra: usize, vocab: usize) -> Result<Self, PolicyError> {
+        if prompts.is_empty() || prompts.iter().any(|p| p.is_empty()) {
+            return Err(PolicyError::EmptyPrompt);
+        }
+        if let Some(&id) = prompts.iter().flatten().find(|&&id| id as usize >= vocab) {
+            return Err(PolicyError::BadToken { id, vocab });
+        }
+        let width = prompts.iter().map(Vec::len).max().unwrap_or(0);
+        let cols = width + extra;
+        let b = prompts.len();
+        let mut ids = vec![PAD as i64; b * cols];
+        let mut positions = vec![0i64; b * cols];
+        let mut pad = vec![false; b * cols];
+        let mut any_pad = false;
+        for (r, p) in prompts.iter().enumerate() {
+            let off = width - p.len();
+            any_pad |= off > 0;
+            for c in 0..cols {
+                let i = r * cols + c;
+                if c < off {
+                    pad[i] = true;
+                } else {
+                    positions[i] = (c - off) as i64;
+                    if c < width {
+                        ids[i] = p[c - off] as i64;
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            ids,
+            positions,
+            pad,
+            lens: prompts.iter().map(Vec::len).collect(),
+            width,
+            any_pad,
+        })
+    }
+
+    /// Number of rows.
+    pub fn batch(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// Upload as tensors `[B, width + extra]`.
+    pub fn tensors(
+        &self,
+        device: &Device,
+    ) -> (Tensor<2, Int>, Tensor<2, Int>, Option<Tensor<2, Bool>>) {
+        let b = self.batch();
+        let cols = self.ids.len() / b;
+        let tokens = Tensor::from_data(TensorData::new(self.ids.clone(), [b, cols]), device);
+        let positions =
+            Tensor::from_data(TensorData::new(self.positions.clone(), [b, cols]), device);
+        let pad = self
+            .any_pad
+            .then(|| Tensor::from_data(TensorData::new(self.pad.clone(), [b, cols]), device));
+        (tokens, positions, pad)
+    }
+}
+
+impl Sequences {
+    /// Prompts (left-padded) followed by the given responses, all on `device`.
+    ///
+    /// `responses` must have one row per prompt, all of the same length.
+    pub fn from_parts(
+        prompts: &[Vec<u32>],
+        responses: &[Vec<u32>],
+        vocab: usize,
+        device: &Device,
+    ) -> Result<Self, PolicyError> {
+        let r = responses.first().map_or(0, Vec::len);
+        if responses.len() != prompts.len() || responses.iter().any(|x| x.len() != r) {
+            return Err(PolicyError::BadConfig(
+                "responses must have one row per prompt, all of the same length".into(),
+            ));
+        }
+        let mut layout = PromptLayout::new(prompts, r, vocab)?;
+        let cols = layout.width + r;
+        for (row, resp) in responses.iter().enumerate() {
+            for (j, &id) in resp.iter().enumerate() {
+                if id as usize >= vocab {
+                    return Err(PolicyError::BadToken { id, vocab });
+                }
+                layout.ids[row * cols + layout.width + j] = id as i64;
+            }
+        }
+        let (tokens, positions, key_pad) = layout.tensors(device);
+        Ok(Self {
+            tokens,
+            positions,
+            key_pad,
+            prompt_len: layout.width,
+        })
+    }
+
+    /// `[B, L]` batch size and total length.
+    pub fn dims(&self) -> [usize; 2] {
+        self.tokens.dims()
+    }
+
+    /// Number of response tokens per row.
+    pub fn response_len(&self) -> usize {
+        self.dims()[1] - self.prompt_len
+    }
+
+    /// The response tokens `[B, R]`.
+    pub fn response(&self) -> Tensor<2, Int> {
+        let [b, l] = self.dims();
+        self.tokens.clone().slice([0..b, self.prompt_len..l])
+    }
+}
+
+/// `[B, R]` mask of response tokens up to and including the first [`EOS`] of each row.
+pub fn response_mask(response: Tensor<2, Int>) -> Tensor<2, Bool> {
+    let is_eos = response.equal_elem(EOS as i64).int();
+    let before = is_eos.clone().cumsum(1) - is_eos;
+    before.equal_elem(0)
+}
+
+/// A batch of sampled responses with everything PPO needs from the sampling pass.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// Prompt and response tokens, `[B, P + R]`.
+    pub sequences: Sequences,
+    /// `[B, R]` true for response tokens up to and including the first EOS.
+    pub response_mask: Tensor<2, Bool>,
+    /// `[B, R]` log-probability of each sampled token under the sampling distribution's
+    /// temperature (before top-k/top-p truncation, as TRL recomputes them).
+    pub log_probs: Tensor<2>,
+}
+
+impl Rollout {
+    /// The response ids of each row on the host, cut after the first EOS (EOS excluded).
+    pub fn response_ids(&self) -> Vec<Vec<u32>> {
+        let [b, r] = self.sequences.response().dims();
+        let data = self.sequences.response().into_data();
+        let flat: Vec<i64> = data.iter::<i64>().collect();
+        (0..b)
+            .map(|i| {
+                flat[i * r..(i + 1) * r]
+                    .iter()
+                    .map(|&t| t as u32)
+                    .take_while(|&t| t != EOS)
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Number of rows.
+    pub fn batch_size(&self) -> usize {
+        self.sequences.dims()[0]
+    }
+}

@@ -1,0 +1,3 @@
+//! Domain code that plugs tokenizers, rewards and metrics into the generic layers.
+
+pub mod molecules;

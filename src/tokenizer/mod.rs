@@ -1,0 +1,87 @@
+//! Tokenizers: text ⇄ token ids, with the special tokens every policy shares.
+//!
+//! Ids 0..4 are always the specials [`PAD`], [`BOS`], [`EOS`], [`UNK`]; domain tokens follow.
+
+mod smiles;
+
+pub use smiles::{SMILES_REGEX, SmilesTokenizer};
+
+use std::path::Path;
+use thiserror::Error;
+
+/// Padding token id.
+pub const PAD: u32 = 0;
+/// Beginning-of-sequence token id (the unconditional prompt).
+pub const BOS: u32 = 1;
+/// End-of-sequence token id.
+pub const EOS: u32 = 2;
+/// Unknown-token id (used only when [`UnknownPolicy::MapToUnk`] is chosen).
+pub const UNK: u32 = 3;
+/// Surface strings of the special tokens, in id order.
+pub const SPECIALS: [&str; 4] = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"];
+
+/// What to do with a symbol that is not in the vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum UnknownPolicy {
+    /// Return [`TokenizerError::UnknownToken`] (the default).
+    #[default]
+    Error,
+    /// Encode it as [`UNK`].
+    MapToUnk,
+}
+
+/// Errors from tokenization and vocabulary files.
+#[derive(Debug, Error)]
+pub enum TokenizerError {
+    /// The text contains a character sequence the tokenisation grammar does not accept.
+    #[error("cannot tokenise {text:?}: unexpected {symbol:?} at byte {position}")]
+    UnknownSymbol {
+        /// The input text.
+        text: String,
+        /// Byte offset of the first unmatched character.
+        position: usize,
+        /// The unmatched character(s).
+        symbol: String,
+    },
+    /// A well-formed token that the vocabulary does not contain.
+    #[error("token {token:?} in {text:?} is not in the vocabulary")]
+    UnknownToken {
+        /// The input text.
+        text: String,
+        /// The token missing from the vocabulary.
+        token: String,
+    },
+    /// An id outside the vocabulary was asked to be decoded.
+    #[error("token id {0} is outside the vocabulary")]
+    BadId(u32),
+    /// The vocabulary file is malformed.
+    #[error("bad vocabulary file: {0}")]
+    BadVocab(String),
+    /// Reading or writing the vocabulary failed.
+    #[error("vocabulary I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The vocabulary JSON could not be parsed.
+    #[error("vocabulary JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A tokenizer shared by policies, rewards and training code.
+pub trait Tokenizer: Send + Sync {
+    /// Encode text into domain token ids, without BOS/EOS.
+    fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError>;
+    /// Decode ids into text. Specials are skipped and decoding stops at the first [`EOS`].
+    fn decode(&self, ids: &[u32]) -> Result<String, TokenizerError>;
+    /// Number of ids, specials included.
+    fn vocab_size(&self) -> usize;
+    /// Write the vocabulary (and whatever else is needed to rebuild the tokenizer) as JSON.
+    fn save(&self, path: &Path) -> Result<(), TokenizerError>;
+
+    /// Encode as `[BOS] tokens [EOS]`, the training format of the policies.
+    fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        let mut ids = Vec::with_capacity(text.len() + 2);
+        ids.push(BOS);
+        ids.extend(self.encode(text)?);
+        ids.push(EOS);
+        Ok(ids)
+    }
+}

@@ -1,0 +1,243 @@
+//! Causal-LM training (pretraining and SFT): AdamW, warmup + cosine schedule, global gradient
+//! clipping, validation loss/perplexity and a progress bar.
+
+use super::{WarmupCosine, clip_global_norm};
+use crate::policy::{Policy, PolicyError, Sequences};
+use crate::tokenizer::PAD;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Bool, Device, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use std::time::Instant;
+
+/// Settings of a supervised causal-LM run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LmTrainingConfig {
+    /// Optimiser steps.
+    pub steps: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Linear warmup steps.
+    pub warmup: usize,
+    /// Final learning rate as a fraction of the peak (cosine decay).
+    pub min_lr_ratio: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f32,
+    /// Global gradient-norm clip.
+    pub grad_clip: f32,
+    /// Evaluate on the validation set every this many steps (and at the end).
+    pub eval_every: usize,
+    /// Seed for initial shuffling and dropout.
+    pub seed: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl Default for LmTrainingConfig {
+    fn default() -> Self {
+        Self {
+            steps: 1000,
+            batch_size: 64,
+            lr: 1e-3,
+            warmup: 100,
+            min_lr_ratio: 0.1,
+            weight_decay: 0.01,
+            grad_clip: 1.0,
+            eval_every: 250,
+            seed: 42,
+            progress: true,
+        }
+    }
+}
+
+/// A batch of token rows (each `[BOS] … [EOS]`) right-padded for next-token prediction.
+#[derive(Debug, Clone)]
+pub struct LmBatch {
+    /// The rows as sequences whose "prompt" is the first token.
+    pub sequences: Sequences,
+    /// `[B, L-1]` true where the target token is real (not padding).
+    pub target_mask: Tensor<2, Bool>,
+    /// Number of real target tokens.
+    pub n_targets: usize,
+}
+
+impl LmBatch {
+    /// Build a batch from token rows (each at least 2 tokens long).
+    pub fn new(rows: &[&[u32]], vocab: usize, device: &Device) -> Result<Self, PolicyError> {
+        let l = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        if l < 2 || rows.iter().any(|r| r.len() < 2) {
+            return Err(PolicyError::BadConfig(
+                "every LM row needs at least two tokens".into(),
+            ));
+        }
+        let prompts: Vec<Vec<u32>> = rows.iter().map(|r| vec![r[0]]).collect();
+        let responses: Vec<Vec<u32>> = rows
+            .iter()
+            .map(|r| {
+                let mut v = r[1..].to_vec();
+                v.resize(l - 1, PAD);
+                v
+            })
+            .collect();
+        let sequences = Sequences::from_parts(&prompts, &responses, vocab, device)?;
+        let target_mask = sequences.response().not_equal_elem(PAD as i64);
+        Ok(Self {
+            sequences,
+            target_mask,
+            n_targets: rows.iter().map(|r| r.len() - 1).sum(),
+        })
+    }
+}
+
+/// Mean negative log-likelihood per target token of `batch` under `policy`.
+pub fn lm_loss<P: Policy>(policy: &P, batch: &LmBatch) -> Tensor<1> {
+    let scores = policy.score(&batch.sequences, 1.0);
+    let mask = batch
+        .target_mask
+        .clone()
+        .to_device(&policy.device())
+        .float();
+    -(scores.log_probs * mask).sum() / batch.n_targets as f32
+}
+
+/// What a training run measured.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LmReport {
+    /// `(step, mean training loss since the previous entry)`.
+    pub train_loss: Vec<(usize, f64)>,
+    /// `(step, validation loss, validation perplexity)`.
+    pub valid: Vec<(usize, f64, f64)>,
+    /// Training throughput, target tokens per second.
+    pub tokens_per_s: f64,
+    /// Wall time of the run, seconds.
+    pub seconds: f64,
+}
+
+/// Causal-LM trainer.
+#[derive(Debug, Clone)]
+pub struct LmTrainer {
+    /// The run's settings.
+    pub config: LmTrainingConfig,
+}
+
+impl LmTrainer {
+    /// A trainer with the given settings.
+    pub fn new(config: LmTrainingConfig) -> Self {
+        Self { config }
+    }
+
+    /// Mean validation NLL per token of `policy` on `rows` (evaluated on a `valid()` copy).
+    pub fn evaluate<P: Policy>(
+        policy: &P,
+        rows: &[Vec<u32>],
+        batch_size: usize,
+        vocab: usize,
+    ) -> Result<f64, PolicyError> {
+        let model = policy.valid();
+        let device = model.device();
+        let (mut total, mut count) = (0.0f64, 0usize);
+        for chunk in rows.chunks(batch_size.max(1)) {
+            let refs: Vec<&[u32]> = chunk.iter().map(Vec::as_slice).collect();
+            let batch = LmBatch::new(&refs, vocab, &device)?;
+            let loss: f32 = lm_loss(&model, &batch).into_scalar();
+            total += loss as f64 * batch.n_targets as f64;
+            count += batch.n_targets;
+        }
+        Ok(total / count.max(1) as f64)
+    }
+
+    /// Train `policy` on `train` rows, evaluating on `valid` rows. Returns the trained policy
+    /// (in training mode) and the report.
+    pub fn fit<P: Policy>(
+        &self,
+        policy: P,
+        train: &[Vec<u32>],
+        valid: &[Vec<u32>],
+        vocab: usize,
+    ) -> Result<(P, LmReport), PolicyError> {
+        let cfg = &self.config;
+        if train.is_empty() || cfg.batch_size == 0 || cfg.steps == 0 {
+            return Err(PolicyError::BadConfig(
+                "need training rows, batch_size ≥ 1 and steps ≥ 1".into(),
+            ));
+        }
+        let mut policy = policy.train();
+        let device = policy.device();
+        device.seed(cfg.seed);
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let mut optim = AdamWConfig::new()
+            .with_weight_decay(cfg.weight_decay)
+            .with_epsilon(1e-8)
+            .init();
+        let schedule = WarmupCosine {
+            peak: cfg.lr,
+            warmup: cfg.warmup,
+            total: cfg.steps,
+            min_ratio: cfg.min_lr_ratio,
+        };
+        let bar = if cfg.progress {
+            ProgressBar::new(cfg.steps as u64).with_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} (eta {eta})",
+                )
+                .expect("valid template"),
+            )
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng);
+        let mut cursor = 0;
+        let mut report = LmReport::default();
+        let (mut window_loss, mut window_n, mut tokens) = (0.0f64, 0usize, 0usize);
+        let start = Instant::now();
+        for step in 0..cfg.steps {
+            let mut rows = Vec::with_capacity(cfg.batch_size);
+            while rows.len() < cfg.batch_size {
+                if cursor == order.len() {
+                    order.shuffle(&mut rng);
+                    cursor = 0;
+                }
+                rows.push(train[order[cursor]].as_slice());
+                cursor += 1;
+            }
+            let batch = LmBatch::new(&rows, vocab, &device)?;
+            tokens += batch.n_targets;
+            let loss = lm_loss(&policy, &batch);
+            let grads = GradientsParams::from_grads(loss.backward(), &policy);
+            let loss: f32 = loss.into_scalar();
+            let (grads, norm) = clip_global_norm(&policy, grads, cfg.grad_clip);
+            if norm.is_finite() && loss.is_finite() {
+                policy = optim.step(schedule.lr(step), policy, grads);
+            }
+            window_loss += loss as f64;
+            window_n += 1;
+            bar.inc(1);
+            let last = step + 1 == cfg.steps;
+            if (step + 1) % cfg.eval_every.max(1) == 0 || last {
+                let train_loss = window_loss / window_n as f64;
+                report.train_loss.push((step + 1, train_loss));
+                (window_loss, window_n) = (0.0, 0);
+                let mut msg = format!("train {train_loss:.4}");
+                if !valid.is_empty() {
+                    let v = Self::evaluate(&policy, valid, cfg.batch_size, vocab)?;
+                    report.valid.push((step + 1, v, v.exp()));
+                    msg += &format!(" | valid {v:.4} ppl {:.3}", v.exp());
+                }
+                bar.set_message(msg.clone());
+                if !cfg.progress {
+                    continue;
+                }
+                bar.println(format!("step {:>6}: {msg}", step + 1));
+            }
+        }
+        bar.finish_and_clear();
+        report.seconds = start.elapsed().as_secs_f64();
+        report.tokens_per_s = tokens as f64 / report.seconds;
+        Ok((policy, report))
+    }
+}
