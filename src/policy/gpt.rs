@@ -246,12 +246,13 @@ impl Attention {
             None => (k, v),
             Some((layer, start)) => {
                 let end = start + t;
+                // Written in place (the buffer is uniquely owned between steps); the queries
+                // see the whole buffer and the mask hides the slots after `end`.
                 let write = |slot: &mut Option<Tensor<4>>, new: Tensor<4>| {
                     let buf = slot.take().expect("cache buffer present");
                     let buf = buf.slice_assign([0..b, 0..h, start..end, 0..dh], new);
-                    let view = buf.clone().slice([0..b, 0..h, 0..end, 0..dh]);
-                    *slot = Some(buf);
-                    view
+                    *slot = Some(buf.clone());
+                    buf
                 };
                 (write(&mut layer.k, k), write(&mut layer.v, v))
             }
@@ -354,21 +355,36 @@ impl Gpt {
             .map(|vh| vh.forward(h).squeeze_dim::<2>(2))
     }
 
-    /// Attention mask for a full sequence: causal, plus key padding when rows are left-padded.
-    /// Padded query rows see the earlier padding so no row is fully masked.
-    fn sequence_mask(key_pad: Option<&Tensor<2, Bool>>, t: usize, device: &Device) -> AttnMask {
+    /// Mask for `t` queries at absolute positions `start..start + t` over `keys` key slots:
+    /// causal (slot > query position is hidden), plus left-padding keys when `key_pad`
+    /// (`[B, ≥keys]`) is given. Padded queries still see the earlier padding, so no row is fully
+    /// masked. Without padding and with `keys == start + t` the fused causal path is used.
+    fn attn_mask(
+        key_pad: Option<&Tensor<2, Bool>>,
+        start: usize,
+        t: usize,
+        keys: usize,
+        device: &Device,
+    ) -> AttnMask {
+        if key_pad.is_none() && keys == start + t {
+            return AttnMask::Causal;
+        }
+        let future =
+            Tensor::<2, Bool>::tril_mask([t, keys], start as i64, device).reshape([1, 1, t, keys]);
         match key_pad {
-            None => AttnMask::Causal,
+            None => AttnMask::Explicit(future),
             Some(pad) => {
-                let [b, _] = pad.dims();
-                let future = Tensor::<2, Bool>::tril_mask([t, t], 0, device).reshape([1, 1, t, t]);
+                let b = pad.dims()[0];
                 let pad = pad.clone().to_device(device);
-                let key = pad.clone().reshape([b, 1, 1, t]);
-                let query_real = pad.bool_not().reshape([b, 1, t, 1]);
+                let key = pad.clone().slice([0..b, 0..keys]).reshape([b, 1, 1, keys]);
+                let query_real = pad
+                    .slice([0..b, start..start + t])
+                    .bool_not()
+                    .reshape([b, 1, t, 1]);
                 let hidden_pad = key
-                    .expand([b, 1, t, t])
-                    .bool_and(query_real.expand([b, 1, t, t]));
-                AttnMask::Explicit(future.expand([b, 1, t, t]).bool_or(hidden_pad))
+                    .expand([b, 1, t, keys])
+                    .bool_and(query_real.expand([b, 1, t, keys]));
+                AttnMask::Explicit(future.expand([b, 1, t, keys]).bool_or(hidden_pad))
             }
         }
     }
@@ -377,7 +393,7 @@ impl Gpt {
     pub fn forward(&self, seqs: &Sequences) -> (Tensor<3>, Option<Tensor<2>>) {
         let device = self.tok_emb.weight.device();
         let t = seqs.dims()[1];
-        let mask = Self::sequence_mask(seqs.key_pad.as_ref(), t, &device);
+        let mask = Self::attn_mask(seqs.key_pad.as_ref(), 0, t, t, &device);
         let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
         (self.logits(h.clone()), self.values(h))
     }
@@ -403,14 +419,10 @@ impl Gpt {
         let mut cache = cfg
             .use_kv_cache
             .then(|| KvCache::new(&self.config, b, total, &device));
-        let prompt_mask = Self::sequence_mask(
-            key_pad
-                .as_ref()
-                .map(|m| m.clone().slice([0..b, 0..p]))
-                .as_ref(),
-            p,
-            &device,
-        );
+        // With the cache, queries attend over the whole preallocated buffer (no per-step copy of
+        // a prefix view); slots not yet written are hidden by the causal mask.
+        let keys = if cfg.use_kv_cache { total } else { p };
+        let prompt_mask = Self::attn_mask(key_pad.as_ref(), 0, p, keys, &device);
         let mut h = self.hidden(
             tokens.clone().slice([0..b, 0..p]),
             positions.clone().slice([0..b, 0..p]),
@@ -440,41 +452,18 @@ impl Gpt {
                 break;
             }
             h = match cache.as_mut() {
-                Some(c) => {
-                    let mask = match &key_pad {
-                        None => AttnMask::Causal,
-                        Some(pad) => {
-                            AttnMask::Explicit(pad.clone().slice([0..b, 0..col + 1]).reshape([
-                                b,
-                                1,
-                                1,
-                                col + 1,
-                            ]))
-                        }
-                    };
-                    self.hidden(
-                        tok,
-                        positions.clone().slice([0..b, col..col + 1]),
-                        &mask,
-                        Some(c),
-                    )
-                }
-                None => {
-                    let mask = Self::sequence_mask(
-                        key_pad
-                            .as_ref()
-                            .map(|m| m.clone().slice([0..b, 0..col + 1]))
-                            .as_ref(),
-                        col + 1,
-                        &device,
-                    );
-                    self.hidden(
-                        tokens.clone().slice([0..b, 0..col + 1]),
-                        positions.clone().slice([0..b, 0..col + 1]),
-                        &mask,
-                        None,
-                    )
-                }
+                Some(c) => self.hidden(
+                    tok,
+                    positions.clone().slice([0..b, col..col + 1]),
+                    &Self::attn_mask(key_pad.as_ref(), col, 1, total, &device),
+                    Some(c),
+                ),
+                None => self.hidden(
+                    tokens.clone().slice([0..b, 0..col + 1]),
+                    positions.clone().slice([0..b, 0..col + 1]),
+                    &Self::attn_mask(key_pad.as_ref(), 0, col + 1, col + 1, &device),
+                    None,
+                ),
             };
         }
         let mut log_probs = Tensor::cat(log_probs, 1);
@@ -510,7 +499,7 @@ impl Policy for Gpt {
         let device = self.tok_emb.weight.device();
         let [b, l] = seqs.dims();
         let p = seqs.prompt_len;
-        let mask = Self::sequence_mask(seqs.key_pad.as_ref(), l, &device);
+        let mask = Self::attn_mask(seqs.key_pad.as_ref(), 0, l, l, &device);
         let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
         // The state before response token j is position p - 1 + j.
         let h = h.narrow(1, p - 1, l - p);

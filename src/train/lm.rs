@@ -111,10 +111,12 @@ pub struct LmReport {
     pub train_loss: Vec<(usize, f64)>,
     /// `(step, validation loss, validation perplexity)`.
     pub valid: Vec<(usize, f64, f64)>,
-    /// Training throughput, target tokens per second.
+    /// Training throughput (evaluation excluded), target tokens per second.
     pub tokens_per_s: f64,
-    /// Wall time of the run, seconds.
+    /// Wall time of the run, evaluation included, seconds.
     pub seconds: f64,
+    /// Time spent in training steps only, seconds.
+    pub train_seconds: f64,
 }
 
 /// Causal-LM trainer.
@@ -195,6 +197,7 @@ impl LmTrainer {
         let mut report = LmReport::default();
         let (mut window_loss, mut window_n, mut tokens) = (0.0f64, 0usize, 0usize);
         let start = Instant::now();
+        let mut eval_seconds = 0.0;
         for step in 0..cfg.steps {
             let mut rows = Vec::with_capacity(cfg.batch_size);
             while rows.len() < cfg.batch_size {
@@ -224,20 +227,27 @@ impl LmTrainer {
                 (window_loss, window_n) = (0.0, 0);
                 let mut msg = format!("train {train_loss:.4}");
                 if !valid.is_empty() {
+                    let t0 = Instant::now();
                     let v = Self::evaluate(&policy, valid, cfg.batch_size, vocab)?;
+                    eval_seconds += t0.elapsed().as_secs_f64();
                     report.valid.push((step + 1, v, v.exp()));
                     msg += &format!(" | valid {v:.4} ppl {:.3}", v.exp());
                 }
                 bar.set_message(msg.clone());
-                if !cfg.progress {
-                    continue;
+                if cfg.progress {
+                    let line = format!("step {:>6}: {msg}", step + 1);
+                    if bar.is_hidden() {
+                        eprintln!("{line}");
+                    } else {
+                        bar.println(line);
+                    }
                 }
-                bar.println(format!("step {:>6}: {msg}", step + 1));
             }
         }
         bar.finish_and_clear();
         report.seconds = start.elapsed().as_secs_f64();
-        report.tokens_per_s = tokens as f64 / report.seconds;
+        report.train_seconds = report.seconds - eval_seconds;
+        report.tokens_per_s = tokens as f64 / report.train_seconds;
         Ok((policy, report))
     }
 }
