@@ -178,14 +178,9 @@ fn dropout<const D: usize>(x: Tensor<D>, p: f64) -> Tensor<D> {
     x * keep / (1.0 - p)
 }
 
-/// Which keys each query may see.
-#[derive(Clone)]
-enum AttnMask {
-    /// Plain causal masking, no padding (the fast path).
-    Causal,
-    /// An explicit `[B, 1, Tq, Tk]` mask, `true` = hidden.
-    Explicit(Tensor<4, Bool>),
-}
+/// Which keys each query may see: `None` is plain causal masking without padding (the fused
+/// fast path); `Some` is an explicit `[B or 1, 1, Tq, Tk]` mask, `true` = hidden.
+type AttnMask = Option<Tensor<4, Bool>>;
 
 /// Preallocated keys and values of one layer, `[B, H, capacity, d_head]`.
 struct LayerCache {
@@ -257,15 +252,11 @@ impl Attention {
                 (write(&mut layer.k, k), write(&mut layer.v, v))
             }
         };
-        let (mask, is_causal) = match mask {
-            AttnMask::Causal => (None, true),
-            AttnMask::Explicit(m) => (Some(m.clone()), false),
-        };
         let options = AttentionModuleOptions {
-            is_causal,
+            is_causal: mask.is_none(),
             ..Default::default()
         };
-        let y = attention(q, k, v, mask, None, options);
+        let y = attention(q, k, v, mask.clone(), None, options);
         self.proj.forward(y.swap_dims(1, 2).reshape([b, t, d]))
     }
 }
@@ -367,12 +358,12 @@ impl Gpt {
         device: &Device,
     ) -> AttnMask {
         if key_pad.is_none() && keys == start + t {
-            return AttnMask::Causal;
+            return None;
         }
         let future =
             Tensor::<2, Bool>::tril_mask([t, keys], start as i64, device).reshape([1, 1, t, keys]);
         match key_pad {
-            None => AttnMask::Explicit(future),
+            None => Some(future),
             Some(pad) => {
                 let b = pad.dims()[0];
                 let pad = pad.clone().to_device(device);
@@ -384,7 +375,7 @@ impl Gpt {
                 let hidden_pad = key
                     .expand([b, 1, t, keys])
                     .bool_and(query_real.expand([b, 1, t, keys]));
-                AttnMask::Explicit(future.expand([b, 1, t, keys]).bool_or(hidden_pad))
+                Some(future.expand([b, 1, t, keys]).bool_or(hidden_pad))
             }
         }
     }
