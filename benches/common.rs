@@ -16,3 +16,7 @@ pub fn shapes() -> Vec<(&'static str, GptConfig)> {
         ("small", GptConfig::small(40, 128)),
     ]
 }
+
+#[path = "../examples/support/alloc.rs"]
+mod alloc;
+pub use alloc::keep_freed_memory;

@@ -10,6 +10,7 @@ use std::time::Duration;
 mod common;
 
 fn sampling(c: &mut Criterion) {
+    common::keep_freed_memory();
     let device = device_from_env().expect("MULTIREWARD_DEVICE names a compiled backend");
     let mut group = c.benchmark_group("sampling");
     group

@@ -12,6 +12,7 @@ use std::time::Duration;
 mod common;
 
 fn train_step(c: &mut Criterion) {
+    common::keep_freed_memory();
     let device = device_from_env()
         .expect("MULTIREWARD_DEVICE names a compiled backend")
         .autodiff();

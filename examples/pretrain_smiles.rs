@@ -77,7 +77,11 @@ struct Args {
     seed: u64,
 }
 
+#[path = "support/alloc.rs"]
+mod alloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    alloc::keep_freed_memory();
     let args = Args::parse();
     let device = device_from_env()?;
     let mut corpus: Vec<String> = Vec::new();

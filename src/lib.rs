@@ -15,7 +15,10 @@
 pub mod checkpoint;
 pub mod data;
 pub mod device;
+pub mod eval;
 pub mod policy;
+pub mod reward;
+pub mod rl;
 pub mod tasks;
 pub mod tokenizer;
 pub mod train;

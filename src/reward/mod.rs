@@ -1,0 +1,237 @@
+//! Rewards: the [`Reward`] trait and reward sets (weights, transforms, normalisation, aggregation).
+//!
+//! Modelled on TRL's GRPO reward API (named reward functions with weights, every one logged,
+//! `None` = not applicable, weight 0 = log-only) and on REINVENT 4's score transforms and
+//! arithmetic/geometric aggregation.
+//!
+//! Per reward and sample, a [`RewardSet`] computes
+//! `raw` → [`Transform`] (+ [`Direction`]) → [`Normalizer`] → `transformed`, and then combines
+//! the transformed values of the rewards with positive weight into one `total` by an
+//! [`Aggregation`]. Everything lands in a [`RewardBatch`].
+
+mod aggregate;
+mod batch;
+mod normalize;
+mod set;
+mod transform;
+
+pub use aggregate::{Aggregation, GEOMETRIC_FLOOR};
+pub use batch::{RewardBatch, RewardColumn, RewardStats};
+pub use normalize::{MIN_STD, Normalizer, RunningStats};
+pub use set::{RewardSet, RewardSetBuilder};
+pub use transform::Transform;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use thiserror::Error;
+
+/// Which raw values of a reward are better.
+///
+/// A [`RewardSet`] negates a `Minimize` reward after an order-preserving transform
+/// ([`Transform::Identity`], [`Transform::Clamp`]): the value becomes `−t(x)`. The other
+/// transforms are desirability functions that already say which values are good (choose e.g.
+/// [`Transform::ReverseSigmoid`] for a `Minimize` reward) and are applied unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Higher raw values are better (the default).
+    #[default]
+    Maximize,
+    /// Lower raw values are better.
+    Minimize,
+}
+
+/// A decoded sample with its prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample<'a> {
+    /// The prompt the completion was generated from (empty for unconditional generation).
+    pub prompt: &'a str,
+    /// The generated text.
+    pub completion: &'a str,
+}
+
+/// A named reward that scores a batch of samples.
+pub trait Reward: Send + Sync {
+    /// The reward's name (unique within a [`RewardSet`]; used for logging).
+    fn name(&self) -> &str;
+
+    /// Which raw values are better.
+    fn direction(&self) -> Direction {
+        Direction::Maximize
+    }
+
+    /// One value per sample, in order; `None` means "not applicable" (e.g. an invalid SMILES).
+    ///
+    /// # Errors
+    /// [`RewardError::Failed`] when the batch cannot be scored (e.g. an oracle crashed).
+    fn score(&self, samples: &[Sample<'_>]) -> Result<Vec<Option<f64>>, RewardError>;
+}
+
+impl fmt::Debug for dyn Reward + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reward")
+            .field("name", &self.name())
+            .field("direction", &self.direction())
+            .finish()
+    }
+}
+
+/// A [`Reward`] from a name and a per-sample closure.
+pub struct FnReward<F> {
+    name: String,
+    direction: Direction,
+    f: F,
+}
+
+impl<F> FnReward<F>
+where
+    F: Fn(&Sample<'_>) -> Option<f64> + Send + Sync,
+{
+    /// A maximised reward named `name` that scores each sample with `f`.
+    pub fn new(name: impl Into<String>, f: F) -> Self {
+        Self {
+            name: name.into(),
+            direction: Direction::Maximize,
+            f,
+        }
+    }
+
+    /// The same reward with another direction.
+    #[must_use]
+    pub fn with_direction(self, direction: Direction) -> Self {
+        Self { direction, ..self }
+    }
+}
+
+impl<F> Reward for FnReward<F>
+where
+    F: Fn(&Sample<'_>) -> Option<f64> + Send + Sync,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    fn score(&self, samples: &[Sample<'_>]) -> Result<Vec<Option<f64>>, RewardError> {
+        Ok(samples.iter().map(&self.f).collect())
+    }
+}
+
+impl<F> fmt::Debug for FnReward<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnReward")
+            .field("name", &self.name)
+            .field("direction", &self.direction)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors from scoring samples or configuring a [`RewardSet`].
+#[derive(Debug, Error)]
+pub enum RewardError {
+    /// A reward could not score the batch.
+    #[error("reward {reward:?} failed: {message}")]
+    Failed {
+        /// The reward's name.
+        reward: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A reward returned a different number of values than samples.
+    #[error("reward {reward:?} returned {got} values for {expected} samples")]
+    WrongLength {
+        /// The reward's name.
+        reward: String,
+        /// The number of samples.
+        expected: usize,
+        /// The number of values returned.
+        got: usize,
+    },
+    /// A reward returned NaN or ±infinity.
+    #[error("reward {reward:?} returned {value} for sample {index} ({sample:?})")]
+    NonFinite {
+        /// The reward's name.
+        reward: String,
+        /// The sample's index in the batch.
+        index: usize,
+        /// The sample's completion text.
+        sample: String,
+        /// The offending value.
+        value: f64,
+    },
+    /// [`Aggregation::WeightedGeometricMean`] met a transformed value outside [0, 1].
+    #[error("reward {reward:?} has transformed value {value} outside [0, 1] for sample {index}")]
+    OutOfRange {
+        /// The reward's name.
+        reward: String,
+        /// The sample's index in the batch.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// Weights are not finite, negative, all zero, or not one per reward.
+    #[error("invalid reward weights {weights:?}: {reason}")]
+    InvalidWeights {
+        /// The weights given.
+        weights: Vec<f64>,
+        /// Why they are rejected.
+        reason: String,
+    },
+    /// A transform's parameters are invalid.
+    #[error("invalid transform {transform:?} for reward {reward:?}: {reason}")]
+    InvalidTransform {
+        /// The reward's name.
+        reward: String,
+        /// The transform.
+        transform: Transform,
+        /// Why it is rejected.
+        reason: &'static str,
+    },
+    /// A normaliser's parameters are invalid.
+    #[error("invalid normalizer {normalizer:?} for reward {reward:?}: {reason}")]
+    InvalidNormalizer {
+        /// The reward's name.
+        reward: String,
+        /// The normaliser.
+        normalizer: Normalizer,
+        /// Why it is rejected.
+        reason: &'static str,
+    },
+    /// Two rewards in a set share a name.
+    #[error("two rewards are named {0:?}")]
+    DuplicateName(String),
+    /// The not-applicable penalty is NaN or infinite.
+    #[error("the not-applicable penalty must be finite, got {0}")]
+    InvalidNaPenalty(f64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fn_reward_scores_each_sample_and_shows_its_name() {
+        let r = FnReward::new("len", |s| Some(s.completion.len() as f64))
+            .with_direction(Direction::Minimize);
+        let samples = [
+            Sample {
+                prompt: "",
+                completion: "CCO",
+            },
+            Sample {
+                prompt: "p",
+                completion: "C",
+            },
+        ];
+        assert_eq!(r.score(&samples).unwrap(), vec![Some(3.0), Some(1.0)]);
+        assert_eq!(r.direction(), Direction::Minimize);
+        let boxed: Box<dyn Reward> = Box::new(r);
+        assert_eq!(
+            format!("{boxed:?}"),
+            r#"Reward { name: "len", direction: Minimize }"#
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! Reinforcement learning on sequences: PPO with a frozen reference (TRL semantics), a group
+//! baseline estimator, and the host-side advantage maths.
+
+pub mod advantages;
+mod ppo;
+
+pub use advantages::{GroupBaseline, KlEstimator};
+pub use ppo::{Estimator, Ppo, PpoConfig, PpoStats, select_rows};
+
+use crate::policy::PolicyError;
+use thiserror::Error;
+
+/// Errors from RL updates.
+#[derive(Debug, Error)]
+pub enum RlError {
+    /// Sampling or scoring with the policy failed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The settings are inconsistent.
+    #[error("bad RL config: {0}")]
+    BadConfig(String),
+    /// GAE needs a value head and the policy has none.
+    #[error("the GAE estimator needs a policy with a value head (or use Estimator::Group)")]
+    NoValueHead,
+    /// The scorer returned the wrong number of scores or a non-finite one.
+    #[error("bad scores: {0}")]
+    BadScores(String),
+    /// The scorer failed (e.g. a reward raised an error).
+    #[error("scoring failed: {0}")]
+    Scorer(String),
+}

@@ -1,0 +1,407 @@
+//! PPO with TRL's semantics (per-token KL penalty against a frozen reference, score on the last
+//! response token, GAE, whitened advantages, clipped ratio and value loss), and a cheaper
+//! group-baseline estimator (RLOO/GRPO: several samples per prompt, no critic).
+
+use super::RlError;
+use super::advantages::{
+    GroupBaseline, KlEstimator, TokenGrid, gae, group_advantages, kl_per_token, token_rewards,
+    whiten,
+};
+use crate::policy::{Policy, Rollout, SamplingConfig, Sequences};
+use crate::train::clip_global_norm;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+/// How advantages are estimated.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Estimator {
+    /// GAE on the policy's value head (PPO as in TRL and the reference code).
+    Gae,
+    /// Sequence-level advantages from `size` samples per prompt (no value head); the KL penalty
+    /// is subtracted from each sample's score.
+    Group {
+        /// Samples per prompt.
+        size: usize,
+        /// Leave-one-out (RLOO) or mean/std (GRPO) baseline.
+        baseline: GroupBaseline,
+    },
+}
+
+/// PPO settings. Defaults are the reference code's (TRL `PPOConfig` + METHOD.md §3a).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PpoConfig {
+    /// Samples generated per PPO iteration (one algorithmic step).
+    pub samples_per_step: usize,
+    /// Minibatches per epoch.
+    pub minibatches: usize,
+    /// Passes over the rollout.
+    pub epochs: usize,
+    /// Policy ratio clip ε.
+    pub clip_ratio: f32,
+    /// Value clip around the rollout's values.
+    pub clip_value: f32,
+    /// Weight of the value loss.
+    pub vf_coef: f32,
+    /// Discount γ.
+    pub gamma: f32,
+    /// GAE λ.
+    pub lam: f32,
+    /// KL penalty coefficient β.
+    pub kl_coef: f32,
+    /// Per-token KL estimator.
+    pub kl_estimator: KlEstimator,
+    /// Whiten advantages over valid tokens.
+    pub whiten_advantages: bool,
+    /// Global gradient-norm clip (`None`: no clipping).
+    pub max_grad_norm: Option<f32>,
+    /// Train the value head (the reference code never does; `false` reproduces that).
+    pub train_critic: bool,
+    /// Advantage estimator.
+    pub estimator: Estimator,
+    /// Sampling for rollouts (temperature 0.7, 100 tokens); log-probs are recomputed at the
+    /// same temperature.
+    pub sampling: SamplingConfig,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            samples_per_step: 128,
+            minibatches: 4,
+            epochs: 4,
+            clip_ratio: 0.2,
+            clip_value: 0.2,
+            vf_coef: 0.1,
+            gamma: 1.0,
+            lam: 0.95,
+            kl_coef: 0.05,
+            kl_estimator: KlEstimator::K1,
+            whiten_advantages: true,
+            max_grad_norm: Some(1.0),
+            train_critic: true,
+            estimator: Estimator::Gae,
+            sampling: SamplingConfig::default(),
+        }
+    }
+}
+
+/// What one PPO iteration measured.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PpoStats {
+    /// Mean sequence score (the optimised reward, before the KL penalty).
+    pub score: f64,
+    /// Mean over samples of the summed per-token KL to the reference.
+    pub kl: f64,
+    /// Mean response length in tokens (EOS included).
+    pub response_len: f64,
+    /// Mean policy loss over minibatch steps.
+    pub pg_loss: f64,
+    /// Mean value loss over minibatch steps (0 without a critic).
+    pub vf_loss: f64,
+    /// Fraction of valid tokens whose ratio was clipped.
+    pub clipfrac: f64,
+    /// Mean of ½(log π − log π_old)² over valid tokens.
+    pub approx_kl: f64,
+    /// Mean global gradient norm before clipping.
+    pub grad_norm: f64,
+    /// Optimiser steps taken.
+    pub updates: usize,
+}
+
+/// Host copies of a rollout's `[B, R]` quantities and what PPO derives from them.
+struct Prepared {
+    advantages: Vec<f32>,
+    returns: Vec<f32>,
+    old_logp: Vec<f32>,
+    old_values: Vec<f32>,
+    mask: Vec<bool>,
+    stats: PpoStats,
+}
+
+fn host(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().iter::<f32>().collect()
+}
+
+/// The PPO learner: a frozen reference policy and the settings.
+#[derive(Debug, Clone)]
+pub struct Ppo<P: Policy> {
+    /// Settings.
+    pub config: PpoConfig,
+    reference: P,
+}
+
+impl<P: Policy> Ppo<P> {
+    /// A learner whose KL penalty is taken against (a frozen copy of) `reference`.
+    pub fn new(config: PpoConfig, reference: &P) -> Self {
+        Self {
+            config,
+            reference: reference.valid(),
+        }
+    }
+
+    /// The frozen reference policy.
+    pub fn reference(&self) -> &P {
+        &self.reference
+    }
+
+    /// Check the settings against a policy.
+    pub fn validate(&self, policy: &P) -> Result<(), RlError> {
+        let c = &self.config;
+        c.sampling.validate()?;
+        if c.samples_per_step == 0 || c.minibatches == 0 || c.epochs == 0 {
+            return Err(RlError::BadConfig(
+                "samples_per_step, minibatches and epochs must be ≥ 1".into(),
+            ));
+        }
+        if c.minibatches > c.samples_per_step {
+            return Err(RlError::BadConfig(format!(
+                "{} minibatches of {} samples",
+                c.minibatches, c.samples_per_step
+            )));
+        }
+        match c.estimator {
+            Estimator::Gae if !policy.has_value_head() => Err(RlError::NoValueHead),
+            Estimator::Group { size, .. }
+                if size < 2 || !c.samples_per_step.is_multiple_of(size) =>
+            {
+                Err(RlError::BadConfig(format!(
+                    "group size {size} must be ≥ 2 and divide samples_per_step {}",
+                    c.samples_per_step
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Prompts of one step: `prompts` are cycled to `samples_per_step` rows, each repeated
+    /// `group` times next to each other for the group estimator.
+    pub fn step_prompts(&self, prompts: &[Vec<u32>]) -> Vec<Vec<u32>> {
+        let group = match self.config.estimator {
+            Estimator::Group { size, .. } => size,
+            Estimator::Gae => 1,
+        };
+        (0..self.config.samples_per_step / group)
+            .flat_map(|i| std::iter::repeat_n(prompts[i % prompts.len()].clone(), group))
+            .collect()
+    }
+
+    /// One PPO iteration: sample `samples_per_step` responses, score them with `scorer`
+    /// (one finite score per row), estimate advantages and run `epochs × minibatches` clipped
+    /// updates with learning rate `lr`. `seed` fixes sampling and minibatch order.
+    pub fn step(
+        &self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        prompts: &[Vec<u32>],
+        seed: u64,
+        scorer: &mut dyn FnMut(&Rollout) -> Result<Vec<f32>, RlError>,
+    ) -> Result<(P, PpoStats), RlError> {
+        self.validate(&policy)?;
+        if prompts.is_empty() {
+            return Err(RlError::BadConfig("no prompts".into()));
+        }
+        let rows = self.step_prompts(prompts);
+        let sampling = SamplingConfig {
+            seed: Some(seed),
+            ..self.config.sampling.clone()
+        };
+        let rollout = policy.sample(&rows, &sampling)?;
+        let scores = scorer(&rollout)?;
+        if scores.len() != rows.len() {
+            return Err(RlError::BadScores(format!(
+                "{} scores for {} samples",
+                scores.len(),
+                rows.len()
+            )));
+        }
+        if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
+            return Err(RlError::BadScores(format!("score {s} for sample {i}")));
+        }
+        let prepared = self.prepare(&policy, &rollout, &scores);
+        self.update(policy, optim, lr, &rollout.sequences, prepared, seed)
+    }
+
+    /// Old log-probs/values, reference KL, rewards and advantages (host side).
+    fn prepare(&self, policy: &P, rollout: &Rollout, scores: &[f32]) -> Prepared {
+        let c = &self.config;
+        let t = c.sampling.temperature;
+        let old = policy.valid().score(&rollout.sequences, t);
+        let reference = self.reference.score(&rollout.sequences, t);
+        let [b, r] = rollout.response_mask.dims();
+        let mask: Vec<bool> = rollout
+            .response_mask
+            .clone()
+            .into_data()
+            .iter::<bool>()
+            .collect();
+        let grid = TokenGrid {
+            rows: b,
+            cols: r,
+            mask: &mask,
+        };
+        let old_logp = host(old.log_probs);
+        let kl = kl_per_token(&grid, &old_logp, &host(reference.log_probs), c.kl_estimator);
+        let kl_sums: Vec<f32> = kl.chunks(r).map(|row| row.iter().sum()).collect();
+        let old_values = old.values.map(host).unwrap_or_else(|| vec![0.0; b * r]);
+        let (mut advantages, returns) = match c.estimator {
+            Estimator::Gae => {
+                let rewards = token_rewards(&grid, &kl, scores, c.kl_coef);
+                gae(&grid, &rewards, &old_values, c.gamma, c.lam)
+            }
+            Estimator::Group { size, baseline } => {
+                let penalised: Vec<f32> = scores
+                    .iter()
+                    .zip(&kl_sums)
+                    .map(|(s, k)| s - c.kl_coef * k)
+                    .collect();
+                let seq = group_advantages(&penalised, size, baseline);
+                let adv = (0..b * r)
+                    .map(|i| if mask[i] { seq[i / r] } else { 0.0 })
+                    .collect();
+                (adv, vec![0.0; b * r])
+            }
+        };
+        if c.whiten_advantages {
+            whiten(&mut advantages, &mask);
+        }
+        let n = b as f64;
+        let stats = PpoStats {
+            score: scores.iter().map(|&s| s as f64).sum::<f64>() / n,
+            kl: kl_sums.iter().map(|&k| k as f64).sum::<f64>() / n,
+            response_len: mask.iter().filter(|&&m| m).count() as f64 / n,
+            ..Default::default()
+        };
+        Prepared {
+            advantages,
+            returns,
+            old_logp,
+            old_values,
+            mask,
+            stats,
+        }
+    }
+
+    /// `epochs × minibatches` clipped updates.
+    fn update(
+        &self,
+        mut policy: P,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        seqs: &Sequences,
+        prep: Prepared,
+        seed: u64,
+    ) -> Result<(P, PpoStats), RlError> {
+        let c = &self.config;
+        let device = policy.device();
+        let [b, r] = [seqs.dims()[0], seqs.response_len()];
+        let upload = |v: &[f32]| -> Tensor<2> {
+            Tensor::<2>::from_data(TensorData::new(v.to_vec(), [b, r]), &device)
+        };
+        let mask_f: Vec<f32> = prep.mask.iter().map(|&m| m as u8 as f32).collect();
+        let (adv, ret, old_lp, old_v, mask) = (
+            upload(&prep.advantages),
+            upload(&prep.returns),
+            upload(&prep.old_logp),
+            upload(&prep.old_values),
+            upload(&mask_f),
+        );
+        let critic = matches!(c.estimator, Estimator::Gae) && c.train_critic;
+        let mut stats = prep.stats;
+        let (mut pg_sum, mut vf_sum, mut clip_sum, mut akl_sum, mut norm_sum) =
+            (0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_0f99);
+        let mb = b.div_ceil(c.minibatches);
+        for _ in 0..c.epochs {
+            let mut order: Vec<usize> = (0..b).collect();
+            order.shuffle(&mut rng);
+            for chunk in order.chunks(mb) {
+                let ids: Vec<i64> = chunk.iter().map(|&i| i as i64).collect();
+                let count = chunk
+                    .iter()
+                    .map(|&i| prep.mask[i * r..(i + 1) * r].iter().filter(|&&m| m).count())
+                    .sum::<usize>()
+                    .max(1) as f32;
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(ids, [chunk.len()]), &device);
+                let pick = |t: &Tensor<2>| t.clone().select(0, idx.clone());
+                let sub = select_rows(seqs, &idx);
+                let (adv, ret, old_lp, old_v, mask) = (
+                    pick(&adv),
+                    pick(&ret),
+                    pick(&old_lp),
+                    pick(&old_v),
+                    pick(&mask),
+                );
+                let new = policy.score(&sub, c.sampling.temperature);
+                let log_ratio = new.log_probs - old_lp;
+                let ratio = log_ratio.clone().exp();
+                let pg1 = -adv.clone() * ratio.clone();
+                let pg2 = -adv * ratio.clone().clamp(1.0 - c.clip_ratio, 1.0 + c.clip_ratio);
+                let pg = (pg1.max_pair(pg2) * mask.clone()).sum() / count;
+                let mut loss = pg.clone();
+                let mut vf = None;
+                if critic {
+                    let vpred = new.values.ok_or(RlError::NoValueHead)?;
+                    let vclip =
+                        old_v.clone() + (vpred.clone() - old_v).clamp(-c.clip_value, c.clip_value);
+                    let l1 = (vpred - ret.clone()).square();
+                    let l2 = (vclip - ret).square();
+                    let v = (l1.max_pair(l2) * mask.clone()).sum() * (0.5 / count);
+                    loss = loss + v.clone() * c.vf_coef;
+                    vf = Some(v);
+                }
+                // Diagnostics, detached: clipped fraction and approximate KL.
+                let lr_d = log_ratio.detach();
+                let clipped = (lr_d.clone().exp() - 1.0)
+                    .abs()
+                    .greater_elem(c.clip_ratio)
+                    .float();
+                let diag = Tensor::cat(
+                    vec![
+                        pg.clone().detach(),
+                        vf.map_or_else(|| pg.zeros_like(), |v| v.detach()),
+                        (clipped * mask.clone()).sum() / count,
+                        (lr_d.square() * mask).sum() * (0.5 / count),
+                    ],
+                    0,
+                );
+                let grads = GradientsParams::from_grads(loss.backward(), &policy);
+                let (grads, norm) = match c.max_grad_norm {
+                    Some(max) => clip_global_norm(&policy, grads, max),
+                    None => {
+                        let norm = crate::train::global_grad_norm(&policy, &grads);
+                        (grads, norm)
+                    }
+                };
+                policy = optim.step(lr, policy, grads);
+                let d: Vec<f32> = diag.into_data().iter::<f32>().collect();
+                pg_sum += d[0] as f64;
+                vf_sum += d[1] as f64;
+                clip_sum += d[2] as f64;
+                akl_sum += d[3] as f64;
+                norm_sum += norm as f64;
+                stats.updates += 1;
+            }
+        }
+        let u = stats.updates.max(1) as f64;
+        stats.pg_loss = pg_sum / u;
+        stats.vf_loss = vf_sum / u;
+        stats.clipfrac = clip_sum / u;
+        stats.approx_kl = akl_sum / u;
+        stats.grad_norm = norm_sum / u;
+        Ok((policy, stats))
+    }
+}
+
+/// The rows `idx` of `seqs`.
+pub fn select_rows(seqs: &Sequences, idx: &Tensor<1, Int>) -> Sequences {
+    Sequences {
+        tokens: seqs.tokens.clone().select(0, idx.clone()),
+        positions: seqs.positions.clone().select(0, idx.clone()),
+        key_pad: seqs.key_pad.clone().map(|p| p.select(0, idx.clone())),
+        prompt_len: seqs.prompt_len,
+    }
+}
