@@ -22,3 +22,8 @@ pub mod rl;
 pub mod tasks;
 pub mod tokenizer;
 pub mod train;
+
+/// The README's code blocks, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
