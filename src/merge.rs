@@ -1,0 +1,457 @@
+//! Weight merging of same-architecture models, on device and without autodiff: weighted linear
+//! average (Rewarded Soups / IterativeRS eq. 9), task arithmetic and TIES, plus the merge
+//! coefficients of the paper (user weights renormalised over the active objectives; the
+//! reference code's selection grid).
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use thiserror::Error;
+
+/// Errors from merging.
+#[derive(Debug, Error, PartialEq)]
+pub enum MergeError {
+    /// Nothing to merge.
+    #[error("no models to merge")]
+    Empty,
+    /// Models differ in parameter names or shapes.
+    #[error("architectures differ at `{path}`: {detail}")]
+    ArchitectureMismatch {
+        /// Parameter path where the models first differ.
+        path: String,
+        /// What differs.
+        detail: String,
+    },
+    /// The weights are unusable.
+    #[error("bad merge weights {weights:?}: {reason}")]
+    BadWeights {
+        /// The weights given.
+        weights: Vec<f64>,
+        /// Why they were rejected.
+        reason: String,
+    },
+    /// A method setting is out of range.
+    #[error("bad merge setting: {0}")]
+    BadSetting(String),
+}
+
+/// One float parameter of a model, flattened, with its path and shape.
+struct Flat {
+    path: String,
+    shape: Vec<usize>,
+    values: Tensor<1>,
+}
+
+#[derive(Default)]
+struct Collect {
+    prefix: Vec<String>,
+    out: Vec<Flat>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.prefix.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.prefix.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        let shape = t.dims().to_vec();
+        let n: usize = shape.iter().product();
+        self.out.push(Flat {
+            path: self.prefix.join("."),
+            shape,
+            values: t.reshape([n]),
+        });
+    }
+}
+
+fn flatten<M: Module>(model: &M) -> Vec<Flat> {
+    let mut c = Collect::default();
+    model.valid().visit(&mut c);
+    c.out
+}
+
+/// Writes the merged tensors back, parameter by parameter, in traversal order.
+struct Write {
+    merged: std::vec::IntoIter<Tensor<1>>,
+}
+
+impl ModuleMapper for Write {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let next = self.merged.next().expect("one merged tensor per parameter");
+        param.map(|old| next.reshape(old.dims()))
+    }
+}
+
+/// Flatten every model and check that they share parameter paths and shapes.
+fn flatten_all<M: Module>(models: &[&M]) -> Result<Vec<Vec<Flat>>, MergeError> {
+    let flats: Vec<Vec<Flat>> = models.iter().map(|m| flatten(*m)).collect();
+    let first = flats.first().ok_or(MergeError::Empty)?;
+    for other in &flats[1..] {
+        if other.len() != first.len() {
+            return Err(MergeError::ArchitectureMismatch {
+                path: String::new(),
+                detail: format!("{} vs {} parameters", first.len(), other.len()),
+            });
+        }
+        for (a, b) in first.iter().zip(other) {
+            if a.path != b.path || a.shape != b.shape {
+                return Err(MergeError::ArchitectureMismatch {
+                    path: a.path.clone(),
+                    detail: format!("{} {:?} vs {} {:?}", a.path, a.shape, b.path, b.shape),
+                });
+            }
+        }
+    }
+    Ok(flats)
+}
+
+/// Rebuild a model shaped like `template` from merged flat parameters.
+fn rebuild<M: Module>(template: &M, merged: Vec<Tensor<1>>) -> M {
+    template.valid().map(&mut Write {
+        merged: merged.into_iter(),
+    })
+}
+
+fn check_finite(weights: &[f64]) -> Result<(), MergeError> {
+    if weights.iter().any(|w| !w.is_finite()) {
+        return Err(MergeError::BadWeights {
+            weights: weights.to_vec(),
+            reason: "weights must be finite".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Check weights for a convex combination: one per model, finite, ≥ 0, summing to 1 (±1e-6).
+pub fn check_convex(weights: &[f64], models: usize) -> Result<(), MergeError> {
+    let bad = |reason: String| MergeError::BadWeights {
+        weights: weights.to_vec(),
+        reason,
+    };
+    if weights.len() != models {
+        return Err(bad(format!(
+            "{} weights for {models} models",
+            weights.len()
+        )));
+    }
+    check_finite(weights)?;
+    if weights.iter().any(|&w| w < 0.0) {
+        return Err(bad("weights must be non-negative".into()));
+    }
+    let sum: f64 = weights.iter().sum();
+    if (sum - 1.0).abs() > 1e-6 {
+        return Err(bad(format!("weights sum to {sum}, not 1")));
+    }
+    Ok(())
+}
+
+/// A way of combining same-architecture models.
+pub trait Merger {
+    /// Merge `models` with `weights`. `base` is the model the experts were fine-tuned from
+    /// (the reference policy); methods that work on task vectors need it.
+    fn merge<M: Module>(
+        &self,
+        models: &[&M],
+        weights: &[f64],
+        base: Option<&M>,
+    ) -> Result<M, MergeError>;
+}
+
+/// Weighted average `Σ w_k θ_k` (weights convex). The merge of Rewarded Soups and IterativeRS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Linear;
+
+impl Merger for Linear {
+    fn merge<M: Module>(
+        &self,
+        models: &[&M],
+        weights: &[f64],
+        _base: Option<&M>,
+    ) -> Result<M, MergeError> {
+        check_convex(weights, models.len())?;
+        let flats = flatten_all(models)?;
+        let merged = (0..flats[0].len())
+            .map(|p| weighted_sum(flats.iter().map(|f| f[p].values.clone()), weights))
+            .collect();
+        Ok(rebuild(models[0], merged))
+    }
+}
+
+fn weighted_sum(tensors: impl Iterator<Item = Tensor<1>>, weights: &[f64]) -> Tensor<1> {
+    tensors
+        .zip(weights)
+        .map(|(t, &w)| t * w)
+        .reduce(|a, b| a + b)
+        .expect("at least one model")
+}
+
+/// Task arithmetic: `θ_base + λ Σ w_k (θ_k − θ_base)` (weights finite, any sign).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskArithmetic {
+    /// Scale λ of the summed task vectors.
+    pub scale: f64,
+}
+
+impl Merger for TaskArithmetic {
+    fn merge<M: Module>(
+        &self,
+        models: &[&M],
+        weights: &[f64],
+        base: Option<&M>,
+    ) -> Result<M, MergeError> {
+        let base = base
+            .ok_or_else(|| MergeError::BadSetting("task arithmetic needs the base model".into()))?;
+        check_weights_len(weights, models.len())?;
+        let all: Vec<&M> = std::iter::once(base)
+            .chain(models.iter().copied())
+            .collect();
+        let flats = flatten_all(&all)?;
+        let merged = (0..flats[0].len())
+            .map(|p| {
+                let b = flats[0][p].values.clone();
+                let tau = weighted_sum(
+                    flats[1..].iter().map(|f| f[p].values.clone() - b.clone()),
+                    weights,
+                );
+                b + tau * self.scale
+            })
+            .collect();
+        Ok(rebuild(base, merged))
+    }
+}
+
+fn check_weights_len(weights: &[f64], models: usize) -> Result<(), MergeError> {
+    if weights.len() != models {
+        return Err(MergeError::BadWeights {
+            weights: weights.to_vec(),
+            reason: format!("{} weights for {models} models", weights.len()),
+        });
+    }
+    check_finite(weights)
+}
+
+/// TIES merging (Yadav et al., 2023): trim each task vector to its `density` largest-magnitude
+/// entries (per parameter tensor), elect each entry's sign by weighted mass, average the
+/// entries that agree with it (weighted), and add `scale ×` the result to the base.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Ties {
+    /// Fraction of each task vector kept, in (0, 1].
+    pub density: f64,
+    /// Scale λ of the merged task vector.
+    pub scale: f64,
+}
+
+impl Merger for Ties {
+    fn merge<M: Module>(
+        &self,
+        models: &[&M],
+        weights: &[f64],
+        base: Option<&M>,
+    ) -> Result<M, MergeError> {
+        if !(self.density > 0.0 && self.density <= 1.0) {
+            return Err(MergeError::BadSetting(format!(
+                "TIES density must be in (0, 1], got {}",
+                self.density
+            )));
+        }
+        let base =
+            base.ok_or_else(|| MergeError::BadSetting("TIES needs the base model".into()))?;
+        check_weights_len(weights, models.len())?;
+        if weights.iter().any(|&w| w < 0.0) {
+            return Err(MergeError::BadWeights {
+                weights: weights.to_vec(),
+                reason: "TIES weights must be non-negative".into(),
+            });
+        }
+        let all: Vec<&M> = std::iter::once(base)
+            .chain(models.iter().copied())
+            .collect();
+        let flats = flatten_all(&all)?;
+        let merged = (0..flats[0].len())
+            .map(|p| {
+                let b = flats[0][p].values.clone();
+                let taus: Vec<Tensor<1>> = flats[1..]
+                    .iter()
+                    .map(|f| trim(f[p].values.clone() - b.clone(), self.density))
+                    .collect();
+                let elected = weighted_sum(taus.iter().cloned(), weights).sign();
+                let (mut num, mut den) = (b.zeros_like(), b.zeros_like());
+                for (tau, &w) in taus.into_iter().zip(weights) {
+                    let agree = tau.clone().sign().equal(elected.clone()).float()
+                        * tau.clone().not_equal_elem(0.0).float();
+                    num = num + tau * agree.clone() * w;
+                    den = den + agree * w;
+                }
+                let tau = num / den.clamp_min(1e-12);
+                b + tau * self.scale
+            })
+            .collect();
+        Ok(rebuild(base, merged))
+    }
+}
+
+/// Keep the `density` fraction of largest-magnitude entries of `tau`, zero the rest.
+fn trim(tau: Tensor<1>, density: f64) -> Tensor<1> {
+    let n = tau.dims()[0];
+    let keep = ((n as f64 * density).ceil() as usize).clamp(1, n);
+    if keep == n {
+        return tau;
+    }
+    let threshold = tau.clone().abs().sort_descending(0).narrow(0, keep - 1, 1);
+    let small = tau.clone().abs().lower(threshold.expand([n]));
+    tau.mask_fill(small, 0.0)
+}
+
+/// Merge coefficients of eq. 9: the user's preference weights `w` renormalised over the
+/// `active` objectives (uniform `w` gives `1/M`).
+pub fn renormalised(preferences: &[f64], active: &[usize]) -> Result<Vec<f64>, MergeError> {
+    let picked: Vec<f64> = active
+        .iter()
+        .map(|&i| preferences.get(i).copied().unwrap_or(f64::NAN))
+        .collect();
+    check_finite(&picked)?;
+    let sum: f64 = picked.iter().sum();
+    if picked.iter().any(|&w| w < 0.0) || sum <= 0.0 {
+        return Err(MergeError::BadWeights {
+            weights: picked,
+            reason: "preferences of the active objectives must be ≥ 0 and not all 0".into(),
+        });
+    }
+    Ok(picked.iter().map(|w| w / sum).collect())
+}
+
+/// The reference code's selection grid for 3 objectives (METHOD.md §3b): uniform, and the
+/// permutations of (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
+pub fn selection_grid_3() -> Vec<Vec<f64>> {
+    let mut grid = vec![vec![1.0 / 3.0; 3]];
+    // (odd one out, the value appearing twice); each placed at the three positions.
+    for (odd, pair) in [(1.0 / 6.0, 5.0 / 12.0), (2.0 / 3.0, 1.0 / 6.0), (0.5, 0.25)] {
+        for k in 0..3 {
+            let mut w = vec![pair; 3];
+            w[k] = odd;
+            grid.push(w);
+        }
+    }
+    grid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::default_device;
+    use burn::nn::{Linear as Dense, LinearConfig};
+
+    fn dense(seed: u64) -> Dense {
+        let dev = default_device();
+        dev.seed(seed);
+        LinearConfig::new(4, 3).init(&dev)
+    }
+
+    fn weight(m: &Dense) -> Vec<f32> {
+        m.weight.val().into_data().iter::<f32>().collect()
+    }
+
+    #[test]
+    fn linear_average_is_exact() {
+        let (a, b) = (dense(1), dense(2));
+        let m = Linear.merge(&[&a, &b], &[0.25, 0.75], None).unwrap();
+        for ((x, y), z) in weight(&a).iter().zip(weight(&b)).zip(weight(&m)) {
+            assert!((0.25 * x + 0.75 * y - z).abs() < 1e-6);
+        }
+        assert!(matches!(
+            Linear.merge(&[&a, &b], &[0.5, 0.6], None),
+            Err(MergeError::BadWeights { .. })
+        ));
+        assert!(matches!(
+            Linear.merge(&[&a, &b], &[1.5, -0.5], None),
+            Err(MergeError::BadWeights { .. })
+        ));
+        assert!(matches!(
+            Linear.merge(&[&a, &b], &[f64::NAN, 1.0], None),
+            Err(MergeError::BadWeights { .. })
+        ));
+    }
+
+    #[test]
+    fn architecture_mismatch_is_typed() {
+        let dev = default_device();
+        let a = LinearConfig::new(4, 3).init(&dev);
+        let b = LinearConfig::new(3, 4).init(&dev);
+        assert!(matches!(
+            Linear.merge(&[&a, &b], &[0.5, 0.5], None),
+            Err(MergeError::ArchitectureMismatch { .. })
+        ));
+        let c = LinearConfig::new(4, 3).with_bias(false).init(&dev);
+        assert!(matches!(
+            Linear.merge(&[&a, &c], &[0.5, 0.5], None),
+            Err(MergeError::ArchitectureMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn task_arithmetic_and_ties() {
+        let (base, a, b) = (dense(3), dense(4), dense(5));
+        let ta = TaskArithmetic { scale: 2.0 }
+            .merge(&[&a, &b], &[0.5, 0.5], Some(&base))
+            .unwrap();
+        let (wb, wa, wbb, wt) = (weight(&base), weight(&a), weight(&b), weight(&ta));
+        for i in 0..wb.len() {
+            let want = wb[i] + 2.0 * (0.5 * (wa[i] - wb[i]) + 0.5 * (wbb[i] - wb[i]));
+            assert!((want - wt[i]).abs() < 1e-5);
+        }
+        // TIES with density 1 and agreeing signs reduces to a weighted mean of task vectors;
+        // with disagreeing signs, only the elected side is averaged.
+        let ties = Ties {
+            density: 1.0,
+            scale: 1.0,
+        }
+        .merge(&[&a, &b], &[0.5, 0.5], Some(&base))
+        .unwrap();
+        let wt = weight(&ties);
+        for i in 0..wb.len() {
+            let (ta, tb) = (wa[i] - wb[i], wbb[i] - wb[i]);
+            let elected = (0.5 * ta + 0.5 * tb).signum();
+            let agree: Vec<f32> = [ta, tb]
+                .into_iter()
+                .filter(|t| t.signum() == elected && *t != 0.0)
+                .collect();
+            let want = wb[i] + agree.iter().sum::<f32>() / agree.len().max(1) as f32;
+            assert!((want - wt[i]).abs() < 1e-5, "{i}: {want} vs {}", wt[i]);
+        }
+        assert!(
+            Ties {
+                density: 0.0,
+                scale: 1.0
+            }
+            .merge(&[&a], &[1.0], Some(&base))
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn trim_keeps_largest() {
+        let dev = default_device();
+        let t = Tensor::<1>::from_floats([0.1, -3.0, 2.0, -0.5], &dev);
+        let v: Vec<f32> = trim(t, 0.5).into_data().iter::<f32>().collect();
+        assert_eq!(v, vec![0.0, -3.0, 2.0, 0.0]);
+    }
+
+    #[test]
+    fn renormalised_and_grid() {
+        assert_eq!(
+            renormalised(&[1.0, 1.0, 2.0], &[0, 2]).unwrap(),
+            vec![1.0 / 3.0, 2.0 / 3.0]
+        );
+        assert!(renormalised(&[0.0, 1.0], &[0]).is_err());
+        let grid = selection_grid_3();
+        assert_eq!(grid.len(), 10);
+        for w in &grid {
+            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{w:?}");
+        }
+        assert!(grid.contains(&vec![2.0 / 3.0, 1.0 / 6.0, 1.0 / 6.0]));
+        assert!(grid.contains(&vec![5.0 / 12.0, 1.0 / 6.0, 5.0 / 12.0]));
+        assert!(grid.contains(&vec![0.25, 0.25, 0.5]));
+    }
+}
