@@ -20,6 +20,7 @@ pub mod merge;
 pub mod policy;
 pub mod reward;
 pub mod rl;
+pub mod strategy;
 pub mod tasks;
 pub mod tokenizer;
 pub mod train;

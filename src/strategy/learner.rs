@@ -1,0 +1,177 @@
+//! [`PpoLearner`]: one PPO iteration on a [`RewardSet`] objective, with samples decoded by the
+//! policy's tokenizer and every reward logged.
+
+use super::{Learner, StepContext, StepReport, StrategyError};
+use crate::policy::{Policy, Rollout};
+use crate::reward::{RewardSet, Sample};
+use crate::rl::{Ppo, RlError};
+use crate::tokenizer::Tokenizer;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, ModuleOptimizer};
+
+/// Optimiser of the RL experts: Adam with coupled L2 weight decay, as the reference code
+/// (lr 1.41e-5, weight decay 0.01).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerConfig {
+    /// Learning rate.
+    pub lr: f64,
+    /// Coupled L2 weight decay.
+    pub weight_decay: f32,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            lr: 1.41e-5,
+            weight_decay: 0.01,
+        }
+    }
+}
+
+/// The real learner: PPO (or its group-baseline variant) on the rewards of a [`RewardSet`].
+///
+/// The objectives are the rewards with positive weight, in the set's order; their weights are
+/// the preferences. Weight-0 rewards are computed and logged only.
+pub struct PpoLearner<'a, P: Policy> {
+    /// The PPO settings and frozen reference.
+    pub ppo: Ppo<P>,
+    /// The rewards (their running normalisers are updated by every step).
+    pub rewards: &'a mut RewardSet,
+    /// Decodes responses for the rewards.
+    pub tokenizer: &'a dyn Tokenizer,
+    /// Prompts (token ids), cycled over the step's samples.
+    pub prompts: Vec<Vec<u32>>,
+    /// Prompt texts given to the rewards, one per prompt.
+    pub prompt_texts: Vec<String>,
+    /// Optimiser settings.
+    pub optimizer: OptimizerConfig,
+}
+
+impl<P: Policy> PpoLearner<'_, P> {
+    /// Indices (in the reward set) of the objectives.
+    fn objective_columns(&self) -> Vec<usize> {
+        self.rewards
+            .weights()
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w > 0.0)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// Decoded samples of a rollout with their prompt texts (`rows` are the step's prompts).
+fn texts(
+    rollout: &Rollout,
+    rows: usize,
+    prompts: usize,
+    prompt_texts: &[String],
+    tokenizer: &dyn Tokenizer,
+) -> Vec<(String, String)> {
+    let per_prompt = (rows / prompts.max(1)).max(1);
+    rollout
+        .response_ids()
+        .iter()
+        .enumerate()
+        .map(|(i, ids)| {
+            let prompt = prompt_texts
+                .get((i / per_prompt) % prompts.max(1))
+                .cloned()
+                .unwrap_or_default();
+            // A token the tokenizer cannot decode makes the sample unusable (an empty text the
+            // rewards judge), not the step.
+            (prompt, tokenizer.decode(ids).unwrap_or_default())
+        })
+        .collect()
+}
+
+impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
+    fn objectives(&self) -> usize {
+        self.objective_columns().len()
+    }
+
+    fn preferences(&self) -> Vec<f64> {
+        let w = self.rewards.weights();
+        self.objective_columns().iter().map(|&i| w[i]).collect()
+    }
+
+    fn optimizer(&self) -> ModuleOptimizer {
+        AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(Some(WeightDecayConfig::new(self.optimizer.weight_decay)))
+            .init()
+    }
+
+    fn step(
+        &mut self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+    ) -> Result<(P, StepReport), StrategyError> {
+        let columns = self.objective_columns();
+        if weights.len() != columns.len() {
+            return Err(StrategyError::BadConfig(format!(
+                "{} objective weights for {} objectives",
+                weights.len(),
+                columns.len()
+            )));
+        }
+        let mut full = vec![0.0; self.rewards.weights().len()];
+        for (&c, &w) in columns.iter().zip(weights) {
+            full[c] = w;
+        }
+        let Self {
+            ppo,
+            rewards,
+            tokenizer,
+            prompts,
+            prompt_texts,
+            ..
+        } = self;
+        let rows = ppo.step_prompts(prompts).len();
+        let mut last = None;
+        let mut reward_error = None;
+        let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {
+            let texts = texts(rollout, rows, prompts.len(), prompt_texts, *tokenizer);
+            let samples: Vec<Sample> = texts
+                .iter()
+                .map(|(p, c)| Sample {
+                    prompt: p,
+                    completion: c,
+                })
+                .collect();
+            let batch = rewards.evaluate(&samples).map_err(|e| {
+                let msg = e.to_string();
+                reward_error = Some(e);
+                RlError::Scorer(msg)
+            })?;
+            let total = batch
+                .total_with(&full)
+                .map_err(|e| RlError::Scorer(e.to_string()))?;
+            last = Some(batch.stats());
+            Ok(total.into_iter().map(|x| x as f32).collect())
+        };
+        let result = ppo.step(
+            policy,
+            optim,
+            self.optimizer.lr,
+            prompts,
+            ctx.step_seed(),
+            &mut scorer,
+        );
+        let (policy, stats) = match result {
+            Ok(x) => x,
+            Err(e) => return Err(reward_error.map_or(e.into(), StrategyError::Reward)),
+        };
+        let report = StepReport {
+            rewards: last.unwrap_or_default(),
+            optimised: stats.score,
+            kl: stats.kl,
+            samples: self.ppo.config.samples_per_step,
+            updates: stats.updates,
+            ppo: Some(stats),
+        };
+        Ok((policy, report))
+    }
+}

@@ -1,0 +1,493 @@
+//! The multi-reward strategies, interchangeable behind one enum: IterativeRS (experts merged
+//! every `m` steps, `M` of `N` objectives per block), MORLHF (one policy on the weighted-sum
+//! reward), Rewarded Soups (independent experts merged once, plus a λ sweep).
+//!
+//! A strategy drives a [`Learner`] — "one algorithmic step of one policy on one objective" —
+//! and a [`Merger`]. [`PpoLearner`] is the real learner (PPO on a [`RewardSet`]); tests plug in
+//! exact-gradient learners to check the special cases of METHOD.md §1 (m = 1 ⇔ MORLHF,
+//! m = T ⇔ Rewarded Soups).
+
+mod learner;
+
+pub use learner::{OptimizerConfig, PpoLearner};
+
+use crate::merge::{MergeError, Merger, renormalised};
+use crate::policy::{Policy, PolicyError};
+use crate::reward::{RewardError, RewardStats};
+use crate::rl::{PpoStats, RlError};
+use burn::optim::ModuleOptimizer;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
+use thiserror::Error;
+
+/// Errors from running a strategy.
+#[derive(Debug, Error)]
+pub enum StrategyError {
+    /// An RL update failed.
+    #[error(transparent)]
+    Rl(#[from] RlError),
+    /// Sampling failed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A reward failed.
+    #[error(transparent)]
+    Reward(#[from] RewardError),
+    /// Merging failed.
+    #[error(transparent)]
+    Merge(#[from] MergeError),
+    /// The settings are inconsistent.
+    #[error("bad strategy config: {0}")]
+    BadConfig(String),
+}
+
+/// Where in a run a learner step happens (for seeding and logging).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepContext {
+    /// 1-based algorithmic step t.
+    pub step: usize,
+    /// Expert (objective index) being trained, `None` for a single-policy strategy.
+    pub expert: Option<usize>,
+    /// 0-based merge round.
+    pub round: usize,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+impl StepContext {
+    /// A seed unique to this (run seed, step, expert).
+    pub fn step_seed(&self) -> u64 {
+        let e = self.expert.map_or(0, |e| e as u64 + 1);
+        self.seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add((self.step as u64) << 8)
+            .wrapping_add(e)
+    }
+}
+
+/// What one learner step did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StepReport {
+    /// Per-reward statistics of the step's samples.
+    pub rewards: Vec<RewardStats>,
+    /// Mean of the optimised scalar.
+    pub optimised: f64,
+    /// Mean summed KL to the reference (0 if the learner does not measure it).
+    pub kl: f64,
+    /// Samples generated.
+    pub samples: usize,
+    /// Optimiser updates taken.
+    pub updates: usize,
+    /// PPO diagnostics, when the learner is PPO.
+    pub ppo: Option<PpoStats>,
+}
+
+/// One algorithmic step of one policy on one objective.
+pub trait Learner<P: Policy> {
+    /// Number of objectives `N` (rewards with positive weight).
+    fn objectives(&self) -> usize;
+
+    /// User preference weights over the objectives (eq. 9's `w`).
+    fn preferences(&self) -> Vec<f64>;
+
+    /// A fresh optimiser for a policy.
+    fn optimizer(&self) -> ModuleOptimizer;
+
+    /// Improve `policy` on the objective with weights `weights` (length [`Learner::objectives`];
+    /// one-hot for an expert).
+    fn step(
+        &mut self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+    ) -> Result<(P, StepReport), StrategyError>;
+}
+
+/// A policy being trained with its optimiser state.
+pub struct Expert<P: Policy> {
+    /// The (autodiff) policy.
+    pub policy: P,
+    /// Its optimiser.
+    pub optim: ModuleOptimizer,
+}
+
+/// Compute spent by a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Budget {
+    /// Learner steps (PPO iterations), summed over experts.
+    pub iterations: usize,
+    /// Samples generated for training.
+    pub samples: usize,
+    /// Optimiser updates.
+    pub updates: usize,
+    /// Merges performed.
+    pub merges: usize,
+}
+
+impl Budget {
+    fn add(&mut self, r: &StepReport) {
+        self.iterations += 1;
+        self.samples += r.samples;
+        self.updates += r.updates;
+    }
+}
+
+/// One logged learner step.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepRecord {
+    /// Where it happened.
+    pub step: usize,
+    /// Expert index, if any.
+    pub expert: Option<usize>,
+    /// Merge round.
+    pub round: usize,
+    /// What the learner reported.
+    pub report: StepReport,
+}
+
+/// A strategy's result.
+pub struct RunOutput<P: Policy> {
+    /// The final policy (merged for IterativeRS and Rewarded Soups), in training mode.
+    pub policy: P,
+    /// The final experts (empty for MORLHF).
+    pub experts: Vec<P>,
+    /// Compute spent.
+    pub budget: Budget,
+    /// Every learner step.
+    pub log: Vec<StepRecord>,
+}
+
+/// The strategies. Swapping is one line: build another variant and call [`Strategy::run`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Strategy {
+    /// IterativeRS: `N` experts from the reference; every `merge_every` steps the `active`
+    /// experts trained in the block are merged (weights renormalised over them) and the next
+    /// block's `active` experts (sampled, seeded) restart from the merged policy; all `N` are
+    /// merged at the end. Each step costs one learner step per active expert.
+    IterativeRs {
+        /// Total steps T.
+        steps: usize,
+        /// Merge period m (1 ⇒ MORLHF, T ⇒ Rewarded Soups).
+        merge_every: usize,
+        /// Objectives trained per block, M ≤ N.
+        active: usize,
+    },
+    /// MORLHF: one policy trained on the preference-weighted reward for `steps` steps.
+    Morlhf {
+        /// Total steps.
+        steps: usize,
+    },
+    /// Rewarded Soups: `N` experts trained independently for `steps` steps each, merged once
+    /// with the preference weights.
+    RewardedSoups {
+        /// Steps per expert.
+        steps: usize,
+    },
+}
+
+impl Strategy {
+    /// Short name for tables and plots.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::IterativeRs { .. } => "IterativeRS",
+            Self::Morlhf { .. } => "MORLHF",
+            Self::RewardedSoups { .. } => "Rewarded Soups",
+        }
+    }
+
+    /// Learner steps (PPO iterations) the run will take with `n` objectives.
+    pub fn iterations(&self, n: usize) -> usize {
+        match *self {
+            Self::IterativeRs { steps, active, .. } => steps * active.min(n),
+            Self::Morlhf { steps } => steps,
+            Self::RewardedSoups { steps } => steps * n,
+        }
+    }
+
+    /// Run the strategy from `reference` (which is not modified).
+    pub fn run<P: Policy, L: Learner<P>, G: Merger>(
+        &self,
+        reference: &P,
+        learner: &mut L,
+        merger: &G,
+        seed: u64,
+    ) -> Result<RunOutput<P>, StrategyError> {
+        let n = learner.objectives();
+        let prefs = learner.preferences();
+        if n == 0 || prefs.len() != n {
+            return Err(StrategyError::BadConfig(format!(
+                "{n} objectives with {} preference weights",
+                prefs.len()
+            )));
+        }
+        match *self {
+            Self::IterativeRs {
+                steps,
+                merge_every,
+                active,
+            } => iterative_rs(reference, learner, merger, seed, steps, merge_every, active),
+            Self::Morlhf { steps } => morlhf(reference, learner, seed, steps),
+            Self::RewardedSoups { steps } => rewarded_soups(reference, learner, merger, seed, steps),
+        }
+    }
+}
+
+fn expert<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expert<P> {
+    Expert {
+        policy: policy.clone().train(),
+        optim: learner.optimizer(),
+    }
+}
+
+fn one_hot(n: usize, i: usize) -> Vec<f64> {
+    (0..n).map(|j| if j == i { 1.0 } else { 0.0 }).collect()
+}
+
+/// The objectives active in merge round `round` (M of N, sampled without replacement, seeded).
+pub fn active_set(n: usize, m: usize, seed: u64, round: usize) -> Vec<usize> {
+    if m >= n {
+        return (0..n).collect();
+    }
+    let mut rng = StdRng::seed_from_u64(seed ^ (round as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut picked = sample(&mut rng, n, m).into_vec();
+    picked.sort_unstable();
+    picked
+}
+
+fn merge_experts<P: Policy, G: Merger>(
+    merger: &G,
+    experts: &[Expert<P>],
+    members: &[usize],
+    prefs: &[f64],
+    reference: &P,
+) -> Result<P, StrategyError> {
+    let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
+    let weights = renormalised(prefs, members)?;
+    Ok(merger.merge(&models, &weights, Some(reference))?.train())
+}
+
+fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
+    reference: &P,
+    learner: &mut L,
+    merger: &G,
+    seed: u64,
+    steps: usize,
+    merge_every: usize,
+    active: usize,
+) -> Result<RunOutput<P>, StrategyError> {
+    let n = learner.objectives();
+    if steps == 0 || merge_every == 0 || active == 0 || active > n {
+        return Err(StrategyError::BadConfig(format!(
+            "IterativeRS needs steps ≥ 1, merge_every ≥ 1 and 1 ≤ active ≤ {n}"
+        )));
+    }
+    let prefs = learner.preferences();
+    let mut experts: Vec<Expert<P>> = (0..n).map(|_| expert(reference, learner)).collect();
+    let mut budget = Budget::default();
+    let mut log = Vec::new();
+    let mut round = 0;
+    let mut current = active_set(n, active, seed, round);
+    for t in 1..=steps {
+        for &i in &current {
+            let ctx = StepContext {
+                step: t,
+                expert: Some(i),
+                round,
+                seed,
+            };
+            let e = &mut experts[i];
+            let policy = e.policy.clone();
+            let (policy, report) = learner.step(policy, &mut e.optim, &one_hot(n, i), &ctx)?;
+            e.policy = policy;
+            budget.add(&report);
+            log.push(StepRecord {
+                step: t,
+                expert: Some(i),
+                round,
+                report,
+            });
+        }
+        if t % merge_every == 0 && t < steps {
+            let merged = merge_experts(merger, &experts, &current, &prefs, reference)?;
+            budget.merges += 1;
+            round += 1;
+            current = active_set(n, active, seed, round);
+            for &i in &current {
+                experts[i] = expert(&merged, learner);
+            }
+        }
+    }
+    let all: Vec<usize> = (0..n).collect();
+    let policy = merge_experts(merger, &experts, &all, &prefs, reference)?;
+    budget.merges += 1;
+    Ok(RunOutput {
+        policy,
+        experts: experts.into_iter().map(|e| e.policy).collect(),
+        budget,
+        log,
+    })
+}
+
+fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
+    reference: &P,
+    learner: &mut L,
+    merger: &G,
+    seed: u64,
+    steps: usize,
+) -> Result<RunOutput<P>, StrategyError> {
+    if steps == 0 {
+        return Err(StrategyError::BadConfig("Rewarded Soups needs steps ≥ 1".into()));
+    }
+    let n = learner.objectives();
+    let prefs = learner.preferences();
+    let mut budget = Budget::default();
+    let mut log = Vec::new();
+    let mut experts = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut e = expert(reference, learner);
+        for t in 1..=steps {
+            let ctx = StepContext {
+                step: t,
+                expert: Some(i),
+                round: 0,
+                seed,
+            };
+            let (policy, report) = learner.step(e.policy, &mut e.optim, &one_hot(n, i), &ctx)?;
+            e.policy = policy;
+            budget.add(&report);
+            log.push(StepRecord {
+                step: t,
+                expert: Some(i),
+                round: 0,
+                report,
+            });
+        }
+        experts.push(e);
+    }
+    let all: Vec<usize> = (0..n).collect();
+    let policy = merge_experts(merger, &experts, &all, &prefs, reference)?;
+    budget.merges += 1;
+    Ok(RunOutput {
+        policy,
+        experts: experts.into_iter().map(|e| e.policy).collect(),
+        budget,
+        log,
+    })
+}
+
+fn morlhf<P: Policy, L: Learner<P>>(
+    reference: &P,
+    learner: &mut L,
+    seed: u64,
+    steps: usize,
+) -> Result<RunOutput<P>, StrategyError> {
+    if steps == 0 {
+        return Err(StrategyError::BadConfig("MORLHF needs steps ≥ 1".into()));
+    }
+    let n = learner.objectives();
+    let weights = renormalised(&learner.preferences(), &(0..n).collect::<Vec<_>>())?;
+    let mut e = expert(reference, learner);
+    let mut budget = Budget::default();
+    let mut log = Vec::new();
+    for t in 1..=steps {
+        let ctx = StepContext {
+            step: t,
+            expert: None,
+            round: 0,
+            seed,
+        };
+        let (policy, report) = learner.step(e.policy, &mut e.optim, &weights, &ctx)?;
+        e.policy = policy;
+        budget.add(&report);
+        log.push(StepRecord {
+            step: t,
+            expert: None,
+            round: 0,
+            report,
+        });
+    }
+    Ok(RunOutput {
+        policy: e.policy,
+        experts: Vec::new(),
+        budget,
+        log,
+    })
+}
+
+/// Rewarded Soups' λ sweep: merge `experts` with every weight vector of `grid` (each convex),
+/// returning `(λ, merged policy)` pairs, e.g. to evaluate the whole front.
+pub fn soup_front<P: Policy, G: Merger>(
+    experts: &[P],
+    grid: &[Vec<f64>],
+    merger: &G,
+    reference: &P,
+) -> Result<Vec<(Vec<f64>, P)>, StrategyError> {
+    let models: Vec<&P> = experts.iter().collect();
+    grid.iter()
+        .map(|w| Ok((w.clone(), merger.merge(&models, w, Some(reference))?)))
+        .collect()
+}
+
+/// Every weight vector on the simplex of `n` objectives with step `1/divisions`
+/// (e.g. `n = 2, divisions = 4`: (0,1), (¼,¾), …, (1,0)).
+pub fn simplex_grid(n: usize, divisions: usize) -> Vec<Vec<f64>> {
+    fn rec(n: usize, left: usize, prefix: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if prefix.len() + 1 == n {
+            prefix.push(left);
+            out.push(prefix.clone());
+            prefix.pop();
+            return;
+        }
+        for k in 0..=left {
+            prefix.push(k);
+            rec(n, left - k, prefix, out);
+            prefix.pop();
+        }
+    }
+    if n == 0 || divisions == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    rec(n, divisions, &mut Vec::new(), &mut out);
+    out.into_iter()
+        .map(|v| v.into_iter().map(|k| k as f64 / divisions as f64).collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_sets_are_seeded_subsets() {
+        let a = active_set(5, 2, 7, 3);
+        assert_eq!(a, active_set(5, 2, 7, 3));
+        assert_eq!(a.len(), 2);
+        assert!(a[0] < a[1] && a[1] < 5);
+        assert_eq!(active_set(3, 3, 1, 0), vec![0, 1, 2]);
+        let distinct: std::collections::HashSet<Vec<usize>> =
+            (0..20).map(|r| active_set(4, 2, 1, r)).collect();
+        assert!(distinct.len() > 1);
+    }
+
+    #[test]
+    fn simplex() {
+        let g = simplex_grid(3, 2);
+        assert_eq!(g.len(), 6);
+        assert!(g.iter().all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12));
+        assert_eq!(simplex_grid(2, 4)[1], vec![0.25, 0.75]);
+    }
+
+    #[test]
+    fn budgets() {
+        let s = Strategy::IterativeRs {
+            steps: 10,
+            merge_every: 2,
+            active: 2,
+        };
+        assert_eq!(s.iterations(3), 20);
+        assert_eq!(Strategy::RewardedSoups { steps: 10 }.iterations(3), 30);
+        assert_eq!(Strategy::Morlhf { steps: 30 }.iterations(3), 30);
+    }
+}

@@ -1,0 +1,166 @@
+//! The special cases of METHOD.md §1 on a small deterministic problem: with plain SGD and one
+//! exact gradient per step, IterativeRS with m = 1 equals MORLHF and with m = T equals
+//! Rewarded Soups (parameters within 1e-5).
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Tensor, TensorData};
+use multireward::device::default_device;
+use multireward::merge::Linear;
+use multireward::policy::{Gpt, GptConfig, Policy, Sequences};
+use multireward::strategy::{Learner, StepContext, StepReport, Strategy, StrategyError};
+use multireward::tokenizer::BOS;
+
+/// Loss of objective i: −Σ_y p_θ(y) R_i(y) over the nine 2-token sequences of tokens {4, 5, 6}.
+struct ExactGradient {
+    seqs: Sequences,
+    /// `[objective][sequence]` rewards.
+    rewards: Vec<Vec<f32>>,
+    lr: f64,
+}
+
+impl ExactGradient {
+    fn new(device: &burn::tensor::Device) -> Self {
+        let ys: Vec<Vec<u32>> = (4..7).flat_map(|a| (4..7).map(move |b| vec![a, b])).collect();
+        let seqs = Sequences::from_parts(&vec![vec![BOS]; ys.len()], &ys, 8, device).unwrap();
+        let rewards = vec![
+            ys.iter().map(|y| (y[0] == 4) as u8 as f32).collect(),
+            ys.iter().map(|y| (y[1] == 5) as u8 as f32).collect(),
+            ys.iter().map(|y| y.iter().filter(|&&t| t == 6).count() as f32 / 2.0).collect(),
+        ];
+        Self {
+            seqs,
+            rewards,
+            lr: 0.5,
+        }
+    }
+}
+
+impl Learner<Gpt> for ExactGradient {
+    fn objectives(&self) -> usize {
+        3
+    }
+    fn preferences(&self) -> Vec<f64> {
+        vec![1.0, 2.0, 1.0]
+    }
+    fn optimizer(&self) -> ModuleOptimizer {
+        SgdConfig::new().init()
+    }
+    fn step(
+        &mut self,
+        policy: Gpt,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        _ctx: &StepContext,
+    ) -> Result<(Gpt, StepReport), StrategyError> {
+        let device = policy.device();
+        let r: Vec<f32> = (0..9)
+            .map(|j| (0..3).map(|i| weights[i] as f32 * self.rewards[i][j]).sum())
+            .collect();
+        let r = Tensor::<1>::from_data(TensorData::new(r, [9]), &device);
+        let p = policy.score(&self.seqs, 1.0).log_probs.sum_dim(1).exp().reshape([9]);
+        let loss = -(p * r).sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &policy);
+        let policy = optim.step(self.lr, policy, grads);
+        Ok((
+            policy,
+            StepReport {
+                samples: 9,
+                updates: 1,
+                ..Default::default()
+            },
+        ))
+    }
+}
+
+#[derive(Default)]
+struct Flatten(Vec<f32>);
+
+impl ModuleVisitor for Flatten {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.extend(param.val().into_data().iter::<f32>());
+    }
+}
+
+fn params(m: &Gpt) -> Vec<f32> {
+    let mut f = Flatten::default();
+    m.valid().visit(&mut f);
+    f.0
+}
+
+fn max_diff(a: &Gpt, b: &Gpt) -> f32 {
+    params(a)
+        .iter()
+        .zip(params(b))
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+fn run(strategy: Strategy, reference: &Gpt) -> Gpt {
+    let device = reference.device();
+    let mut learner = ExactGradient::new(&device);
+    strategy.run(reference, &mut learner, &Linear, 0).unwrap().policy
+}
+
+#[test]
+fn iterative_rs_special_cases() {
+    let device = default_device().autodiff();
+    device.seed(21);
+    let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
+    let steps = 6;
+    let morlhf = run(Strategy::Morlhf { steps }, &reference);
+    let m1 = run(
+        Strategy::IterativeRs {
+            steps,
+            merge_every: 1,
+            active: 3,
+        },
+        &reference,
+    );
+    let soups = run(Strategy::RewardedSoups { steps }, &reference);
+    let mt = run(
+        Strategy::IterativeRs {
+            steps,
+            merge_every: steps,
+            active: 3,
+        },
+        &reference,
+    );
+    let m2 = run(
+        Strategy::IterativeRs {
+            steps,
+            merge_every: 2,
+            active: 3,
+        },
+        &reference,
+    );
+    let (d1, dt) = (max_diff(&m1, &morlhf), max_diff(&mt, &soups));
+    assert!(d1 <= 1e-5, "m = 1 vs MORLHF: {d1}");
+    assert!(dt <= 1e-5, "m = T vs Rewarded Soups: {dt}");
+    // The problem is not degenerate: the two extremes and an intermediate m all differ, and
+    // every run moved away from the reference.
+    assert!(max_diff(&morlhf, &soups) > 1e-3);
+    assert!(max_diff(&m2, &morlhf) > 1e-4 && max_diff(&m2, &soups) > 1e-4);
+    assert!(max_diff(&morlhf, &reference) > 1e-2);
+}
+
+#[test]
+fn budgets_are_reported() {
+    let device = default_device().autodiff();
+    let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
+    let mut learner = ExactGradient::new(&device);
+    let s = Strategy::IterativeRs {
+        steps: 4,
+        merge_every: 2,
+        active: 2,
+    };
+    let out = s.run(&reference, &mut learner, &Linear, 3).unwrap();
+    assert_eq!(out.budget.iterations, s.iterations(3));
+    assert_eq!(out.budget.iterations, 8);
+    assert_eq!(out.budget.samples, 72);
+    assert_eq!(out.budget.merges, 2);
+    assert_eq!(out.experts.len(), 3);
+    assert_eq!(out.log.len(), 8);
+    // Two objectives per block: each logged step names an active expert.
+    assert!(out.log.iter().all(|r| r.expert.is_some()));
+}
