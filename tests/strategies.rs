@@ -135,6 +135,7 @@ fn iterative_rs_special_cases() {
         &reference,
     );
     let (d1, dt) = (max_diff(&m1, &morlhf), max_diff(&mt, &soups));
+    eprintln!("max abs diff: m = 1 vs MORLHF {d1:e}, m = T vs Rewarded Soups {dt:e}");
     assert!(d1 <= 1e-5, "m = 1 vs MORLHF: {d1}");
     assert!(dt <= 1e-5, "m = T vs Rewarded Soups: {dt}");
     // The problem is not degenerate: the two extremes and an intermediate m all differ, and
