@@ -21,12 +21,16 @@ struct ExactGradient {
 
 impl ExactGradient {
     fn new(device: &burn::tensor::Device) -> Self {
-        let ys: Vec<Vec<u32>> = (4..7).flat_map(|a| (4..7).map(move |b| vec![a, b])).collect();
+        let ys: Vec<Vec<u32>> = (4..7)
+            .flat_map(|a| (4..7).map(move |b| vec![a, b]))
+            .collect();
         let seqs = Sequences::from_parts(&vec![vec![BOS]; ys.len()], &ys, 8, device).unwrap();
         let rewards = vec![
             ys.iter().map(|y| (y[0] == 4) as u8 as f32).collect(),
             ys.iter().map(|y| (y[1] == 5) as u8 as f32).collect(),
-            ys.iter().map(|y| y.iter().filter(|&&t| t == 6).count() as f32 / 2.0).collect(),
+            ys.iter()
+                .map(|y| y.iter().filter(|&&t| t == 6).count() as f32 / 2.0)
+                .collect(),
         ];
         Self {
             seqs,
@@ -58,7 +62,12 @@ impl Learner<Gpt> for ExactGradient {
             .map(|j| (0..3).map(|i| weights[i] as f32 * self.rewards[i][j]).sum())
             .collect();
         let r = Tensor::<1>::from_data(TensorData::new(r, [9]), &device);
-        let p = policy.score(&self.seqs, 1.0).log_probs.sum_dim(1).exp().reshape([9]);
+        let p = policy
+            .score(&self.seqs, 1.0)
+            .log_probs
+            .sum_dim(1)
+            .exp()
+            .reshape([9]);
         let loss = -(p * r).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &policy);
         let policy = optim.step(self.lr, policy, grads);
@@ -99,7 +108,10 @@ fn max_diff(a: &Gpt, b: &Gpt) -> f32 {
 fn run(strategy: Strategy, reference: &Gpt) -> Gpt {
     let device = reference.device();
     let mut learner = ExactGradient::new(&device);
-    strategy.run(reference, &mut learner, &Linear, 0).unwrap().policy
+    strategy
+        .run(reference, &mut learner, &Linear, 0)
+        .unwrap()
+        .policy
 }
 
 #[test]

@@ -228,7 +228,9 @@ impl Strategy {
                 active,
             } => iterative_rs(reference, learner, merger, seed, steps, merge_every, active),
             Self::Morlhf { steps } => morlhf(reference, learner, seed, steps),
-            Self::RewardedSoups { steps } => rewarded_soups(reference, learner, merger, seed, steps),
+            Self::RewardedSoups { steps } => {
+                rewarded_soups(reference, learner, merger, seed, steps)
+            }
         }
     }
 }
@@ -337,7 +339,9 @@ fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
     steps: usize,
 ) -> Result<RunOutput<P>, StrategyError> {
     if steps == 0 {
-        return Err(StrategyError::BadConfig("Rewarded Soups needs steps ≥ 1".into()));
+        return Err(StrategyError::BadConfig(
+            "Rewarded Soups needs steps ≥ 1".into(),
+        ));
     }
     let n = learner.objectives();
     let prefs = learner.preferences();
@@ -475,7 +479,10 @@ mod tests {
     fn simplex() {
         let g = simplex_grid(3, 2);
         assert_eq!(g.len(), 6);
-        assert!(g.iter().all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12));
+        assert!(
+            g.iter()
+                .all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12)
+        );
         assert_eq!(simplex_grid(2, 4)[1], vec![0.25, 0.75]);
     }
 

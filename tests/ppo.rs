@@ -1,0 +1,114 @@
+//! PPO and the group-baseline estimator raise the mean reward of a tiny policy on a synthetic
+//! reward with a known optimum, and the KL to the reference stays finite.
+
+use burn::module::Module;
+use multireward::device::default_device;
+use multireward::merge::Linear;
+use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
+use multireward::reward::{FnReward, RewardSet, Sample};
+use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
+use multireward::strategy::{OptimizerConfig, PpoLearner, Strategy};
+use multireward::tokenizer::{BOS, SmilesTokenizer};
+
+/// Fraction of `N` among the generated atoms: the optimum, 1.0, is "NNNNNN…".
+fn nitrogen(s: &Sample) -> Option<f64> {
+    let n = s.completion.len();
+    (n > 0).then(|| s.completion.chars().filter(|&c| c == 'N').count() as f64 / n as f64)
+}
+
+fn mean_reward(policy: &Gpt, tok: &SmilesTokenizer, seed: u64) -> f64 {
+    let cfg = SamplingConfig {
+        max_new_tokens: 8,
+        temperature: 0.7,
+        seed: Some(seed),
+        ..Default::default()
+    };
+    let r = policy.sample(&vec![vec![BOS]; 256], &cfg).unwrap();
+    let scores: Vec<f64> = r
+        .response_ids()
+        .iter()
+        .map(|ids| {
+            let text = multireward::tokenizer::Tokenizer::decode(tok, ids).unwrap();
+            nitrogen(&Sample {
+                prompt: "",
+                completion: &text,
+            })
+            .unwrap_or(0.0)
+        })
+        .collect();
+    scores.iter().sum::<f64>() / scores.len() as f64
+}
+
+fn train(estimator: Estimator, value_head: bool) -> (f64, f64, Vec<f64>) {
+    let device = default_device().autodiff();
+    device.seed(4);
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let reference = GptConfig::new(2, 2, 32, 64, 7, 16)
+        .with_value_head(value_head)
+        .init(&device);
+    let mut rewards = RewardSet::builder()
+        .add(FnReward::new("nitrogen", nitrogen), 1.0)
+        .build()
+        .unwrap();
+    let config = PpoConfig {
+        samples_per_step: 64,
+        minibatches: 2,
+        epochs: 2,
+        estimator,
+        sampling: SamplingConfig {
+            max_new_tokens: 8,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut learner = PpoLearner {
+        ppo: Ppo::new(config, &reference),
+        rewards: &mut rewards,
+        tokenizer: &tok,
+        prompts: vec![vec![BOS]],
+        prompt_texts: vec![String::new()],
+        optimizer: OptimizerConfig {
+            lr: 3e-3,
+            weight_decay: 0.0,
+        },
+    };
+    let before = mean_reward(&reference.valid(), &tok, 99);
+    let out = Strategy::Morlhf { steps: 12 }
+        .run(&reference, &mut learner, &Linear, 1)
+        .unwrap();
+    let after = mean_reward(&out.policy.valid(), &tok, 99);
+    let kls = out.log.iter().map(|r| r.report.kl).collect();
+    (before, after, kls)
+}
+
+#[test]
+fn ppo_with_gae_raises_the_reward() {
+    let (before, after, kls) = train(Estimator::Gae, true);
+    eprintln!("GAE: mean reward {before:.3} → {after:.3}; KL per step {kls:.3?}");
+    assert!(after >= before + 0.25, "{before} → {after}");
+    assert!(kls.iter().all(|k| k.is_finite()));
+    assert!(kls.last().unwrap() > &0.0);
+}
+
+#[test]
+fn group_baseline_raises_the_reward() {
+    let estimator = Estimator::Group {
+        size: 4,
+        baseline: GroupBaseline::LeaveOneOut,
+    };
+    let (before, after, kls) = train(estimator, false);
+    eprintln!("RLOO: mean reward {before:.3} → {after:.3}; KL per step {kls:.3?}");
+    assert!(after >= before + 0.25, "{before} → {after}");
+    assert!(kls.iter().all(|k| k.is_finite()));
+}
+
+#[test]
+fn gae_without_value_head_is_a_typed_error() {
+    let device = default_device().autodiff();
+    let policy = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let ppo = Ppo::new(PpoConfig::default(), &policy);
+    assert!(matches!(
+        ppo.validate(&policy),
+        Err(multireward::rl::RlError::NoValueHead)
+    ));
+}
