@@ -20,7 +20,7 @@ pub struct RewardColumn {
 
 /// Per-reward summary of a batch for logging; means and stds are population statistics over
 /// the applicable values (`None` when there are none).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RewardStats {
     /// The reward's name.
     pub name: String,

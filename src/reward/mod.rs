@@ -190,6 +190,9 @@ pub enum RewardError {
         /// Why it is rejected.
         reason: &'static str,
     },
+    /// Saved state does not fit this reward set.
+    #[error("reward-set state does not match: {0}")]
+    StateMismatch(String),
     /// A normaliser's parameters are invalid.
     #[error("invalid normalizer {normalizer:?} for reward {reward:?}: {reason}")]
     InvalidNormalizer {

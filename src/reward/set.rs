@@ -201,6 +201,29 @@ impl RewardSet {
         self.entries.iter().map(|e| e.weight).collect()
     }
 
+    /// The normalisers' current state, in reward order (to checkpoint a run).
+    pub fn normalizers(&self) -> Vec<Normalizer> {
+        self.entries.iter().map(|e| e.normalizer).collect()
+    }
+
+    /// Restore normaliser state saved by [`RewardSet::normalizers`].
+    ///
+    /// # Errors
+    /// [`RewardError::StateMismatch`] when the count differs from the number of rewards.
+    pub fn restore_normalizers(&mut self, normalizers: &[Normalizer]) -> Result<(), RewardError> {
+        if normalizers.len() != self.entries.len() {
+            return Err(RewardError::StateMismatch(format!(
+                "{} saved normalisers for {} rewards",
+                normalizers.len(),
+                self.entries.len()
+            )));
+        }
+        for (e, n) in self.entries.iter_mut().zip(normalizers) {
+            e.normalizer = *n;
+        }
+        Ok(())
+    }
+
     /// Stops every running normaliser from changing.
     pub fn freeze_normalizers(&mut self) {
         self.entries.iter_mut().for_each(|e| e.normalizer.freeze());

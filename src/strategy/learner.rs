@@ -95,6 +95,17 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         self.objective_columns().iter().map(|&i| w[i]).collect()
     }
 
+    fn state(&self) -> serde_json::Value {
+        serde_json::json!({ "normalizers": self.rewards.normalizers() })
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) -> Result<(), StrategyError> {
+        let normalizers: Vec<crate::reward::Normalizer> =
+            serde_json::from_value(state["normalizers"].clone())
+                .map_err(|e| StrategyError::Checkpoint(format!("learner state: {e}")))?;
+        Ok(self.rewards.restore_normalizers(&normalizers)?)
+    }
+
     fn optimizer(&self) -> ModuleOptimizer {
         AdamConfig::new()
             .with_epsilon(1e-8)

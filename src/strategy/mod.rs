@@ -8,8 +8,10 @@
 //! m = T ⇔ Rewarded Soups).
 
 mod learner;
+mod run_state;
 
 pub use learner::{OptimizerConfig, PpoLearner};
+pub use run_state::{RunState, STATE_FILE};
 
 use crate::merge::{MergeError, Merger, renormalised};
 use crate::policy::{Policy, PolicyError};
@@ -36,6 +38,9 @@ pub enum StrategyError {
     /// Merging failed.
     #[error(transparent)]
     Merge(#[from] MergeError),
+    /// Writing or reading a run checkpoint failed.
+    #[error("run checkpoint: {0}")]
+    Checkpoint(String),
     /// The settings are inconsistent.
     #[error("bad strategy config: {0}")]
     BadConfig(String),
@@ -66,7 +71,7 @@ impl StepContext {
 }
 
 /// What one learner step did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct StepReport {
     /// Per-reward statistics of the step's samples.
     pub rewards: Vec<RewardStats>,
@@ -92,6 +97,16 @@ pub trait Learner<P: Policy> {
 
     /// A fresh optimiser for a policy.
     fn optimizer(&self) -> ModuleOptimizer;
+
+    /// Learner state a resumed run needs (e.g. running reward normalisers); `Null` if none.
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Restore what [`Learner::state`] returned.
+    fn restore(&mut self, _state: &serde_json::Value) -> Result<(), StrategyError> {
+        Ok(())
+    }
 
     /// Improve `policy` on the objective with weights `weights` (length [`Learner::objectives`];
     /// one-hot for an expert).
@@ -134,7 +149,7 @@ impl Budget {
 }
 
 /// One logged learner step.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StepRecord {
     /// Where it happened.
     pub step: usize,
@@ -156,6 +171,18 @@ pub struct RunOutput<P: Policy> {
     pub budget: Budget,
     /// Every learner step.
     pub log: Vec<StepRecord>,
+    /// `false` when the run stopped early ([`RunOptions::stop_after_round`]); `policy` is then
+    /// the last merged policy.
+    pub completed: bool,
+}
+
+/// Checkpointing and early stop of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunOptions {
+    /// Write the run state here after every merge round (IterativeRS), atomically.
+    pub checkpoint_dir: Option<std::path::PathBuf>,
+    /// Stop after this many merge rounds (to be resumed later).
+    pub stop_after_round: Option<usize>,
 }
 
 /// The strategies. Swapping is one line: build another variant and call [`Strategy::run`].
@@ -213,6 +240,18 @@ impl Strategy {
         merger: &G,
         seed: u64,
     ) -> Result<RunOutput<P>, StrategyError> {
+        self.run_with(reference, learner, merger, seed, &RunOptions::default())
+    }
+
+    /// [`Strategy::run`] with checkpoints after every merge round and an optional early stop.
+    pub fn run_with<P: Policy, L: Learner<P>, G: Merger>(
+        &self,
+        reference: &P,
+        learner: &mut L,
+        merger: &G,
+        seed: u64,
+        options: &RunOptions,
+    ) -> Result<RunOutput<P>, StrategyError> {
         let n = learner.objectives();
         let prefs = learner.preferences();
         if n == 0 || prefs.len() != n {
@@ -226,7 +265,16 @@ impl Strategy {
                 steps,
                 merge_every,
                 active,
-            } => iterative_rs(reference, learner, merger, seed, steps, merge_every, active),
+            } => {
+                let start = IrsProgress::new(reference, learner, seed, active);
+                let plan = IrsPlan {
+                    steps,
+                    merge_every,
+                    active,
+                    seed,
+                };
+                iterative_rs(self, reference, learner, merger, plan, start, options)
+            }
             Self::Morlhf { steps } => morlhf(reference, learner, seed, steps),
             Self::RewardedSoups { steps } => {
                 rewarded_soups(reference, learner, merger, seed, steps)
@@ -269,65 +317,117 @@ fn merge_experts<P: Policy, G: Merger>(
     Ok(merger.merge(&models, &weights, Some(reference))?.train())
 }
 
-fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
-    reference: &P,
-    learner: &mut L,
-    merger: &G,
-    seed: u64,
+/// The fixed settings of an IterativeRS run.
+#[derive(Debug, Clone, Copy)]
+struct IrsPlan {
     steps: usize,
     merge_every: usize,
     active: usize,
+    seed: u64,
+}
+
+/// Where an IterativeRS run stands: what a checkpoint holds.
+struct IrsProgress<P: Policy> {
+    experts: Vec<Expert<P>>,
+    merged: Option<P>,
+    round: usize,
+    current: Vec<usize>,
+    /// Steps already taken.
+    done: usize,
+    budget: Budget,
+    log: Vec<StepRecord>,
+}
+
+impl<P: Policy> IrsProgress<P> {
+    fn new<L: Learner<P>>(reference: &P, learner: &L, seed: u64, active: usize) -> Self {
+        let n = learner.objectives();
+        Self {
+            experts: (0..n).map(|_| expert(reference, learner)).collect(),
+            merged: None,
+            round: 0,
+            current: active_set(n, active, seed, 0),
+            done: 0,
+            budget: Budget::default(),
+            log: Vec::new(),
+        }
+    }
+}
+
+fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
+    strategy: &Strategy,
+    reference: &P,
+    learner: &mut L,
+    merger: &G,
+    plan: IrsPlan,
+    mut run: IrsProgress<P>,
+    options: &RunOptions,
 ) -> Result<RunOutput<P>, StrategyError> {
     let n = learner.objectives();
+    let IrsPlan {
+        steps,
+        merge_every,
+        active,
+        seed,
+    } = plan;
     if steps == 0 || merge_every == 0 || active == 0 || active > n {
         return Err(StrategyError::BadConfig(format!(
             "IterativeRS needs steps ≥ 1, merge_every ≥ 1 and 1 ≤ active ≤ {n}"
         )));
     }
     let prefs = learner.preferences();
-    let mut experts: Vec<Expert<P>> = (0..n).map(|_| expert(reference, learner)).collect();
-    let mut budget = Budget::default();
-    let mut log = Vec::new();
-    let mut round = 0;
-    let mut current = active_set(n, active, seed, round);
-    for t in 1..=steps {
-        for &i in &current {
+    for t in run.done + 1..=steps {
+        for &i in &run.current {
             let ctx = StepContext {
                 step: t,
                 expert: Some(i),
-                round,
+                round: run.round,
                 seed,
             };
-            let e = &mut experts[i];
+            let e = &mut run.experts[i];
             let policy = e.policy.clone();
             let (policy, report) = learner.step(policy, &mut e.optim, &one_hot(n, i), &ctx)?;
             e.policy = policy;
-            budget.add(&report);
-            log.push(StepRecord {
+            run.budget.add(&report);
+            run.log.push(StepRecord {
                 step: t,
                 expert: Some(i),
-                round,
+                round: run.round,
                 report,
             });
         }
+        run.done = t;
         if t % merge_every == 0 && t < steps {
-            let merged = merge_experts(merger, &experts, &current, &prefs, reference)?;
-            budget.merges += 1;
-            round += 1;
-            current = active_set(n, active, seed, round);
-            for &i in &current {
-                experts[i] = expert(&merged, learner);
+            let merged = merge_experts(merger, &run.experts, &run.current, &prefs, reference)?;
+            run.budget.merges += 1;
+            run.round += 1;
+            run.current = active_set(n, active, seed, run.round);
+            for &i in &run.current {
+                run.experts[i] = expert(&merged, learner);
+            }
+            run.merged = Some(merged);
+            if let Some(dir) = &options.checkpoint_dir {
+                run_state::save(dir, strategy, seed, &run, learner)?;
+            }
+            if options.stop_after_round == Some(run.round) {
+                return Ok(RunOutput {
+                    policy: run.merged.take().expect("just merged"),
+                    experts: run.experts.into_iter().map(|e| e.policy).collect(),
+                    budget: run.budget,
+                    log: run.log,
+                    completed: false,
+                });
             }
         }
     }
     let all: Vec<usize> = (0..n).collect();
-    let policy = merge_experts(merger, &experts, &all, &prefs, reference)?;
-    budget.merges += 1;
+    let policy = merge_experts(merger, &run.experts, &all, &prefs, reference)?;
+    run.budget.merges += 1;
     Ok(RunOutput {
         policy,
-        experts: experts.into_iter().map(|e| e.policy).collect(),
-        budget,
-        log,
+        experts: run.experts.into_iter().map(|e| e.policy).collect(),
+        budget: run.budget,
+        log: run.log,
+        completed: true,
     })
 }
 
@@ -377,6 +477,7 @@ fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
         experts: experts.into_iter().map(|e| e.policy).collect(),
         budget,
         log,
+        completed: true,
     })
 }
 
@@ -416,7 +517,49 @@ fn morlhf<P: Policy, L: Learner<P>>(
         experts: Vec::new(),
         budget,
         log,
+        completed: true,
     })
+}
+
+impl Strategy {
+    /// Continue a run from the checkpoint in `dir` (written by [`Strategy::run_with`] with
+    /// [`RunOptions::checkpoint_dir`]). `reference`, `learner` and `merger` must be set up as
+    /// for the original run; the strategy and seed come from the checkpoint.
+    pub fn resume<P: Policy, L: Learner<P>, G: Merger>(
+        dir: &std::path::Path,
+        reference: &P,
+        learner: &mut L,
+        merger: &G,
+        options: &RunOptions,
+    ) -> Result<RunOutput<P>, StrategyError> {
+        let (state, progress) = run_state::load(dir, reference, learner)?;
+        match state.strategy {
+            Self::IterativeRs {
+                steps,
+                merge_every,
+                active,
+            } => {
+                let plan = IrsPlan {
+                    steps,
+                    merge_every,
+                    active,
+                    seed: state.seed,
+                };
+                iterative_rs(
+                    &state.strategy,
+                    reference,
+                    learner,
+                    merger,
+                    plan,
+                    progress,
+                    options,
+                )
+            }
+            _ => Err(StrategyError::BadConfig(
+                "only IterativeRS runs have merge-round checkpoints".into(),
+            )),
+        }
+    }
 }
 
 /// Rewarded Soups' λ sweep: merge `experts` with every weight vector of `grid` (each convex),

@@ -1,0 +1,145 @@
+//! Merge-round checkpoints of an IterativeRS run: every expert's weights and optimiser state,
+//! the merged policy, the round, the active set, the budget, the log and the learner's state
+//! (e.g. running reward normalisers), written atomically into one directory.
+//!
+//! No RNG state needs saving: every random choice (sampling, minibatch order, active sets)
+//! is derived from the run's seed and the step/expert/round counters stored here, so a resumed
+//! run draws exactly what the uninterrupted run would have.
+
+use super::{Budget, Expert, IrsProgress, Learner, StepRecord, Strategy, StrategyError, expert};
+use crate::checkpoint::{CheckpointError, write_dir_atomically};
+use crate::policy::Policy;
+use std::path::Path;
+
+/// The run state file inside a checkpoint directory.
+pub const STATE_FILE: &str = "state.json";
+
+/// The serialisable part of a checkpoint.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunState {
+    /// The strategy being run.
+    pub strategy: Strategy,
+    /// The run's seed.
+    pub seed: u64,
+    /// Merge rounds completed.
+    pub round: usize,
+    /// Steps completed.
+    pub done: usize,
+    /// Objectives active in the next block.
+    pub active: Vec<usize>,
+    /// Compute spent so far.
+    pub budget: Budget,
+    /// Number of experts.
+    pub experts: usize,
+    /// Learner state ([`Learner::state`]).
+    pub learner: serde_json::Value,
+    /// Every learner step so far.
+    pub log: Vec<StepRecord>,
+}
+
+fn ckpt(e: impl std::fmt::Display) -> StrategyError {
+    StrategyError::Checkpoint(e.to_string())
+}
+
+fn weights(e: impl std::fmt::Display, path: &Path) -> CheckpointError {
+    CheckpointError::Weights {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Write the run's state into `dir` (replacing an older checkpoint atomically).
+pub(super) fn save<P: Policy, L: Learner<P>>(
+    dir: &Path,
+    strategy: &Strategy,
+    seed: u64,
+    run: &IrsProgress<P>,
+    learner: &L,
+) -> Result<(), StrategyError> {
+    let state = RunState {
+        strategy: strategy.clone(),
+        seed,
+        round: run.round,
+        done: run.done,
+        active: run.current.clone(),
+        budget: run.budget,
+        experts: run.experts.len(),
+        learner: learner.state(),
+        log: run.log.clone(),
+    };
+    write_dir_atomically(dir, |tmp| {
+        for (i, e) in run.experts.iter().enumerate() {
+            let p = tmp.join(format!("expert-{i}.bpk"));
+            e.policy
+                .valid()
+                .save_file(&p)
+                .map_err(|err| weights(err, &p))?;
+            let p = tmp.join(format!("optim-{i}.bpk"));
+            e.optim.save(&p).map_err(|err| weights(err, &p))?;
+        }
+        if let Some(m) = &run.merged {
+            let p = tmp.join("merged.bpk");
+            m.valid().save_file(&p).map_err(|err| weights(err, &p))?;
+        }
+        let p = tmp.join(STATE_FILE);
+        let json = serde_json::to_string(&state).map_err(|source| CheckpointError::Json {
+            path: p.clone(),
+            source,
+        })?;
+        std::fs::write(&p, json).map_err(|source| CheckpointError::Io { path: p, source })
+    })
+    .map_err(ckpt)
+}
+
+/// Read a checkpoint written by [`save`], rebuilding experts from `reference`'s architecture.
+pub(super) fn load<P: Policy, L: Learner<P>>(
+    dir: &Path,
+    reference: &P,
+    learner: &mut L,
+) -> Result<(RunState, IrsProgress<P>), StrategyError> {
+    let p = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&p).map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
+    let state: RunState =
+        serde_json::from_str(&text).map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
+    if state.experts != learner.objectives() {
+        return Err(StrategyError::BadConfig(format!(
+            "checkpoint has {} experts, the learner {} objectives",
+            state.experts,
+            learner.objectives()
+        )));
+    }
+    learner.restore(&state.learner)?;
+    let load_policy = |name: String| -> Result<P, StrategyError> {
+        let p = dir.join(name);
+        let m = reference
+            .clone()
+            .try_load_file(&p)
+            .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
+        Ok(m.train())
+    };
+    let mut experts = Vec::with_capacity(state.experts);
+    for i in 0..state.experts {
+        let policy = load_policy(format!("expert-{i}.bpk"))?;
+        let p = dir.join(format!("optim-{i}.bpk"));
+        let optim = expert(reference, learner)
+            .optim
+            .load(&p)
+            .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
+        experts.push(Expert { policy, optim });
+    }
+    let merged = dir
+        .join("merged.bpk")
+        .exists()
+        .then(|| load_policy("merged.bpk".into()))
+        .transpose()?;
+    let progress = IrsProgress {
+        experts,
+        merged,
+        round: state.round,
+        current: state.active.clone(),
+        done: state.done,
+        budget: state.budget,
+        log: state.log.clone(),
+    };
+    Ok((state, progress))
+}
