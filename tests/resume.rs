@@ -9,7 +9,7 @@ use multireward::merge::Linear;
 use multireward::policy::{Gpt, GptConfig, SamplingConfig};
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
-use multireward::strategy::{OptimizerConfig, PpoLearner, RunOptions, Strategy};
+use multireward::strategy::{MergeWeights, OptimizerConfig, PpoLearner, RunOptions, Strategy};
 use multireward::tokenizer::{BOS, SmilesTokenizer};
 
 fn count(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {
@@ -72,6 +72,7 @@ fn run(reference: &Gpt, tok: &SmilesTokenizer, options: Option<(&RunOptions, boo
         steps: 6,
         merge_every: 2,
         active: 2,
+        merge_weights: MergeWeights::Preferences,
     };
     let out = match options {
         None => strategy.run(reference, &mut learner, &Linear, 5).unwrap(),

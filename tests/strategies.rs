@@ -6,9 +6,11 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use multireward::device::default_device;
-use multireward::merge::Linear;
+use multireward::merge::{Linear, Merger, selection_grid_3};
 use multireward::policy::{Gpt, GptConfig, Policy, Sequences};
-use multireward::strategy::{Learner, StepContext, StepReport, Strategy, StrategyError};
+use multireward::strategy::{
+    Learner, MergeWeights, SelectionScore, StepContext, StepReport, Strategy, StrategyError,
+};
 use multireward::tokenizer::BOS;
 
 /// Loss of objective i: −Σ_y p_θ(y) R_i(y) over the nine 2-token sequences of tokens {4, 5, 6}.
@@ -49,6 +51,29 @@ impl Learner<Gpt> for ExactGradient {
     }
     fn optimizer(&self) -> ModuleOptimizer {
         SgdConfig::new().init()
+    }
+    /// One "sample": the exact objective values Σ_y p(y) R_i(y).
+    fn evaluate(
+        &mut self,
+        policy: &Gpt,
+        _samples: usize,
+        _seed: u64,
+    ) -> Result<Vec<Vec<f64>>, StrategyError> {
+        let p: Vec<f32> = policy
+            .valid()
+            .score(&self.seqs, 1.0)
+            .log_probs
+            .sum_dim(1)
+            .exp()
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        Ok(vec![
+            self.rewards
+                .iter()
+                .map(|r| r.iter().zip(&p).map(|(a, b)| (a * b) as f64).sum())
+                .collect(),
+        ])
     }
     fn step(
         &mut self,
@@ -126,15 +151,23 @@ fn iterative_rs_special_cases() {
             steps,
             merge_every: 1,
             active: 3,
+            merge_weights: MergeWeights::Preferences,
         },
         &reference,
     );
-    let soups = run(Strategy::RewardedSoups { steps }, &reference);
+    let soups = run(
+        Strategy::RewardedSoups {
+            steps,
+            merge_weights: MergeWeights::Preferences,
+        },
+        &reference,
+    );
     let mt = run(
         Strategy::IterativeRs {
             steps,
             merge_every: steps,
             active: 3,
+            merge_weights: MergeWeights::Preferences,
         },
         &reference,
     );
@@ -143,6 +176,7 @@ fn iterative_rs_special_cases() {
             steps,
             merge_every: 2,
             active: 3,
+            merge_weights: MergeWeights::Preferences,
         },
         &reference,
     );
@@ -166,6 +200,7 @@ fn budgets_are_reported() {
         steps: 4,
         merge_every: 2,
         active: 2,
+        merge_weights: MergeWeights::Preferences,
     };
     let out = s.run(&reference, &mut learner, &Linear, 3).unwrap();
     assert_eq!(out.budget.iterations, s.iterations(3));
@@ -176,4 +211,42 @@ fn budgets_are_reported() {
     assert_eq!(out.log.len(), 8);
     // Two objectives per block: each logged step names an active expert.
     assert!(out.log.iter().all(|r| r.expert.is_some()));
+}
+
+#[test]
+fn selection_picks_the_best_candidate() {
+    let device = default_device().autodiff();
+    device.seed(23);
+    let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
+    let grid = selection_grid_3();
+    let strategy = Strategy::RewardedSoups {
+        steps: 3,
+        merge_weights: MergeWeights::Select {
+            candidates: grid.clone(),
+            samples: 1,
+            score: SelectionScore::Mean,
+        },
+    };
+    let mut learner = ExactGradient::new(&device);
+    let out = strategy.run(&reference, &mut learner, &Linear, 0).unwrap();
+    // Brute force over the grid with the same experts.
+    let experts: Vec<&Gpt> = out.experts.iter().collect();
+    let scored: Vec<(f64, Gpt)> = grid
+        .iter()
+        .map(|w| {
+            let m = Linear.merge(&experts, w, Some(&reference)).unwrap();
+            let v = learner.evaluate(&m, 1, 0).unwrap()[0].iter().sum::<f64>() / 3.0;
+            (v, m)
+        })
+        .collect();
+    let best = scored
+        .iter()
+        .max_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
+        .unwrap();
+    let worst = scored
+        .iter()
+        .min_by(|a, b| a.0.partial_cmp(&b.0).unwrap())
+        .unwrap();
+    assert!(best.0 > worst.0, "the candidates differ");
+    assert!(max_diff(&out.policy, &best.1) <= 1e-6);
 }

@@ -44,20 +44,27 @@ impl Entry {
     }
 
     /// Applies transform, direction and normaliser (updating running statistics first).
-    fn column(&mut self, raw: Vec<Option<f64>>) -> RewardColumn {
+    /// Transformed (and oriented) raw values, before normalisation.
+    fn oriented(&self, raw: &[Option<f64>]) -> Vec<Option<f64>> {
         let negate =
             self.reward.direction() == Direction::Minimize && self.transform.preserves_order();
-        let oriented: Vec<Option<f64>> = raw
-            .iter()
+        raw.iter()
             .map(|v| {
                 v.map(|x| {
                     let y = self.transform.apply(x);
                     if negate { -y } else { y }
                 })
             })
-            .collect();
+            .collect()
+    }
+
+    /// Feed a batch's applicable oriented values to a running normaliser.
+    fn update(&mut self, oriented: &[Option<f64>]) {
         let applicable: Vec<f64> = oriented.iter().flatten().copied().collect();
         self.normalizer.update(&applicable);
+    }
+
+    fn column(&self, raw: Vec<Option<f64>>, oriented: &[Option<f64>]) -> RewardColumn {
         RewardColumn {
             name: self.reward.name().to_owned(),
             weight: self.weight,
@@ -246,8 +253,30 @@ impl RewardSet {
             .entries
             .iter_mut()
             .zip(raws)
-            .map(|(e, raw)| e.column(raw))
+            .map(|(e, raw)| {
+                let oriented = e.oriented(&raw);
+                e.update(&oriented);
+                e.column(raw, &oriented)
+            })
             .collect();
+        RewardBatch::new(columns, self.aggregation, self.na_penalty)
+    }
+
+    /// Like [`RewardSet::evaluate`], but leaves running normalisers untouched (for evaluation
+    /// and merge-weight selection, which must not steer training statistics).
+    ///
+    /// # Errors
+    /// As [`RewardSet::evaluate`].
+    pub fn score(&self, samples: &[Sample<'_>]) -> Result<RewardBatch, RewardError> {
+        let columns = self
+            .entries
+            .iter()
+            .map(|e| {
+                let raw = e.score(samples)?;
+                let oriented = e.oriented(&raw);
+                Ok(e.column(raw, &oriented))
+            })
+            .collect::<Result<Vec<_>, RewardError>>()?;
         RewardBatch::new(columns, self.aggregation, self.na_penalty)
     }
 

@@ -179,12 +179,20 @@ impl<P: Policy> Ppo<P> {
     /// Prompts of one step: `prompts` are cycled to `samples_per_step` rows, each repeated
     /// `group` times next to each other for the group estimator.
     pub fn step_prompts(&self, prompts: &[Vec<u32>]) -> Vec<Vec<u32>> {
+        self.step_prompt_indices(prompts.len())
+            .into_iter()
+            .map(|i| prompts[i].clone())
+            .collect()
+    }
+
+    /// Which of `n` prompts each row of a step uses (see [`Ppo::step_prompts`]).
+    pub fn step_prompt_indices(&self, n: usize) -> Vec<usize> {
         let group = match self.config.estimator {
             Estimator::Group { size, .. } => size,
             Estimator::Gae => 1,
         };
         (0..self.config.samples_per_step / group)
-            .flat_map(|i| std::iter::repeat_n(prompts[i % prompts.len()].clone(), group))
+            .flat_map(|i| std::iter::repeat_n(i % n.max(1), group))
             .collect()
     }
 

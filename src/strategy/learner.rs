@@ -60,24 +60,20 @@ impl<P: Policy> PpoLearner<'_, P> {
     }
 }
 
-/// Decoded samples of a rollout with their prompt texts (`rows` are the step's prompts).
+/// Decoded samples of a rollout with their prompt texts (`prompt_of[row]` indexes
+/// `prompt_texts`).
 fn texts(
     rollout: &Rollout,
-    rows: usize,
-    prompts: usize,
+    prompt_of: &[usize],
     prompt_texts: &[String],
     tokenizer: &dyn Tokenizer,
 ) -> Vec<(String, String)> {
-    let per_prompt = (rows / prompts.max(1)).max(1);
     rollout
         .response_ids()
         .iter()
-        .enumerate()
-        .map(|(i, ids)| {
-            let prompt = prompt_texts
-                .get((i / per_prompt) % prompts.max(1))
-                .cloned()
-                .unwrap_or_default();
+        .zip(prompt_of)
+        .map(|(ids, &p)| {
+            let prompt = prompt_texts.get(p).cloned().unwrap_or_default();
             // A token the tokenizer cannot decode makes the sample unusable (an empty text the
             // rewards judge), not the step.
             (prompt, tokenizer.decode(ids).unwrap_or_default())
@@ -93,6 +89,39 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
     fn preferences(&self) -> Vec<f64> {
         let w = self.rewards.weights();
         self.objective_columns().iter().map(|&i| w[i]).collect()
+    }
+
+    fn evaluate(
+        &mut self,
+        policy: &P,
+        samples: usize,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>, StrategyError> {
+        let prompt_of: Vec<usize> = (0..samples).map(|i| i % self.prompts.len()).collect();
+        let rows: Vec<Vec<u32>> = prompt_of.iter().map(|&i| self.prompts[i].clone()).collect();
+        let cfg = crate::policy::SamplingConfig {
+            seed: Some(seed),
+            ..self.ppo.config.sampling.clone()
+        };
+        let rollout = policy.sample(&rows, &cfg)?;
+        let texts = texts(&rollout, &prompt_of, &self.prompt_texts, self.tokenizer);
+        let samples: Vec<Sample> = texts
+            .iter()
+            .map(|(p, c)| Sample {
+                prompt: p,
+                completion: c,
+            })
+            .collect();
+        let batch = self.rewards.score(&samples)?;
+        let columns = self.objective_columns();
+        Ok((0..samples.len())
+            .map(|j| {
+                columns
+                    .iter()
+                    .map(|&c| batch.columns()[c].transformed[j].unwrap_or(0.0))
+                    .collect()
+            })
+            .collect())
     }
 
     fn state(&self) -> serde_json::Value {
@@ -140,11 +169,11 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             prompt_texts,
             ..
         } = self;
-        let rows = ppo.step_prompts(prompts).len();
+        let prompt_of = ppo.step_prompt_indices(prompts.len());
         let mut last = None;
         let mut reward_error = None;
         let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {
-            let texts = texts(rollout, rows, prompts.len(), prompt_texts, *tokenizer);
+            let texts = texts(rollout, &prompt_of, prompt_texts, *tokenizer);
             let samples: Vec<Sample> = texts
                 .iter()
                 .map(|(p, c)| Sample {

@@ -98,6 +98,20 @@ pub trait Learner<P: Policy> {
     /// A fresh optimiser for a policy.
     fn optimizer(&self) -> ModuleOptimizer;
 
+    /// Objective values `[sample][objective]` of `samples` responses sampled from `policy`
+    /// (transformed as for training; not applicable counts as 0). Used by merge-weight
+    /// selection; running normalisers are not updated.
+    fn evaluate(
+        &mut self,
+        _policy: &P,
+        _samples: usize,
+        _seed: u64,
+    ) -> Result<Vec<Vec<f64>>, StrategyError> {
+        Err(StrategyError::BadConfig(
+            "this learner cannot evaluate policies (needed by MergeWeights::Select)".into(),
+        ))
+    }
+
     /// Learner state a resumed run needs (e.g. running reward normalisers); `Null` if none.
     fn state(&self) -> serde_json::Value {
         serde_json::Value::Null
@@ -199,6 +213,8 @@ pub enum Strategy {
         merge_every: usize,
         /// Objectives trained per block, M ≤ N.
         active: usize,
+        /// How each merge's coefficients are chosen.
+        merge_weights: MergeWeights,
     },
     /// MORLHF: one policy trained on the preference-weighted reward for `steps` steps.
     Morlhf {
@@ -210,7 +226,39 @@ pub enum Strategy {
     RewardedSoups {
         /// Steps per expert.
         steps: usize,
+        /// How the final merge's coefficients are chosen.
+        merge_weights: MergeWeights,
     },
+}
+
+/// How merge coefficients are chosen.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum MergeWeights {
+    /// Eq. 9: the preference weights renormalised over the merged experts (uniform
+    /// preferences give 1/M) — the reference code's QM9 setting.
+    #[default]
+    Preferences,
+    /// The reference code's "selection": merge with each candidate (one weight per merged
+    /// expert, convex), sample `samples` responses from each merged policy, and keep the
+    /// candidate with the best score.
+    Select {
+        /// Candidate weight vectors, e.g. [`crate::merge::selection_grid_3`].
+        candidates: Vec<Vec<f64>>,
+        /// Samples drawn to score each candidate.
+        samples: usize,
+        /// How samples are scored.
+        score: SelectionScore,
+    },
+}
+
+/// Score of a merge candidate from its samples' objective values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SelectionScore {
+    /// Mean over samples and objectives (the reference code's text task).
+    #[default]
+    Mean,
+    /// Mean over the Pareto-efficient samples only (the reference code's DNA task).
+    ParetoMean,
 }
 
 impl Strategy {
@@ -228,7 +276,7 @@ impl Strategy {
         match *self {
             Self::IterativeRs { steps, active, .. } => steps * active.min(n),
             Self::Morlhf { steps } => steps,
-            Self::RewardedSoups { steps } => steps * n,
+            Self::RewardedSoups { steps, .. } => steps * n,
         }
     }
 
@@ -265,6 +313,7 @@ impl Strategy {
                 steps,
                 merge_every,
                 active,
+                ref merge_weights,
             } => {
                 let start = IrsProgress::new(reference, learner, seed, active);
                 let plan = IrsPlan {
@@ -272,13 +321,15 @@ impl Strategy {
                     merge_every,
                     active,
                     seed,
+                    merge_weights,
                 };
                 iterative_rs(self, reference, learner, merger, plan, start, options)
             }
             Self::Morlhf { steps } => morlhf(reference, learner, seed, steps),
-            Self::RewardedSoups { steps } => {
-                rewarded_soups(reference, learner, merger, seed, steps)
-            }
+            Self::RewardedSoups {
+                steps,
+                ref merge_weights,
+            } => rewarded_soups(reference, learner, merger, seed, steps, merge_weights),
         }
     }
 }
@@ -305,25 +356,70 @@ pub fn active_set(n: usize, m: usize, seed: u64, round: usize) -> Vec<usize> {
     picked
 }
 
-fn merge_experts<P: Policy, G: Merger>(
+/// Merge `members` of `experts` with coefficients chosen by `how`.
+fn merge_experts<P: Policy, L: Learner<P>, G: Merger>(
+    how: &MergeWeights,
     merger: &G,
     experts: &[Expert<P>],
     members: &[usize],
-    prefs: &[f64],
     reference: &P,
+    learner: &mut L,
+    seed: u64,
 ) -> Result<P, StrategyError> {
     let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
-    let weights = renormalised(prefs, members)?;
+    let weights = match how {
+        MergeWeights::Preferences => renormalised(&learner.preferences(), members)?,
+        MergeWeights::Select {
+            candidates,
+            samples,
+            score,
+        } => {
+            let mut best: Option<(f64, Vec<f64>)> = None;
+            for w in candidates.iter().filter(|w| w.len() == members.len()) {
+                let merged = merger.merge(&models, w, Some(reference))?;
+                let values = learner.evaluate(&merged, *samples, seed)?;
+                let s = selection_score(&values, *score);
+                if best.as_ref().is_none_or(|(b, _)| s > *b) {
+                    best = Some((s, w.clone()));
+                }
+            }
+            best.ok_or_else(|| {
+                StrategyError::BadConfig(format!(
+                    "no selection candidate has {} weights",
+                    members.len()
+                ))
+            })?
+            .1
+        }
+    };
     Ok(merger.merge(&models, &weights, Some(reference))?.train())
+}
+
+/// Score of a candidate's `[sample][objective]` values.
+fn selection_score(values: &[Vec<f64>], score: SelectionScore) -> f64 {
+    let rows: Vec<&Vec<f64>> = match score {
+        SelectionScore::Mean => values.iter().collect(),
+        SelectionScore::ParetoMean => crate::eval::metrics::pareto_front(values)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| &values[i])
+            .collect(),
+    };
+    let n: usize = rows.iter().map(|r| r.len()).sum();
+    if n == 0 {
+        return f64::NEG_INFINITY;
+    }
+    rows.iter().flat_map(|r| r.iter()).sum::<f64>() / n as f64
 }
 
 /// The fixed settings of an IterativeRS run.
 #[derive(Debug, Clone, Copy)]
-struct IrsPlan {
+struct IrsPlan<'a> {
     steps: usize,
     merge_every: usize,
     active: usize,
     seed: u64,
+    merge_weights: &'a MergeWeights,
 }
 
 /// Where an IterativeRS run stands: what a checkpoint holds.
@@ -358,7 +454,7 @@ fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
     reference: &P,
     learner: &mut L,
     merger: &G,
-    plan: IrsPlan,
+    plan: IrsPlan<'_>,
     mut run: IrsProgress<P>,
     options: &RunOptions,
 ) -> Result<RunOutput<P>, StrategyError> {
@@ -368,13 +464,13 @@ fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
         merge_every,
         active,
         seed,
+        merge_weights,
     } = plan;
     if steps == 0 || merge_every == 0 || active == 0 || active > n {
         return Err(StrategyError::BadConfig(format!(
             "IterativeRS needs steps ≥ 1, merge_every ≥ 1 and 1 ≤ active ≤ {n}"
         )));
     }
-    let prefs = learner.preferences();
     for t in run.done + 1..=steps {
         for &i in &run.current {
             let ctx = StepContext {
@@ -397,7 +493,15 @@ fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
         }
         run.done = t;
         if t % merge_every == 0 && t < steps {
-            let merged = merge_experts(merger, &run.experts, &run.current, &prefs, reference)?;
+            let merged = merge_experts(
+                merge_weights,
+                merger,
+                &run.experts,
+                &run.current,
+                reference,
+                learner,
+                seed ^ run.round as u64,
+            )?;
             run.budget.merges += 1;
             run.round += 1;
             run.current = active_set(n, active, seed, run.round);
@@ -420,7 +524,15 @@ fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
         }
     }
     let all: Vec<usize> = (0..n).collect();
-    let policy = merge_experts(merger, &run.experts, &all, &prefs, reference)?;
+    let policy = merge_experts(
+        merge_weights,
+        merger,
+        &run.experts,
+        &all,
+        reference,
+        learner,
+        seed ^ u64::MAX,
+    )?;
     run.budget.merges += 1;
     Ok(RunOutput {
         policy,
@@ -437,6 +549,7 @@ fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
     merger: &G,
     seed: u64,
     steps: usize,
+    merge_weights: &MergeWeights,
 ) -> Result<RunOutput<P>, StrategyError> {
     if steps == 0 {
         return Err(StrategyError::BadConfig(
@@ -444,7 +557,6 @@ fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
         ));
     }
     let n = learner.objectives();
-    let prefs = learner.preferences();
     let mut budget = Budget::default();
     let mut log = Vec::new();
     let mut experts = Vec::with_capacity(n);
@@ -470,7 +582,15 @@ fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
         experts.push(e);
     }
     let all: Vec<usize> = (0..n).collect();
-    let policy = merge_experts(merger, &experts, &all, &prefs, reference)?;
+    let policy = merge_experts(
+        merge_weights,
+        merger,
+        &experts,
+        &all,
+        reference,
+        learner,
+        seed ^ u64::MAX,
+    )?;
     budget.merges += 1;
     Ok(RunOutput {
         policy,
@@ -538,12 +658,14 @@ impl Strategy {
                 steps,
                 merge_every,
                 active,
+                ref merge_weights,
             } => {
                 let plan = IrsPlan {
                     steps,
                     merge_every,
                     active,
                     seed: state.seed,
+                    merge_weights,
                 };
                 iterative_rs(
                     &state.strategy,
@@ -635,9 +757,14 @@ mod tests {
             steps: 10,
             merge_every: 2,
             active: 2,
+            merge_weights: MergeWeights::Preferences,
         };
         assert_eq!(s.iterations(3), 20);
-        assert_eq!(Strategy::RewardedSoups { steps: 10 }.iterations(3), 30);
+        let soups = Strategy::RewardedSoups {
+            steps: 10,
+            merge_weights: MergeWeights::Preferences,
+        };
+        assert_eq!(soups.iterations(3), 30);
         assert_eq!(Strategy::Morlhf { steps: 30 }.iterations(3), 30);
     }
 }
