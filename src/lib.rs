@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod experiment;
 pub mod merge;
 pub mod policy;
 pub mod reward;

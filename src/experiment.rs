@@ -1,0 +1,207 @@
+//! Experiment reports: what a comparison of strategies writes to its results directory —
+//! the paper-style Markdown table, JSON (config, metadata, budgets, results), a per-step CSV
+//! with one row per (step, strategy, expert, reward), and the pairwise reward scatter plot.
+
+use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
+use crate::eval::{EvalError, Summary, plot::write_pairwise_scatter};
+use crate::strategy::{Budget, StepRecord};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// Per-step CSV inside the results directory.
+pub const STEPS_FILE: &str = "steps.csv";
+/// Scatter plot inside the results directory.
+pub const PLOT_FILE: &str = "scatter.png";
+
+/// One strategy's outcome, evaluated.
+#[derive(Debug, Clone)]
+pub struct StrategyResult {
+    /// Strategy name (results with the same name are seeds of one strategy).
+    pub name: String,
+    /// Evaluation scores, `[sample][objective]`, higher is better.
+    pub scores: Vec<Vec<f64>>,
+    /// The training log.
+    pub log: Vec<StepRecord>,
+    /// Compute spent.
+    pub budget: Budget,
+}
+
+/// Paths of the files written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFiles {
+    /// Markdown table.
+    pub markdown: PathBuf,
+    /// JSON with config, metadata and results.
+    pub json: PathBuf,
+    /// Per-step CSV.
+    pub steps: PathBuf,
+    /// Pairwise scatter plot (PNG).
+    pub plot: PathBuf,
+}
+
+/// Write the report of `results` into `dir`; returns the summaries (one per result) and the
+/// files. Budgets are added to `metadata` under `"budgets"`.
+pub fn write_report<S: AsRef<str>>(
+    dir: &Path,
+    objectives: &[S],
+    results: &[StrategyResult],
+    config: Value,
+    metadata: Value,
+    paper: &[PaperRow],
+    hv_reference: Option<&[f64]>,
+) -> Result<(Vec<Summary>, ReportFiles), EvalError> {
+    let summaries = results
+        .iter()
+        .map(|r| Summary::new(&r.name, objectives, &r.scores, hv_reference))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut metadata = metadata;
+    let budgets: Vec<Value> = results
+        .iter()
+        .map(|r| json!({ "strategy": r.name, "budget": r.budget }))
+        .collect();
+    match &mut metadata {
+        Value::Object(m) => {
+            m.insert("budgets".into(), Value::Array(budgets));
+        }
+        other => *other = json!({ "metadata": other.clone(), "budgets": budgets }),
+    }
+    RunReport {
+        config,
+        metadata,
+        results: summaries.clone(),
+        paper: paper.to_vec(),
+    }
+    .write(dir)?;
+
+    let steps = dir.join(STEPS_FILE);
+    if steps.exists() {
+        std::fs::remove_file(&steps).map_err(|source| EvalError::Io {
+            path: steps.clone(),
+            source,
+        })?;
+    }
+    let log = StepLog::open(&steps)?;
+    for r in results {
+        log.append(&step_rows(&r.name, &r.log))?;
+    }
+
+    let plot = dir.join(PLOT_FILE);
+    let series: Vec<(&str, &[Vec<f64>])> = results
+        .iter()
+        .map(|r| (r.name.as_str(), r.scores.as_slice()))
+        .collect();
+    if objectives.len() >= 2 {
+        write_pairwise_scatter(&plot, objectives, &series)?;
+    }
+    let files = ReportFiles {
+        markdown: dir.join(crate::eval::report::MARKDOWN_FILE),
+        json: dir.join(crate::eval::report::JSON_FILE),
+        steps,
+        plot,
+    };
+    Ok((summaries, files))
+}
+
+/// CSV rows of a training log: one per (step, expert, reward).
+pub fn step_rows(strategy: &str, log: &[StepRecord]) -> Vec<StepRow> {
+    log.iter()
+        .flat_map(|rec| {
+            rec.report.rewards.iter().map(move |r| StepRow {
+                step: rec.step as u64,
+                strategy: strategy.to_string(),
+                expert: rec.expert,
+                reward: r.name.clone(),
+                raw_mean: r.raw_mean.unwrap_or(f64::NAN),
+                raw_std: r.raw_std.unwrap_or(f64::NAN),
+                transformed_mean: r.transformed_mean.unwrap_or(f64::NAN),
+                optimised_mean: rec.report.optimised,
+                kl: rec.report.kl,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reward::RewardStats;
+    use crate::strategy::StepReport;
+
+    fn record(step: usize, expert: Option<usize>) -> StepRecord {
+        let stats = |name: &str, m: f64| RewardStats {
+            name: name.into(),
+            weight: 1.0,
+            raw_mean: Some(m),
+            raw_std: Some(0.1),
+            transformed_mean: Some(m),
+            transformed_std: Some(0.1),
+            not_applicable: 0,
+            count: 8,
+        };
+        StepRecord {
+            step,
+            expert,
+            round: 0,
+            report: StepReport {
+                rewards: vec![stats("a", 0.5), stats("b", 0.25)],
+                optimised: 0.5,
+                kl: 0.01,
+                samples: 8,
+                updates: 4,
+                ppo: None,
+            },
+        }
+    }
+
+    #[test]
+    fn writes_every_file() {
+        let dir = std::env::temp_dir().join(format!("mr-exp-{}", std::process::id()));
+        let results = vec![
+            StrategyResult {
+                name: "MORLHF".into(),
+                scores: vec![vec![0.1, 0.9], vec![0.4, 0.5], vec![0.3, 0.2]],
+                log: vec![record(1, None), record(2, None)],
+                budget: Budget {
+                    iterations: 2,
+                    samples: 16,
+                    updates: 8,
+                    merges: 0,
+                },
+            },
+            StrategyResult {
+                name: "IterativeRS".into(),
+                scores: vec![vec![0.6, 0.7], vec![0.5, 0.4]],
+                log: vec![record(1, Some(0)), record(1, Some(1))],
+                budget: Budget::default(),
+            },
+        ];
+        let (summaries, files) = write_report(
+            &dir,
+            &["a", "b"],
+            &results,
+            json!({"task": "test"}),
+            json!({"seed": 1}),
+            &[],
+            Some(&[0.0, 0.0]),
+        )
+        .unwrap();
+        assert_eq!(summaries.len(), 2);
+        assert!((summaries[1].avg - 0.55).abs() < 1e-12);
+        let md = std::fs::read_to_string(&files.markdown).unwrap();
+        assert!(md.contains("IterativeRS") && md.contains("0.5500"), "{md}");
+        let js: Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
+        assert_eq!(js["metadata"]["budgets"][0]["budget"]["samples"], 16);
+        let csv = std::fs::read_to_string(&files.steps).unwrap();
+        // Header + 2 records × 2 rewards per strategy.
+        assert_eq!(csv.lines().count(), 1 + 4 + 4);
+        assert!(csv.contains("IterativeRS,1,b,0.25"), "{csv}");
+        let png = std::fs::read(&files.plot).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // Writing again replaces the CSV instead of appending to it.
+        write_report(&dir, &["a", "b"], &results, json!({}), json!({}), &[], None).unwrap();
+        let again = std::fs::read_to_string(&files.steps).unwrap();
+        assert_eq!(again.lines().count(), csv.lines().count());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
