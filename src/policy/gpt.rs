@@ -551,6 +551,30 @@ impl Policy for Gpt {
         self.tok_emb.weight.device()
     }
 
+    fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+
+    fn with_extra_tokens(&self, extra: usize) -> Self {
+        // Grow plain tensors (new leaves), then restore the original mode.
+        let training = self.device().is_autodiff();
+        let mut out = self.valid();
+        let device = out.device();
+        let d = self.config.d_model;
+        let grow = |w: Tensor<2>, dim: usize| {
+            let mut shape = w.dims();
+            shape[dim] = extra;
+            Tensor::cat(vec![w, normal(shape, 0.02, &device)], dim)
+        };
+        out.tok_emb.weight = out.tok_emb.weight.map(|w| grow(w, 0));
+        if let Some(head) = out.lm_head.as_mut() {
+            head.weight = head.weight.clone().map(|w| grow(w, 1));
+        }
+        out.config.vocab_size += extra;
+        debug_assert_eq!(out.tok_emb.weight.dims(), [out.config.vocab_size, d]);
+        if training { out.train() } else { out }
+    }
+
     fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError> {
         checkpoint::save_module(dir, self.clone(), &self.config, tokenizer)
     }

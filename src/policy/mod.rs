@@ -76,6 +76,15 @@ pub trait Policy: Module {
     /// The device holding the parameters.
     fn device(&self) -> Device;
 
+    /// Number of token ids the policy models.
+    fn vocab_size(&self) -> usize;
+
+    /// A copy with `extra` new token ids appended to the vocabulary (e.g. reward-conditioning
+    /// tokens), freshly initialised; existing weights are unchanged.
+    fn with_extra_tokens(&self, extra: usize) -> Self
+    where
+        Self: Sized;
+
     /// Save weights, configuration and tokenizer into the directory `dir` (written atomically).
     fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError>;
 

@@ -28,6 +28,9 @@ pub struct SamplingConfig {
     /// Use the key/value cache (`false` recomputes the full prefix at every step: a slow
     /// reference path for tests).
     pub use_kv_cache: bool,
+    /// Sample only token ids below this (e.g. to keep conditioning tokens, which follow the
+    /// tokenizer's vocabulary, out of responses). `None`: the whole vocabulary.
+    pub vocab_limit: Option<usize>,
 }
 
 impl Default for SamplingConfig {
@@ -41,6 +44,7 @@ impl Default for SamplingConfig {
             seed: None,
             stop_at_eos: false,
             use_kv_cache: true,
+            vocab_limit: None,
         }
     }
 }
@@ -63,6 +67,9 @@ impl SamplingConfig {
             return Err(PolicyError::BadConfig(format!(
                 "top_p must be in (0, 1], got {p}"
             )));
+        }
+        if self.vocab_limit == Some(0) {
+            return Err(PolicyError::BadConfig("vocab_limit must be ≥ 1".into()));
         }
         if self.max_new_tokens == 0 {
             return Err(PolicyError::BadConfig("max_new_tokens must be ≥ 1".into()));
@@ -97,12 +104,15 @@ pub fn sample_next(
     cfg: &SamplingConfig,
     uniform: Tensor<2>,
 ) -> (Tensor<2, Int>, Tensor<2>) {
-    let scaled = logits / cfg.temperature;
+    let mut scaled = logits / cfg.temperature;
+    let [b, vocab] = scaled.dims();
+    if let Some(limit) = cfg.vocab_limit.filter(|&l| l < vocab) {
+        scaled = scaled.slice_fill([0..b, limit..vocab], f32::NEG_INFINITY);
+    }
     let token = if cfg.greedy {
         scaled.clone().argmax(1)
     } else {
         let mut filtered = scaled.clone();
-        let vocab = filtered.dims()[1];
         if let Some(k) = cfg.top_k.filter(|&k| k < vocab) {
             let kth = filtered.clone().topk(k, 1).narrow(1, k - 1, 1);
             let drop = filtered.clone().lower(kth);
@@ -119,10 +129,9 @@ pub fn sample_next(
             let drop = filtered.clone().lower(threshold);
             filtered = filtered.mask_fill(drop, f32::NEG_INFINITY);
         }
-        let [b, v] = filtered.dims();
         let cdf = softmax(filtered, 1).cumsum(1);
-        let below = cdf.lower(uniform.expand([b, v]));
-        below.int().sum_dim(1).clamp(0, v as i64 - 1)
+        let below = cdf.lower(uniform.expand([b, vocab]));
+        below.int().sum_dim(1).clamp(0, vocab as i64 - 1)
     };
     let log_prob = log_softmax(scaled, 1).gather(1, token.clone());
     (token, log_prob)
@@ -190,6 +199,25 @@ mod tests {
             seen.insert(t[0]);
         }
         assert_eq!(seen.len(), 2, "both kept tokens are drawn at temperature 5");
+    }
+
+    #[test]
+    fn vocab_limit_excludes_the_tail() {
+        let dev = default_device();
+        let logits = Tensor::<2>::from_floats([[0.0, 0.0, 9.0, 9.0]], &dev);
+        let cfg = SamplingConfig {
+            vocab_limit: Some(2),
+            temperature: 1.0,
+            ..Default::default()
+        };
+        for seed in 0..20 {
+            assert!(draw(&logits, &cfg, seed)[0] < 2);
+        }
+        let greedy = SamplingConfig {
+            greedy: true,
+            ..cfg
+        };
+        assert!(draw(&logits, &greedy, 0)[0] < 2);
     }
 
     #[test]

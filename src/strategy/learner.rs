@@ -1,7 +1,7 @@
 //! [`PpoLearner`]: one PPO iteration on a [`RewardSet`] objective, with samples decoded by the
 //! policy's tokenizer and every reward logged.
 
-use super::{Learner, StepContext, StepReport, StrategyError};
+use super::{Collected, Learner, StepContext, StepReport, StrategyError};
 use crate::policy::{Policy, Rollout};
 use crate::reward::{RewardSet, Sample};
 use crate::rl::{Ppo, RlError};
@@ -91,20 +91,25 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         self.objective_columns().iter().map(|&i| w[i]).collect()
     }
 
-    fn evaluate(
+    fn prompts(&self) -> Vec<Vec<u32>> {
+        self.prompts.clone()
+    }
+
+    fn collect(
         &mut self,
         policy: &P,
-        samples: usize,
+        rows: &[Vec<u32>],
+        prompt_of: &[usize],
         seed: u64,
-    ) -> Result<Vec<Vec<f64>>, StrategyError> {
-        let prompt_of: Vec<usize> = (0..samples).map(|i| i % self.prompts.len()).collect();
-        let rows: Vec<Vec<u32>> = prompt_of.iter().map(|&i| self.prompts[i].clone()).collect();
+        vocab_limit: Option<usize>,
+    ) -> Result<Collected, StrategyError> {
         let cfg = crate::policy::SamplingConfig {
             seed: Some(seed),
+            vocab_limit,
             ..self.ppo.config.sampling.clone()
         };
-        let rollout = policy.sample(&rows, &cfg)?;
-        let texts = texts(&rollout, &prompt_of, &self.prompt_texts, self.tokenizer);
+        let rollout = policy.sample(rows, &cfg)?;
+        let texts = texts(&rollout, prompt_of, &self.prompt_texts, self.tokenizer);
         let samples: Vec<Sample> = texts
             .iter()
             .map(|(p, c)| Sample {
@@ -114,14 +119,18 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             .collect();
         let batch = self.rewards.score(&samples)?;
         let columns = self.objective_columns();
-        Ok((0..samples.len())
+        let values = (0..samples.len())
             .map(|j| {
                 columns
                     .iter()
                     .map(|&c| batch.columns()[c].transformed[j].unwrap_or(0.0))
                     .collect()
             })
-            .collect())
+            .collect();
+        Ok(Collected {
+            responses: rollout.response_ids(),
+            values,
+        })
     }
 
     fn state(&self) -> serde_json::Value {

@@ -8,9 +8,11 @@
 //! m = T ⇔ Rewarded Soups).
 
 mod learner;
+mod ric;
 mod run_state;
 
 pub use learner::{OptimizerConfig, PpoLearner};
+pub use ric::RicConfig;
 pub use run_state::{RunState, STATE_FILE};
 
 use crate::merge::{MergeError, Merger, renormalised};
@@ -98,18 +100,42 @@ pub trait Learner<P: Policy> {
     /// A fresh optimiser for a policy.
     fn optimizer(&self) -> ModuleOptimizer;
 
-    /// Objective values `[sample][objective]` of `samples` responses sampled from `policy`
-    /// (transformed as for training; not applicable counts as 0). Used by merge-weight
-    /// selection; running normalisers are not updated.
-    fn evaluate(
+    /// The task's prompts (token ids, each starting with BOS).
+    fn prompts(&self) -> Vec<Vec<u32>> {
+        vec![vec![crate::tokenizer::BOS]]
+    }
+
+    /// Sample one response per row of `rows` from `policy` (the learner's sampling settings,
+    /// with `seed` and `vocab_limit`), decode and score it. `prompt_of[row]` is the index of
+    /// the task prompt the row was built from (the rewards see that prompt's text). Returns
+    /// the response ids (cut before EOS) and the objective values `[row][objective]`
+    /// (transformed as for training; not applicable counts as 0). Running normalisers are not
+    /// updated.
+    fn collect(
         &mut self,
         _policy: &P,
-        _samples: usize,
+        _rows: &[Vec<u32>],
+        _prompt_of: &[usize],
         _seed: u64,
-    ) -> Result<Vec<Vec<f64>>, StrategyError> {
+        _vocab_limit: Option<usize>,
+    ) -> Result<Collected, StrategyError> {
         Err(StrategyError::BadConfig(
-            "this learner cannot evaluate policies (needed by MergeWeights::Select)".into(),
+            "this learner cannot sample and score policies".into(),
         ))
+    }
+
+    /// Objective values `[sample][objective]` of `samples` responses sampled from `policy`
+    /// with the task prompts (used by merge-weight selection and evaluation).
+    fn evaluate(
+        &mut self,
+        policy: &P,
+        samples: usize,
+        seed: u64,
+    ) -> Result<Vec<Vec<f64>>, StrategyError> {
+        let prompts = self.prompts();
+        let prompt_of: Vec<usize> = (0..samples).map(|i| i % prompts.len().max(1)).collect();
+        let rows: Vec<Vec<u32>> = prompt_of.iter().map(|&i| prompts[i].clone()).collect();
+        Ok(self.collect(policy, &rows, &prompt_of, seed, None)?.values)
     }
 
     /// Learner state a resumed run needs (e.g. running reward normalisers); `Null` if none.
@@ -131,6 +157,15 @@ pub trait Learner<P: Policy> {
         weights: &[f64],
         ctx: &StepContext,
     ) -> Result<(P, StepReport), StrategyError>;
+}
+
+/// Responses sampled and scored by [`Learner::collect`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    /// Response ids per row, cut before EOS.
+    pub responses: Vec<Vec<u32>>,
+    /// Objective values `[row][objective]`.
+    pub values: Vec<Vec<f64>>,
 }
 
 /// A policy being trained with its optimiser state.
@@ -185,6 +220,9 @@ pub struct RunOutput<P: Policy> {
     pub budget: Budget,
     /// Every learner step.
     pub log: Vec<StepRecord>,
+    /// Tokens to place after BOS when sampling from `policy` (RiC's reward conditioning;
+    /// empty for the RL strategies).
+    pub condition: Vec<u32>,
     /// `false` when the run stopped early ([`RunOptions::stop_after_round`]); `policy` is then
     /// the last merged policy.
     pub completed: bool,
@@ -221,6 +259,8 @@ pub enum Strategy {
         /// Total steps.
         steps: usize,
     },
+    /// RiC: reward-conditioned supervised fine-tuning (the paper's supervised baseline).
+    Ric(RicConfig),
     /// Rewarded Soups: `N` experts trained independently for `steps` steps each, merged once
     /// with the preference weights.
     RewardedSoups {
@@ -268,6 +308,7 @@ impl Strategy {
             Self::IterativeRs { .. } => "IterativeRS",
             Self::Morlhf { .. } => "MORLHF",
             Self::RewardedSoups { .. } => "Rewarded Soups",
+            Self::Ric(_) => "RiC",
         }
     }
 
@@ -277,6 +318,7 @@ impl Strategy {
             Self::IterativeRs { steps, active, .. } => steps * active.min(n),
             Self::Morlhf { steps } => steps,
             Self::RewardedSoups { steps, .. } => steps * n,
+            Self::Ric(ref c) => c.online_rounds + 1,
         }
     }
 
@@ -326,6 +368,7 @@ impl Strategy {
                 iterative_rs(self, reference, learner, merger, plan, start, options)
             }
             Self::Morlhf { steps } => morlhf(reference, learner, seed, steps),
+            Self::Ric(ref cfg) => ric::ric(reference, learner, seed, cfg),
             Self::RewardedSoups {
                 steps,
                 ref merge_weights,
@@ -519,6 +562,7 @@ fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
                     budget: run.budget,
                     log: run.log,
                     completed: false,
+                    condition: Vec::new(),
                 });
             }
         }
@@ -540,6 +584,7 @@ fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
         budget: run.budget,
         log: run.log,
         completed: true,
+        condition: Vec::new(),
     })
 }
 
@@ -598,6 +643,7 @@ fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
         budget,
         log,
         completed: true,
+        condition: Vec::new(),
     })
 }
 
@@ -638,6 +684,7 @@ fn morlhf<P: Policy, L: Learner<P>>(
         budget,
         log,
         completed: true,
+        condition: Vec::new(),
     })
 }
 
