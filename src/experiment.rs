@@ -2,6 +2,7 @@
 //! the paper-style Markdown table, JSON (config, metadata, budgets, results), a per-step CSV
 //! with one row per (step, strategy, expert, reward), and the pairwise reward scatter plot.
 
+use crate::eval::metrics::pareto_front;
 use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
 use crate::eval::{EvalError, Summary, plot::write_pairwise_scatter};
 use crate::strategy::{Budget, StepRecord};
@@ -40,7 +41,8 @@ pub struct ReportFiles {
 }
 
 /// Write the report of `results` into `dir`; returns the summaries (one per result) and the
-/// files. Budgets are added to `metadata` under `"budgets"`.
+/// files. Budgets are added to `metadata` under `"budgets"`, and the strategies not dominated
+/// by another on their per-objective means under `"pareto_front_of_strategies"`.
 pub fn write_report<S: AsRef<str>>(
     dir: &Path,
     objectives: &[S],
@@ -59,11 +61,23 @@ pub fn write_report<S: AsRef<str>>(
         .iter()
         .map(|r| json!({ "strategy": r.name, "budget": r.budget }))
         .collect();
+    // Pareto front of the strategies themselves, on their per-objective means.
+    let means: Vec<Vec<f64>> = summaries
+        .iter()
+        .map(|s| s.per_objective.iter().map(|m| m.mean).collect())
+        .collect();
+    let front: Vec<&str> = pareto_front(&means)?
+        .into_iter()
+        .map(|i| summaries[i].strategy.as_str())
+        .collect();
+    let extra = json!({ "budgets": budgets, "pareto_front_of_strategies": front });
     match &mut metadata {
         Value::Object(m) => {
-            m.insert("budgets".into(), Value::Array(budgets));
+            for (k, v) in extra.as_object().expect("object literal") {
+                m.insert(k.clone(), v.clone());
+            }
         }
-        other => *other = json!({ "metadata": other.clone(), "budgets": budgets }),
+        other => *other = json!({ "metadata": other.clone(), "extra": extra }),
     }
     RunReport {
         config,
@@ -192,6 +206,11 @@ mod tests {
         let js: Value =
             serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
         assert_eq!(js["metadata"]["budgets"][0]["budget"]["samples"], 16);
+        // IterativeRS (0.55, 0.55) dominates MORLHF (0.267, 0.533).
+        assert_eq!(
+            js["metadata"]["pareto_front_of_strategies"],
+            json!(["IterativeRS"])
+        );
         let csv = std::fs::read_to_string(&files.steps).unwrap();
         // Header + 2 records × 2 rewards per strategy.
         assert_eq!(csv.lines().count(), 1 + 4 + 4);
