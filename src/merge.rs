@@ -201,13 +201,7 @@ impl Merger for TaskArithmetic {
         weights: &[f64],
         base: Option<&M>,
     ) -> Result<M, MergeError> {
-        let base = base
-            .ok_or_else(|| MergeError::BadSetting("task arithmetic needs the base model".into()))?;
-        check_weights_len(weights, models.len())?;
-        let all: Vec<&M> = std::iter::once(base)
-            .chain(models.iter().copied())
-            .collect();
-        let flats = flatten_all(&all)?;
+        let (base, flats) = with_base(models, weights, base, "task arithmetic")?;
         let merged = (0..flats[0].len())
             .map(|p| {
                 let b = flats[0][p].values.clone();
@@ -220,6 +214,23 @@ impl Merger for TaskArithmetic {
             .collect();
         Ok(rebuild(base, merged))
     }
+}
+
+/// The base model and the checked, flattened parameters of `[base, models…]`, for methods
+/// working on task vectors.
+fn with_base<'a, M: Module>(
+    models: &[&'a M],
+    weights: &[f64],
+    base: Option<&'a M>,
+    method: &str,
+) -> Result<(&'a M, Vec<Vec<Flat>>), MergeError> {
+    let base =
+        base.ok_or_else(|| MergeError::BadSetting(format!("{method} needs the base model")))?;
+    check_weights_len(weights, models.len())?;
+    let all: Vec<&M> = std::iter::once(base)
+        .chain(models.iter().copied())
+        .collect();
+    Ok((base, flatten_all(&all)?))
 }
 
 fn check_weights_len(weights: &[f64], models: usize) -> Result<(), MergeError> {
@@ -256,19 +267,13 @@ impl Merger for Ties {
                 self.density
             )));
         }
-        let base =
-            base.ok_or_else(|| MergeError::BadSetting("TIES needs the base model".into()))?;
-        check_weights_len(weights, models.len())?;
+        let (base, flats) = with_base(models, weights, base, "TIES")?;
         if weights.iter().any(|&w| w < 0.0) {
             return Err(MergeError::BadWeights {
                 weights: weights.to_vec(),
                 reason: "TIES weights must be non-negative".into(),
             });
         }
-        let all: Vec<&M> = std::iter::once(base)
-            .chain(models.iter().copied())
-            .collect();
-        let flats = flatten_all(&all)?;
         let merged = (0..flats[0].len())
             .map(|p| {
                 let b = flats[0][p].values.clone();

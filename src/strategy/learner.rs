@@ -81,6 +81,17 @@ fn texts(
         .collect()
 }
 
+/// `(prompt, completion)` pairs as reward samples.
+fn as_samples(texts: &[(String, String)]) -> Vec<Sample<'_>> {
+    texts
+        .iter()
+        .map(|(p, c)| Sample {
+            prompt: p,
+            completion: c,
+        })
+        .collect()
+}
+
 impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
     fn objectives(&self) -> usize {
         self.objective_columns().len()
@@ -110,13 +121,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         };
         let rollout = policy.sample(rows, &cfg)?;
         let texts = texts(&rollout, prompt_of, &self.prompt_texts, self.tokenizer);
-        let samples: Vec<Sample> = texts
-            .iter()
-            .map(|(p, c)| Sample {
-                prompt: p,
-                completion: c,
-            })
-            .collect();
+        let samples = as_samples(&texts);
         let batch = self.rewards.score(&samples)?;
         let columns = self.objective_columns();
         let values = (0..samples.len())
@@ -183,13 +188,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         let mut reward_error = None;
         let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {
             let texts = texts(rollout, &prompt_of, prompt_texts, *tokenizer);
-            let samples: Vec<Sample> = texts
-                .iter()
-                .map(|(p, c)| Sample {
-                    prompt: p,
-                    completion: c,
-                })
-                .collect();
+            let samples = as_samples(&texts);
             let batch = rewards.evaluate(&samples).map_err(|e| {
                 let msg = e.to_string();
                 reward_error = Some(e);
