@@ -255,3 +255,17 @@ fn autodiff_scoring_with_padding_matches_inference() {
     let norm = multireward::train::global_grad_norm(&model, &grads);
     assert!(norm.is_finite() && norm > 0.0, "{norm}");
 }
+
+#[test]
+fn embeddings_read_the_last_real_token() {
+    let dev = default_device();
+    dev.seed(31);
+    let model = tiny(12, false).init(&dev);
+    let rows = vec![vec![BOS, 4, 5, EOS], vec![BOS, 6, EOS]];
+    let both = model.embed(&rows).unwrap();
+    assert_eq!(both.dims(), [2, 32]);
+    let alone = model.embed(&rows[1..]).unwrap();
+    let diff = max_abs_diff(both.narrow(0, 1, 1), alone);
+    assert!(diff <= 1e-5, "right padding changed an embedding by {diff}");
+    assert!(model.embed(&[vec![]]).is_err());
+}

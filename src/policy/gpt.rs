@@ -418,6 +418,42 @@ impl Gpt {
         }
     }
 
+    /// Final-layer hidden state `[B, d_model]` at each row's last real token (`lens[b]` real
+    /// tokens from the start of right-padded rows): the sequence embedding the reference
+    /// code's reward heads read from the frozen policy backbone.
+    pub fn embed(&self, tokens: &[Vec<u32>]) -> Result<Tensor<2>, PolicyError> {
+        let device = self.tok_emb.weight.device();
+        let lens: Vec<usize> = tokens.iter().map(Vec::len).collect();
+        let l = lens.iter().copied().max().unwrap_or(0);
+        if l == 0 || lens.contains(&0) {
+            return Err(PolicyError::EmptyPrompt);
+        }
+        if l > self.config.max_len {
+            return Err(PolicyError::TooLong {
+                prompt: l,
+                response: 0,
+                max_len: self.config.max_len,
+            });
+        }
+        let prompts: Vec<Vec<u32>> = tokens.iter().map(|t| vec![t[0]]).collect();
+        let rest: Vec<Vec<u32>> = tokens
+            .iter()
+            .map(|t| {
+                let mut r = t[1..].to_vec();
+                r.resize(l - 1, PAD);
+                r
+            })
+            .collect();
+        let seqs = Sequences::from_parts(&prompts, &rest, self.config.vocab_size, &device)?;
+        let h = self.hidden(seqs.tokens, seqs.positions, &None, None);
+        let last: Vec<i64> = lens.iter().map(|&n| n as i64 - 1).collect();
+        let b = lens.len();
+        let idx = Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(last, [b]), &device)
+            .reshape([b, 1, 1])
+            .expand([b, 1, self.config.d_model]);
+        Ok(h.gather(1, idx).reshape([b, self.config.d_model]))
+    }
+
     /// Full forward over `seqs`: logits `[B, L, V]` (and values `[B, L]` with a value head).
     pub fn forward(&self, seqs: &Sequences) -> (Tensor<3>, Option<Tensor<2>>) {
         let device = self.tok_emb.weight.device();
