@@ -155,7 +155,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Precision::F32
         };
         let model = model.valid();
-        save_module_with(&args.out, model.clone(), model.config(), &tok, precision)?;
+        save_module_with(
+            &args.out,
+            model.clone(),
+            model.config(),
+            Some(&tok),
+            precision,
+        )?;
         std::fs::write(
             args.out.join("train_report.json"),
             serde_json::to_string_pretty(&report)?,

@@ -114,22 +114,22 @@ pub fn write_dir_atomically(
     Ok(())
 }
 
-/// Save a module, its configuration and tokenizer into `dir` (f32 weights).
+/// Save a module, its configuration and (if any) tokenizer into `dir` (f32 weights).
 pub fn save_module<M: Module, C: Serialize>(
     dir: &Path,
     module: M,
     config: &C,
-    tokenizer: &dyn Tokenizer,
+    tokenizer: Option<&dyn Tokenizer>,
 ) -> Result<(), CheckpointError> {
     save_module_with(dir, module, config, tokenizer, Precision::F32)
 }
 
-/// Save a module, its configuration and tokenizer into `dir` at the given precision.
+/// Save a module, its configuration and (if any) tokenizer into `dir` at the given precision.
 pub fn save_module_with<M: Module, C: Serialize>(
     dir: &Path,
     module: M,
     config: &C,
-    tokenizer: &dyn Tokenizer,
+    tokenizer: Option<&dyn Tokenizer>,
     precision: Precision,
 ) -> Result<(), CheckpointError> {
     let module = match precision {
@@ -152,7 +152,9 @@ pub fn save_module_with<M: Module, C: Serialize>(
                 source,
             })?;
         std::fs::write(&cfg, json).map_err(io(&cfg))?;
-        tokenizer.save(&tmp.join(TOKENIZER_FILE))?;
+        if let Some(tokenizer) = tokenizer {
+            tokenizer.save(&tmp.join(TOKENIZER_FILE))?;
+        }
         Ok(())
     })
 }

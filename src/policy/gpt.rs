@@ -612,7 +612,7 @@ impl Policy for Gpt {
     }
 
     fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError> {
-        checkpoint::save_module(dir, self.clone(), &self.config, tokenizer)
+        checkpoint::save_module(dir, self.clone(), &self.config, Some(tokenizer))
     }
 
     fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {

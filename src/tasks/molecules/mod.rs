@@ -1,6 +1,8 @@
 //! Small molecules as SMILES: validity and canonical forms through `chematic` (RDKit-compatible
 //! sanitisation), and the sample-quality numbers used to check a SMILES policy.
 
+pub mod regressor;
+
 use std::collections::HashSet;
 
 /// RDKit-style canonical SMILES of `smiles`, or `None` if it does not parse or fails
