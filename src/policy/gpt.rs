@@ -418,6 +418,20 @@ impl Gpt {
         }
     }
 
+    /// A copy with a freshly initialised scalar value head (the critic PPO's GAE needs), or
+    /// `self` unchanged if it already has one.
+    pub fn with_value_head(&self) -> Self {
+        if self.value_head.is_some() {
+            return self.clone();
+        }
+        let training = self.tok_emb.weight.device().is_autodiff();
+        let mut out = self.valid();
+        let device = out.tok_emb.weight.device();
+        out.value_head = Some(dense(self.config.d_model, 1, 0.02, &device));
+        out.config.value_head = true;
+        if training { out.train() } else { out }
+    }
+
     /// Final-layer hidden state `[B, d_model]` at each row's last real token (`lens[b]` real
     /// tokens from the start of right-padded rows): the sequence embedding the reference
     /// code's reward heads read from the frozen policy backbone.

@@ -5,7 +5,7 @@ pub mod advantages;
 mod ppo;
 
 pub use advantages::{GroupBaseline, KlEstimator};
-pub use ppo::{Estimator, Ppo, PpoConfig, PpoStats, select_rows};
+pub use ppo::{Estimator, Ppo, PpoConfig, PpoStats, kl_to_reference, select_rows};
 
 use crate::policy::PolicyError;
 use thiserror::Error;

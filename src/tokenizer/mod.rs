@@ -4,7 +4,7 @@
 
 mod smiles;
 
-pub use smiles::{SMILES_REGEX, SmilesTokenizer};
+pub use smiles::{SMILES_REGEX, SmilesTokenizer, split_smiles};
 
 use std::path::Path;
 use thiserror::Error;
