@@ -31,8 +31,8 @@ use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Sample, Transform};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig, kl_to_reference};
 use multireward::strategy::{
-    Collected, Learner, MergeWeights, OptimizerConfig, PpoLearner, RicConfig, StepContext,
-    StepReport, Strategy, StrategyError,
+    Collected, Learner, MergeWeights, OptimizerConfig, PpoLearner, RicConfig, RicTarget,
+    StepContext, StepReport, Strategy, StrategyError,
 };
 use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
 use multireward::tasks::molecules::qm9::{
@@ -86,6 +86,12 @@ struct Args {
     /// Samples drawn from each final policy for evaluation; overrides the preset.
     #[arg(long)]
     eval_samples: Option<usize>,
+    /// PPO epochs per iteration; overrides the preset (reference: 4).
+    #[arg(long)]
+    ppo_epochs: Option<usize>,
+    /// PPO minibatches per epoch; overrides the preset (reference: 4).
+    #[arg(long)]
+    minibatches: Option<usize>,
     /// Adam learning rate of the RL experts (the reference uses 1.41e-5 for 25× our budget).
     #[arg(long, default_value_t = 1e-4)]
     lr: f64,
@@ -98,6 +104,19 @@ struct Args {
     /// Strategies to run (comma-separated of iterativers, morlhf, soups, ric).
     #[arg(long, default_value = "iterativers,morlhf,soups,ric")]
     strategies: String,
+    /// RiC: reward quantile bins per objective.
+    #[arg(long, default_value_t = 4)]
+    ric_bins: usize,
+    /// RiC: online rounds after the offline one (the samples and updates are split evenly).
+    #[arg(long, default_value_t = 1)]
+    ric_rounds: usize,
+    /// RiC: condition on the top bins of all objectives (`top`, RiC's mapping of uniform
+    /// preferences) or on the best bin combination holding ≥ 2 % of the offline data (`best`).
+    #[arg(long, default_value = "top")]
+    ric_target: String,
+    /// RiC: supervised fine-tuning learning rate (the conditioning tokens start untrained).
+    #[arg(long, default_value_t = 1e-3)]
+    ric_lr: f64,
     /// The pretrained policy.
     #[arg(long, default_value = "assets/smiles-gpt")]
     policy: PathBuf,
@@ -117,6 +136,8 @@ struct Preset {
     merge_every: usize,
     eval_samples: usize,
     max_new_tokens: usize,
+    epochs: usize,
+    minibatches: usize,
 }
 
 impl Args {
@@ -129,6 +150,8 @@ impl Args {
                 merge_every: 4,
                 eval_samples: 1024,
                 max_new_tokens: 100,
+                epochs: 4,
+                minibatches: 4,
             }
         } else if self.quick {
             Preset {
@@ -136,15 +159,19 @@ impl Args {
                 samples: 32,
                 merge_every: 1,
                 eval_samples: 128,
-                max_new_tokens: 40,
+                max_new_tokens: 32,
+                epochs: 2,
+                minibatches: 2,
             }
         } else {
             Preset {
                 iterations: 10 * n,
                 samples: 64,
-                merge_every: 5,
+                merge_every: 2,
                 eval_samples: 512,
-                max_new_tokens: 40,
+                max_new_tokens: 32,
+                epochs: 2,
+                minibatches: 2,
             }
         };
         Preset {
@@ -152,6 +179,8 @@ impl Args {
             samples: self.samples.unwrap_or(base.samples),
             merge_every: self.merge_every.unwrap_or(base.merge_every),
             eval_samples: self.eval_samples.unwrap_or(base.eval_samples),
+            epochs: self.ppo_epochs.unwrap_or(base.epochs),
+            minibatches: self.minibatches.unwrap_or(base.minibatches),
             ..base
         }
     }
@@ -356,12 +385,13 @@ fn evaluate(
 }
 
 fn strategies(
-    list: &str,
+    args: &Args,
     preset: &Preset,
     n: usize,
 ) -> Result<Vec<Strategy>, Box<dyn std::error::Error>> {
+    let list = &args.strategies;
     let per_expert = (preset.iterations / n).max(1);
-    let updates_per_iteration = 16; // 4 epochs × 4 minibatches
+    let updates_per_iteration = preset.epochs * preset.minibatches;
     list.split(',')
         .map(|s| {
             Ok(match s.trim() {
@@ -379,24 +409,30 @@ fn strategies(
                     merge_weights: MergeWeights::Preferences,
                 },
                 "ric" => {
-                    // Same samples and optimiser updates as the RL strategies, in 2 rounds.
+                    // Same samples and optimiser updates as the RL strategies, split evenly
+                    // over the offline round and the online rounds.
+                    let rounds = args.ric_rounds + 1;
                     let total = per_expert * n * preset.samples;
                     let updates = per_expert * n * updates_per_iteration;
                     Strategy::Ric(RicConfig {
-                        offline_samples: total / 2,
-                        online_samples: total - total / 2,
-                        online_rounds: 1,
-                        bins: 4,
+                        offline_samples: total / rounds,
+                        online_samples: total / rounds,
+                        online_rounds: args.ric_rounds,
+                        bins: args.ric_bins,
                         sft: LmTrainingConfig {
-                            steps: (updates / 2).max(1),
+                            steps: (updates / rounds).max(1),
                             batch_size: 32,
-                            lr: 1e-4,
+                            lr: args.ric_lr,
                             warmup: 5,
                             eval_every: usize::MAX,
                             progress: false,
                             ..Default::default()
                         },
-                        target: None,
+                        target: match args.ric_target.as_str() {
+                            "top" => RicTarget::Top,
+                            "best" => RicTarget::BestSupported { min_fraction: 0.02 },
+                            other => return Err(format!("unknown RiC target {other:?}").into()),
+                        },
                     })
                 }
                 other => return Err(format!("unknown strategy {other:?}").into()),
@@ -442,12 +478,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let ppo_config = PpoConfig {
         samples_per_step: preset.samples,
+        epochs: preset.epochs,
+        minibatches: preset.minibatches,
         kl_coef: args.kl_coef,
         estimator,
         sampling: sampling.clone(),
         ..Default::default()
     };
-    let plan = strategies(&args.strategies, &preset, n)?;
+    let plan = strategies(&args, &preset, n)?;
     println!(
         "objectives {names:?}; {} PPO iterations × {} samples per strategy, m = {}, {} seed(s); \
          {} evaluation samples per policy",

@@ -247,8 +247,18 @@ fn pathological_inputs_are_errors() {
         "[C+99999999999999999999]".into(),
         "[99999999999999999999C]".into(),
         "C".repeat(100_000),
+        "C".repeat(1000),
+        "c1ccccc1".repeat(160),
     ] {
-        let _ = reward_path(&s);
+        let t = Instant::now();
+        let r = reward_path(&s);
+        eprintln!(
+            "{:>8} chars {:?}…: {:?} in {:.2} s",
+            s.len(),
+            &s[..s.len().min(12)],
+            r.err(),
+            t.elapsed().as_secs_f64()
+        );
     }
 }
 

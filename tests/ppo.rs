@@ -112,3 +112,28 @@ fn gae_without_value_head_is_a_typed_error() {
         Err(multireward::rl::RlError::NoValueHead)
     ));
 }
+
+#[test]
+fn kl_to_reference_is_zero_for_itself_and_positive_otherwise() {
+    use multireward::rl::kl_to_reference;
+    let device = default_device();
+    device.seed(5);
+    let p = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let q = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let cfg = SamplingConfig {
+        max_new_tokens: 6,
+        temperature: 0.7,
+        stop_at_eos: true,
+        seed: Some(3),
+        ..Default::default()
+    };
+    let prompts = vec![vec![BOS]; 512];
+    let rollout = p.sample(&prompts, &cfg).unwrap();
+    let own = kl_to_reference(&rollout, &p, &prompts, 0.7).unwrap();
+    assert_eq!(own.len(), 512);
+    assert!(own.iter().all(|k| k.abs() < 1e-4), "{own:?}");
+    let other = kl_to_reference(&rollout, &q, &prompts, 0.7).unwrap();
+    let mean = other.iter().sum::<f64>() / other.len() as f64;
+    eprintln!("Monte-Carlo KL(p ‖ q) = {mean:.3} nats");
+    assert!(mean > 0.01 && mean.is_finite(), "{mean}");
+}

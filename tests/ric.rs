@@ -7,7 +7,7 @@ use multireward::merge::Linear;
 use multireward::policy::{GptConfig, Policy, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::rl::{Ppo, PpoConfig};
-use multireward::strategy::{OptimizerConfig, PpoLearner, RicConfig, Strategy};
+use multireward::strategy::{OptimizerConfig, PpoLearner, RicConfig, RicTarget, Strategy};
 use multireward::tokenizer::{BOS, SmilesTokenizer, Tokenizer};
 use multireward::train::LmTrainingConfig;
 
@@ -59,7 +59,7 @@ fn ric_follows_its_conditioning() {
         },
         online_rounds: 1,
         online_samples: 128,
-        target: None,
+        target: RicTarget::Top,
     });
     let out = ric.run(&reference, &mut learner, &Linear, 2).unwrap();
     assert_eq!(

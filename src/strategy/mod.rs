@@ -12,7 +12,7 @@ mod ric;
 mod run_state;
 
 pub use learner::{OptimizerConfig, PpoLearner};
-pub use ric::RicConfig;
+pub use ric::{RicConfig, RicTarget};
 pub use run_state::{RunState, STATE_FILE};
 
 use crate::merge::{MergeError, Merger, renormalised};

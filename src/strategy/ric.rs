@@ -27,9 +27,27 @@ pub struct RicConfig {
     pub online_rounds: usize,
     /// Samples generated per online round (their Pareto front joins the data).
     pub online_samples: usize,
-    /// Bin per objective to condition on when sampling (`None`: the top bin for every
-    /// objective, i.e. "as good as possible on all").
-    pub target: Option<Vec<usize>>,
+    /// The bins to condition on when sampling.
+    pub target: RicTarget,
+}
+
+/// Which reward bins a RiC policy is conditioned on when sampling.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum RicTarget {
+    /// The top bin of every objective: RiC's preference-to-reward mapping for uniform
+    /// preferences ("as good as possible on all").
+    #[default]
+    Top,
+    /// Fixed bins, one per objective.
+    Bins(Vec<usize>),
+    /// The bin combination whose offline samples have the best mean objective average, among
+    /// combinations holding at least this fraction of the offline samples. With conflicting
+    /// objectives the all-top combination is rare or absent, and conditioning on it asks the
+    /// model to extrapolate; this conditions on the best region the data supports.
+    BestSupported {
+        /// Minimum fraction of the offline samples in the chosen combination (e.g. 0.02).
+        min_fraction: f64,
+    },
 }
 
 impl Default for RicConfig {
@@ -48,7 +66,7 @@ impl Default for RicConfig {
             },
             online_rounds: 1,
             online_samples: 256,
-            target: None,
+            target: RicTarget::Top,
         }
     }
 }
@@ -76,6 +94,31 @@ fn quantile_edges(values: &[Vec<f64>], n: usize, bins: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Conditioning tokens of the bin combination with the best mean objective average among
+/// those holding at least `min_fraction` of `values` (the most populated one if none does).
+fn best_supported(
+    values: &[Vec<f64>],
+    edges: &[Vec<f64>],
+    bins: usize,
+    base: usize,
+    min_fraction: f64,
+) -> Vec<u32> {
+    let mut cells: std::collections::BTreeMap<Vec<u32>, (usize, f64)> = Default::default();
+    for v in values {
+        let avg = v.iter().sum::<f64>() / v.len().max(1) as f64;
+        let cell = cells.entry(condition(v, edges, bins, base)).or_default();
+        cell.0 += 1;
+        cell.1 += avg;
+    }
+    let need = (min_fraction * values.len() as f64).ceil() as usize;
+    let supported = cells.iter().filter(|(_, (count, _))| *count >= need.max(1));
+    supported
+        .max_by(|a, b| (a.1.1 / a.1.0 as f64).total_cmp(&(b.1.1 / b.1.0 as f64)))
+        .or_else(|| cells.iter().max_by_key(|(_, (count, _))| *count))
+        .map(|(tokens, _)| tokens.clone())
+        .unwrap_or_default()
+}
+
 /// `[BOS] cond… rest-of-prompt`.
 fn conditioned(prompt: &[u32], cond: &[u32]) -> Vec<u32> {
     let mut row = Vec::with_capacity(prompt.len() + cond.len());
@@ -101,21 +144,14 @@ pub(super) fn ric<P: Policy, L: Learner<P>>(
     }
     let base = reference.vocab_size();
     let prompts = learner.prompts();
-    let target = match &cfg.target {
-        Some(t) if t.len() == n && t.iter().all(|&b| b < cfg.bins) => t.clone(),
-        Some(t) => {
-            return Err(StrategyError::BadConfig(format!(
-                "target {t:?} needs {n} bins below {}",
-                cfg.bins
-            )));
-        }
-        None => vec![cfg.bins - 1; n],
-    };
-    let target_tokens: Vec<u32> = target
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| (base + i * cfg.bins + b) as u32)
-        .collect();
+    if let RicTarget::Bins(t) = &cfg.target
+        && (t.len() != n || t.iter().any(|&b| b >= cfg.bins))
+    {
+        return Err(StrategyError::BadConfig(format!(
+            "target {t:?} needs {n} bins below {}",
+            cfg.bins
+        )));
+    }
     let mut budget = Budget::default();
     let mut log = Vec::new();
 
@@ -128,6 +164,19 @@ pub(super) fn ric<P: Policy, L: Learner<P>>(
         learner.collect(&reference.valid(), &rows, &prompt_of, seed, None)?;
     budget.samples += responses.len();
     let edges = quantile_edges(&values, n, cfg.bins);
+    let target_tokens: Vec<u32> = match &cfg.target {
+        RicTarget::Top => (0..n)
+            .map(|i| (base + i * cfg.bins + cfg.bins - 1) as u32)
+            .collect(),
+        RicTarget::Bins(t) => t
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| (base + i * cfg.bins + b) as u32)
+            .collect(),
+        RicTarget::BestSupported { min_fraction } => {
+            best_supported(&values, &edges, cfg.bins, base, *min_fraction)
+        }
+    };
     // A labelled training row: [BOS] cond… prompt… response [EOS].
     let label = |prompt: usize, response: &[u32], values: &[f64]| {
         let cond = condition(values, &edges, cfg.bins, base);
@@ -207,5 +256,21 @@ mod tests {
         // Objective 0 value 9 → top bin 4; objective 1 value 1 → bin 0; base vocab 20.
         assert_eq!(condition(&[9.0, 1.0], &edges, 5, 20), vec![24, 25]);
         assert_eq!(conditioned(&[1, 7, 8], &[30, 31]), vec![1, 30, 31, 7, 8]);
+    }
+
+    #[test]
+    fn best_supported_skips_rare_combinations() {
+        // Two anti-correlated objectives, 2 bins each: (high, high) occurs once (avg 5),
+        // (high, low) eight times (avg 3), (low, high) once (avg 0), (low, low) ten times.
+        let mut values = vec![vec![5.0, 5.0]];
+        values.extend((0..8).map(|_| vec![6.0, 0.0]));
+        values.push(vec![0.0, 0.5]);
+        values.extend((0..10).map(|_| vec![0.0, 0.0]));
+        let edges = vec![vec![1.0], vec![0.2]];
+        // base vocab 10: objective 0 → 10/11, objective 1 → 12/13.
+        assert_eq!(best_supported(&values, &edges, 2, 10, 0.0), vec![11, 13]);
+        assert_eq!(best_supported(&values, &edges, 2, 10, 0.1), vec![11, 12]);
+        // Nothing holds 90 %: the most populated combination.
+        assert_eq!(best_supported(&values, &edges, 2, 10, 0.9), vec![10, 12]);
     }
 }

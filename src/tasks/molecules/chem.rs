@@ -18,6 +18,11 @@ use chematic::chem;
 use chematic::fp::{RdkitMorganConfig, RdkitMorganRadius, rdkit_morgan_fingerprint};
 use chematic::smiles::{RdkitSmilesError, rdkit_canonical_smiles};
 
+/// Largest molecule (atoms in the SMILES graph, explicit hydrogens included) accepted by
+/// [`Molecule::from_smiles`]: far above drug-like sizes (< 100 heavy atoms) and the policies'
+/// 128-token context, and small enough that one pathological string cannot stall scoring.
+pub const MAX_ATOMS: usize = 1000;
+
 /// Why a string gave no molecule, or a molecule gave no value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChemError {
@@ -33,6 +38,10 @@ pub enum ChemError {
     /// The molecule is outside what the backend models RDKit-exactly.
     #[error("unsupported molecule: {0}")]
     Unsupported(String),
+    /// More atoms than [`MAX_ATOMS`] (the backend's canonicalisation and descriptors grow
+    /// super-linearly with size).
+    #[error("molecule too large: {0} atoms (at most {MAX_ATOMS})")]
+    TooLarge(usize),
     /// The backend failed on a sanitised molecule (an error or a caught panic).
     #[error("chemistry backend failure: {0}")]
     Backend(String),
@@ -106,6 +115,9 @@ impl Molecule {
                 chematic::smiles::parse(&smiles).map_err(|e| ChemError::Syntax(e.to_string()))?;
             if graph.atom_count() == 0 {
                 return Err(ChemError::Empty);
+            }
+            if graph.atom_count() > MAX_ATOMS {
+                return Err(ChemError::TooLarge(graph.atom_count()));
             }
             let canonical = rdkit_canonical_smiles(&graph)?;
             Ok(Self { graph, canonical })

@@ -9,6 +9,8 @@ pub mod qm9;
 pub mod regressor;
 pub mod sa_score;
 
-pub use chem::{ChemError, Descriptors, Molecule, MorganCounts, canonical_smiles, is_valid_smiles};
+pub use chem::{
+    ChemError, Descriptors, MAX_ATOMS, Molecule, MorganCounts, canonical_smiles, is_valid_smiles,
+};
 pub use metrics::{SampleQuality, sample_quality};
 pub use sa_score::sa_score;
