@@ -42,7 +42,8 @@ pub struct ReportFiles {
 
 /// Write the report of `results` into `dir`; returns the summaries (one per result) and the
 /// files. Budgets are added to `metadata` under `"budgets"`, and the strategies not dominated
-/// by another on their per-objective means under `"pareto_front_of_strategies"`.
+/// by another on their per-objective means (averaged over seeds) under
+/// `"pareto_front_of_strategies"`. The scatter plot has one series per strategy, seeds pooled.
 pub fn write_report<S: AsRef<str>>(
     dir: &Path,
     objectives: &[S],
@@ -61,14 +62,23 @@ pub fn write_report<S: AsRef<str>>(
         .iter()
         .map(|r| json!({ "strategy": r.name, "budget": r.budget }))
         .collect();
-    // Pareto front of the strategies themselves, on their per-objective means.
-    let means: Vec<Vec<f64>> = summaries
+    // Pareto front of the strategies themselves, on their per-objective means (averaged over
+    // seeds).
+    let names = strategy_names(results);
+    let means: Vec<Vec<f64>> = names
         .iter()
-        .map(|s| s.per_objective.iter().map(|m| m.mean).collect())
+        .map(|name| {
+            let seeds: Vec<&Summary> = summaries.iter().filter(|s| &s.strategy == name).collect();
+            (0..objectives.len())
+                .map(|i| {
+                    seeds.iter().map(|s| s.per_objective[i].mean).sum::<f64>() / seeds.len() as f64
+                })
+                .collect()
+        })
         .collect();
     let front: Vec<&str> = pareto_front(&means)?
         .into_iter()
-        .map(|i| summaries[i].strategy.as_str())
+        .map(|i| names[i].as_str())
         .collect();
     let extra = json!({ "budgets": budgets, "pareto_front_of_strategies": front });
     match &mut metadata {
@@ -100,10 +110,19 @@ pub fn write_report<S: AsRef<str>>(
     }
 
     let plot = dir.join(PLOT_FILE);
-    let series: Vec<(&str, &[Vec<f64>])> = results
+    // One series per strategy, its seeds pooled.
+    let pooled: Vec<(&str, Vec<Vec<f64>>)> = names
         .iter()
-        .map(|r| (r.name.as_str(), r.scores.as_slice()))
+        .map(|name| {
+            let scores = results
+                .iter()
+                .filter(|r| &r.name == name)
+                .flat_map(|r| r.scores.iter().cloned())
+                .collect();
+            (name.as_str(), scores)
+        })
         .collect();
+    let series: Vec<(&str, &[Vec<f64>])> = pooled.iter().map(|(n, s)| (*n, s.as_slice())).collect();
     if objectives.len() >= 2 {
         write_pairwise_scatter(&plot, objectives, &series)?;
     }
@@ -114,6 +133,17 @@ pub fn write_report<S: AsRef<str>>(
         plot,
     };
     Ok((summaries, files))
+}
+
+/// Strategy names in order of first appearance (results sharing a name are seeds).
+fn strategy_names(results: &[StrategyResult]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for r in results {
+        if !names.contains(&r.name) {
+            names.push(r.name.clone());
+        }
+    }
+    names
 }
 
 /// CSV rows of a training log: one per (step, expert, reward).
@@ -221,6 +251,31 @@ mod tests {
         write_report(&dir, &["a", "b"], &results, json!({}), json!({}), &[], None).unwrap();
         let again = std::fs::read_to_string(&files.steps).unwrap();
         assert_eq!(again.lines().count(), csv.lines().count());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn seeds_are_averaged_for_the_front() {
+        let dir = std::env::temp_dir().join(format!("mr-exp-seeds-{}", std::process::id()));
+        let result = |name: &str, scores: Vec<Vec<f64>>| StrategyResult {
+            name: name.into(),
+            scores,
+            log: Vec::new(),
+            budget: Budget::default(),
+        };
+        // A's seeds average (0.5, 0): B (0.6, 0) dominates it, although A's first seed alone
+        // would dominate B.
+        let results = vec![
+            result("A", vec![vec![1.0, 0.0]]),
+            result("A", vec![vec![0.0, 0.0]]),
+            result("B", vec![vec![0.6, 0.0]]),
+        ];
+        let (summaries, files) =
+            write_report(&dir, &["x", "y"], &results, json!({}), json!({}), &[], None).unwrap();
+        assert_eq!(summaries.len(), 3);
+        let js: Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
+        assert_eq!(js["metadata"]["pareto_front_of_strategies"], json!(["B"]));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

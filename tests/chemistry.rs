@@ -1,13 +1,25 @@
 //! The chemistry layer against RDKit 2026.09.1 (fixtures written by
-//! `scripts/make-rdkit-fixtures.py`) and a fuzz test of the reward path on malformed SMILES.
+//! `scripts/make-rdkit-fixtures.py`) and a fuzz test of the reward path on malformed SMILES:
+//! 100k random and mutated strings through the chemistry layer and every shipped molecule
+//! reward (analytic, QM9 oracles, and — on the first 5,000 — the backbone QM9 rewards).
 
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
+use multireward::checkpoint::tokenizer_path;
+use multireward::device::default_device;
+use multireward::policy::{Gpt, Policy};
+use multireward::reward::{Reward, Sample};
+use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
 use multireward::tasks::molecules::metrics::internal_diversity;
+use multireward::tasks::molecules::qm9::{
+    BackboneFeatures, MorganFeatures, Property, PropertyReward,
+};
+use multireward::tasks::molecules::regressor::Regressor;
 use multireward::tasks::molecules::{ChemError, Molecule, sa_score};
+use multireward::tokenizer::SmilesTokenizer;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -191,6 +203,72 @@ fn explicit_aromatic_bond(s: &str) -> bool {
     })
 }
 
+/// The shipped rewards a molecule policy is trained and judged with.
+struct RewardSuite(Vec<(Box<dyn Reward>, bool)>);
+
+impl RewardSuite {
+    /// Analytic rewards, the QM9 oracles (Morgan features) and the QM9 training rewards
+    /// (policy-backbone features; `true`: only scored on the first batches, as they run the
+    /// policy).
+    fn load() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let device = default_device();
+        let policy_dir = root.join("assets/smiles-gpt");
+        let policy = Gpt::load(&policy_dir, &device).unwrap();
+        let tokenizer = SmilesTokenizer::load(&tokenizer_path(&policy_dir)).unwrap();
+        let mut v: Vec<(Box<dyn Reward>, bool)> =
+            [Descriptor::Qed, Descriptor::LogP, Descriptor::Sa]
+                .into_iter()
+                .map(|d| (Box::new(DescriptorReward(d)) as Box<dyn Reward>, false))
+                .collect();
+        for p in Property::ALL {
+            let dir = |role: &str| root.join(format!("assets/qm9-rewards/{}-{role}", p.name()));
+            let oracle = Regressor::load(&dir("oracle"), &device).unwrap();
+            let bits = oracle.config().d_in;
+            v.push((
+                Box::new(PropertyReward::new(
+                    p.name(),
+                    p,
+                    Box::new(MorganFeatures { bits }),
+                    oracle,
+                )),
+                false,
+            ));
+            let reward = Regressor::load(&dir("reward"), &device).unwrap();
+            let features = BackboneFeatures::new(&policy, tokenizer.clone());
+            v.push((
+                Box::new(PropertyReward::new(p.name(), p, Box::new(features), reward)),
+                true,
+            ));
+        }
+        Self(v)
+    }
+
+    /// Score `batch` with every reward (the backbone ones only if `all`); every value must be
+    /// finite or not applicable, and there must be one per string.
+    fn score(&self, batch: &[String], all: bool) {
+        let samples: Vec<Sample> = batch
+            .iter()
+            .map(|s| Sample {
+                prompt: "",
+                completion: s,
+            })
+            .collect();
+        for (reward, slow) in &self.0 {
+            if *slow && !all {
+                continue;
+            }
+            let scores = reward.score(&samples).unwrap();
+            assert_eq!(scores.len(), batch.len());
+            assert!(
+                scores.iter().flatten().all(|v| v.is_finite()),
+                "{}",
+                reward.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn fuzz_reward_path_never_panics() {
     let mut gz = String::new();
@@ -202,6 +280,8 @@ fn fuzz_reward_path_never_panics() {
     let mut rng = StdRng::seed_from_u64(7);
     let start = Instant::now();
     let (n, mut valid, mut backend, mut aliphatic_aromatic) = (100_000, 0, Vec::new(), 0);
+    let rewards = RewardSuite::load();
+    let mut batch = Vec::with_capacity(1000);
     for k in 0..n {
         let s = if k % 2 == 0 {
             let len = rng.random_range(1..40);
@@ -221,6 +301,11 @@ fn fuzz_reward_path_never_panics() {
             }
             Err(ChemError::Backend(e)) => backend.push(format!("{s:?}: {e}")),
             Err(_) => {}
+        }
+        batch.push(s);
+        if batch.len() == 1000 || k + 1 == n {
+            rewards.score(&batch, k < 5000);
+            batch.clear();
         }
     }
     eprintln!(
