@@ -52,3 +52,7 @@ if sys.argv[2] == "--full":
     open("data/full/moses_train.csv.gz", "wb").write(raw)
     print("data/full/moses_train.csv.gz: the full MOSES training split")
 PY
+
+# DNA (dnadiffusion 0.0.0.dev0, pinned: 0.1.1 has no data): data/dna_dhs.tsv.gz, 47,872 ENCODE DHS.
+pip download --quiet --no-deps dnadiffusion==0.0.0.dev0 -d "$W"
+python3 scripts/make-dna-data.py "$W/dnadiffusion-0.0.0.dev0-py3-none-any.whl"

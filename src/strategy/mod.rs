@@ -3,9 +3,9 @@
 //! reward), Rewarded Soups (independent experts merged once, plus a λ sweep).
 //!
 //! A strategy drives a [`Learner`] — "one algorithmic step of one policy on one objective" —
-//! and a [`Merger`]. [`PpoLearner`] is the real learner (PPO on a [`RewardSet`]); tests plug in
-//! exact-gradient learners to check the special cases of METHOD.md §1 (m = 1 ⇔ MORLHF,
-//! m = T ⇔ Rewarded Soups).
+//! and a [`Merger`]. [`PpoLearner`] is the real learner (PPO on a
+//! [`RewardSet`](crate::reward::RewardSet)); tests plug in exact-gradient learners to check
+//! the special cases of METHOD.md §1 (m = 1 ⇔ MORLHF, m = T ⇔ Rewarded Soups).
 
 mod learner;
 mod ric;

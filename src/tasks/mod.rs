@@ -1,3 +1,4 @@
 //! Domain code that plugs tokenizers, rewards and metrics into the generic layers.
 
+pub mod dna;
 pub mod molecules;

@@ -6,7 +6,7 @@
 //! validity exactly, numbers to 1e-3.
 //!
 //! Panics: the backend is large and could panic on an input nobody tried. Every call into it
-//! goes through [`guarded`], which turns a panic into [`ChemError::Backend`] with
+//! goes through `guarded`, which turns a panic into [`ChemError::Backend`] with
 //! `std::panic::catch_unwind`; that needs the default `panic = "unwind"`, and the panic hook
 //! still prints the message. No panic has been seen in the fuzz test of `tests/chemistry.rs`.
 

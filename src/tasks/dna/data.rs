@@ -1,0 +1,230 @@
+//! The cell-type-specific DHS sequences of `data/dna_dhs.tsv.gz` (written by
+//! `scripts/make-dna-data.py` from the `dnadiffusion==0.0.0.dev0` wheel; see `data/README.md`)
+//! and the base encoding shared with [`pwm`](super::pwm).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::DnaError;
+use crate::data::{data_path, read_lines};
+
+/// A cell type with DHS data. The label of a [`DhsRecord`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CellType {
+    /// Hepatocellular carcinoma line (liver).
+    HepG2,
+    /// Chronic myelogenous leukaemia line (erythroid).
+    K562,
+    /// Lymphoblastoid B-cell line.
+    Gm12878,
+    /// Human embryonic stem cells (H1, time point 0).
+    HEsc,
+}
+
+impl CellType {
+    /// All cell types, in class-index order.
+    pub const ALL: [CellType; 4] = [Self::HepG2, Self::K562, Self::Gm12878, Self::HEsc];
+
+    /// The name used in `data/dna_dhs.tsv.gz`: `HepG2`, `K562`, `GM12878` or `hESC`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HepG2 => "HepG2",
+            Self::K562 => "K562",
+            Self::Gm12878 => "GM12878",
+            Self::HEsc => "hESC",
+        }
+    }
+
+    /// The cell type with this [`name`](Self::name) (exact, case-sensitive), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Class index 0..4, the position in [`ALL`](Self::ALL).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for CellType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The source's split, held out by chromosome: `val` is chr2, `test` is chr1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Split {
+    /// Training rows (all chromosomes but chr1 and chr2).
+    Train,
+    /// Validation rows (chr2).
+    Val,
+    /// Test rows (chr1).
+    Test,
+}
+
+impl Split {
+    /// All splits.
+    pub const ALL: [Split; 3] = [Self::Train, Self::Val, Self::Test];
+
+    /// The name used in `data/dna_dhs.tsv.gz`: `train`, `val` or `test`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Val => "val",
+            Self::Test => "test",
+        }
+    }
+
+    /// The split with this [`name`](Self::name), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One DNase I hypersensitive site specific to one cell type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DhsRecord {
+    /// The sequence around the DHS summit, uppercase `ACGT` (200 bp in the committed file).
+    pub sequence: String,
+    /// The only cell type of the four where the site is accessible.
+    pub cell_type: CellType,
+    /// Train / validation / test split.
+    pub split: Split,
+}
+
+/// Default location of the DHS data: `data/dna_dhs.tsv.gz` in the crate.
+pub fn dhs_path() -> PathBuf {
+    data_path("dna_dhs.tsv.gz")
+}
+
+/// Read a DHS file (`data/dna_dhs.tsv.gz` format: tab-separated with a header naming at least
+/// the columns `sequence`, `cell_type`, `split`, in any order; extra columns such as
+/// `chr`/`start`/`end` are ignored; gzip when the name ends in `.gz`).
+///
+/// Every sequence must be non-empty uppercase `ACGT`. Errors name the file and 1-based line.
+pub fn load_dhs(path: &Path) -> Result<Vec<DhsRecord>, DnaError> {
+    let lines = read_lines(path)?;
+    let parse = |line: usize, message: String| DnaError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let header = lines
+        .first()
+        .ok_or_else(|| parse(1, "empty file (no header)".into()))?;
+    let names: Vec<&str> = header.split('\t').collect();
+    let column = |name: &str| {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| parse(1, format!("header has no {name:?} column")))
+    };
+    let (seq_col, cell_col, split_col) =
+        (column("sequence")?, column("cell_type")?, column("split")?);
+    let mut out = Vec::with_capacity(lines.len().saturating_sub(1));
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let n = i + 1;
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != names.len() {
+            return Err(parse(
+                n,
+                format!("expected {} fields, got {}", names.len(), fields.len()),
+            ));
+        }
+        let sequence = fields[seq_col];
+        if sequence.is_empty() {
+            return Err(parse(n, "empty sequence".into()));
+        }
+        if let Some(p) = sequence
+            .bytes()
+            .position(|b| !matches!(b, b'A' | b'C' | b'G' | b'T'))
+        {
+            let found = sequence
+                .get(p..)
+                .and_then(|s| s.chars().next())
+                .unwrap_or('?');
+            return Err(parse(
+                n,
+                format!("sequence has {found:?} at position {p} (expected uppercase A, C, G, T)"),
+            ));
+        }
+        let cell_type = CellType::from_name(fields[cell_col])
+            .ok_or_else(|| parse(n, format!("unknown cell type {:?}", fields[cell_col])))?;
+        let split = Split::from_name(fields[split_col])
+            .ok_or_else(|| parse(n, format!("unknown split {:?}", fields[split_col])))?;
+        out.push(DhsRecord {
+            sequence: sequence.to_string(),
+            cell_type,
+            split,
+        });
+    }
+    Ok(out)
+}
+
+/// Encode a DNA sequence as base indices A=0, C=1, G=2, T=3 (the row order of
+/// [`Pfm::counts`](super::Pfm::counts)). Lower case is accepted, as by Biopython (soft-masked
+/// genome sequence). Any other character, `N` included, is [`DnaError::InvalidBase`] naming
+/// its byte position.
+pub fn encode(sequence: &str) -> Result<Vec<u8>, DnaError> {
+    sequence
+        .bytes()
+        .enumerate()
+        .map(|(position, b)| match b {
+            b'A' | b'a' => Ok(0),
+            b'C' | b'c' => Ok(1),
+            b'G' | b'g' => Ok(2),
+            b'T' | b't' => Ok(3),
+            _ => Err(DnaError::InvalidBase {
+                position,
+                found: sequence
+                    .get(position..)
+                    .and_then(|s| s.chars().next())
+                    .unwrap_or(char::from(b)),
+            }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in CellType::ALL {
+            assert_eq!(CellType::from_name(c.name()), Some(c));
+            assert_eq!(CellType::ALL[c.index()], c);
+        }
+        for s in Split::ALL {
+            assert_eq!(Split::from_name(s.name()), Some(s));
+        }
+        assert_eq!(CellType::from_name("hesc"), None);
+    }
+
+    #[test]
+    fn encode_accepts_both_cases_and_rejects_others() {
+        assert_eq!(encode("ACGTacgt").unwrap(), [0, 1, 2, 3, 0, 1, 2, 3]);
+        assert!(encode("").unwrap().is_empty());
+        assert!(matches!(
+            encode("ACNT"),
+            Err(DnaError::InvalidBase {
+                position: 2,
+                found: 'N'
+            })
+        ));
+        assert!(matches!(
+            encode("ACé"),
+            Err(DnaError::InvalidBase {
+                position: 2,
+                found: 'é'
+            })
+        ));
+    }
+}
