@@ -189,6 +189,9 @@ pub(super) fn ric<P: Policy, L: Learner<P>>(
         .map(|j| label(prompt_of[j], &responses[j], &values[j]))
         .collect();
 
+    // The conditioning tokens' embeddings are drawn from the device RNG: seed it so that a run
+    // is reproducible.
+    reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
     let mut policy = reference.with_extra_tokens(n * cfg.bins).train();
     let vocab = policy.vocab_size();
     for round in 0..=cfg.online_rounds {
