@@ -125,6 +125,16 @@ fn host(t: Tensor<2>) -> Vec<f32> {
     t.into_data().iter::<f32>().collect()
 }
 
+/// The rollout's `[B, R]` response mask, row-major on the host.
+fn host_mask(rollout: &Rollout) -> Vec<bool> {
+    rollout
+        .response_mask
+        .clone()
+        .into_data()
+        .iter::<bool>()
+        .collect()
+}
+
 /// The PPO learner: a frozen reference policy and the settings.
 #[derive(Debug, Clone)]
 pub struct Ppo<P: Policy> {
@@ -240,12 +250,7 @@ impl<P: Policy> Ppo<P> {
         let old = policy.valid().score(&rollout.sequences, t);
         let reference = self.reference.score(&rollout.sequences, t);
         let [b, r] = rollout.response_mask.dims();
-        let mask: Vec<bool> = rollout
-            .response_mask
-            .clone()
-            .into_data()
-            .iter::<bool>()
-            .collect();
+        let mask = host_mask(rollout);
         let grid = TokenGrid {
             rows: b,
             cols: r,
@@ -433,12 +438,7 @@ pub fn kl_to_reference<P: Policy>(
     )?;
     let ref_logp = host(reference.score(&seqs, temperature).log_probs);
     let logp = host(rollout.log_probs.clone());
-    let mask: Vec<bool> = rollout
-        .response_mask
-        .clone()
-        .into_data()
-        .iter::<bool>()
-        .collect();
+    let mask = host_mask(rollout);
     let grid = TokenGrid {
         rows: b,
         cols: r,
