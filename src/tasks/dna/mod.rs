@@ -7,6 +7,8 @@
 //! - [`pwm`], JASPAR 2024 count matrices ([`Pfm`], `assets/dna/jaspar2024.tsv`), position
 //!   weight matrices with log-odds in bits ([`Pwm`], Biopython-compatible), per-position scores
 //!   on both strands and the log-sum-exp motif [`occupancy`] (natural-log units).
+//! - [`tokenizer`](mod@tokenizer), [`DnaTokenizer`]: non-overlapping k-mers (k = 4 as the
+//!   reference code: 50 tokens per 200 bp).
 //!
 //! The DHS labels are binary cell-type specificity of chromatin accessibility, not enhancer
 //! activity: no MPRA data (Gosai et al.) is packaged anywhere (`data/README.md`). SK-N-SH has no
@@ -20,12 +22,14 @@ use crate::data::DataError;
 
 pub mod data;
 pub mod pwm;
+pub mod tokenizer;
 
 pub use data::{CellType, DhsRecord, Split, dhs_path, encode, load_dhs};
 pub use pwm::{
     Pfm, Pwm, SK_N_SH, UNIFORM_BACKGROUND, group_pwms, jaspar_path, jaspar2024, load_jaspar,
     occupancy,
 };
+pub use tokenizer::DnaTokenizer;
 
 /// Errors of the DNA domain: reading its files, malformed sequences and invalid matrices.
 #[derive(Debug, Error)]
