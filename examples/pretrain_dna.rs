@@ -6,14 +6,13 @@
 //! cargo run --release --example pretrain_dna -- --out assets/dna-gpt
 //! ```
 
-use burn::module::Module;
 use clap::Parser;
-use multireward::checkpoint::{Precision, save_module_with, tokenizer_path};
+use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
 use multireward::tasks::dna::{DnaTokenizer, Split, dhs_path, load_dhs};
 use multireward::tokenizer::{BOS, Tokenizer};
-use multireward::train::{LmTrainer, LmTrainingConfig};
+use multireward::train::LmTrainingConfig;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -65,6 +64,8 @@ struct Args {
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/pretrain.rs"]
+mod pretrain;
 
 /// Fraction of G or C bases.
 fn gc(seqs: &[String]) -> f64 {
@@ -143,10 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tok.vocab_size(),
             max_len,
         );
-        println!("model: {config:?} ({} parameters)", config.num_params());
-        device.seed(args.seed);
-        let model = config.init(&device.clone().autodiff());
-        let trainer = LmTrainer::new(LmTrainingConfig {
+        let training = LmTrainingConfig {
             steps: args.steps,
             batch_size: args.batch,
             lr: args.lr,
@@ -154,37 +152,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eval_every: (args.steps / 4).max(1),
             seed: args.seed,
             ..Default::default()
-        });
-        let (model, report) = trainer.fit(model, &train_ids, &valid_ids, tok.vocab_size())?;
-        println!(
-            "trained {} steps in {:.0} s ({:.0} tokens/s); train loss {:.4} → {:.4}",
-            args.steps,
-            report.seconds,
-            report.tokens_per_s,
-            report.train_loss.first().map_or(f64::NAN, |x| x.1),
-            report.train_loss.last().map_or(f64::NAN, |x| x.1)
-        );
-        if let Some((_, v, ppl)) = report.valid.last() {
-            println!("validation loss {v:.4} nats/token, perplexity {ppl:.3}");
-        }
-        let precision = if args.f16 {
-            Precision::F16
-        } else {
-            Precision::F32
         };
-        let model = model.valid();
-        save_module_with(
-            &args.out,
-            model.clone(),
-            model.config(),
-            Some(&tok),
-            precision,
-        )?;
-        std::fs::write(
-            args.out.join("train_report.json"),
-            serde_json::to_string_pretty(&report)?,
-        )?;
-        println!("saved {}", args.out.display());
+        let rows = (train_ids.as_slice(), valid_ids.as_slice());
+        pretrain::train_and_save(&config, training, rows, &tok, &args.out, args.f16, &device)?;
         (Gpt::load(&args.out, &device)?, tok)
     };
 

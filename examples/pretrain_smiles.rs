@@ -5,15 +5,14 @@
 //! cargo run --release --example pretrain_smiles -- --out assets/smiles-gpt
 //! ```
 
-use burn::module::Module;
 use clap::{Parser, ValueEnum};
-use multireward::checkpoint::{Precision, save_module_with, tokenizer_path};
+use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, load_qm9, load_smiles, split};
 use multireward::device::device_from_env;
 use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
 use multireward::tasks::molecules::{canonical_smiles, sample_quality};
 use multireward::tokenizer::{BOS, SmilesTokenizer, Tokenizer};
-use multireward::train::{LmTrainer, LmTrainingConfig};
+use multireward::train::LmTrainingConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -79,6 +78,8 @@ struct Args {
 
 #[path = "support/alloc.rs"]
 mod alloc;
+#[path = "support/pretrain.rs"]
+mod pretrain;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     alloc::keep_freed_memory();
@@ -123,10 +124,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tok.vocab_size(),
             args.max_len,
         );
-        println!("model: {config:?} ({} parameters)", config.num_params());
-        device.seed(args.seed);
-        let model = config.init(&device.clone().autodiff());
-        let trainer = LmTrainer::new(LmTrainingConfig {
+        let training = LmTrainingConfig {
             steps: args.steps,
             batch_size: args.batch,
             lr: args.lr,
@@ -134,39 +132,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eval_every: (args.steps / 5).max(1),
             seed: args.seed,
             ..Default::default()
-        });
-        let (model, report) = trainer.fit(model, &train_ids, &valid_ids, tok.vocab_size())?;
-        let (first, last) = (report.train_loss.first(), report.train_loss.last());
-        println!(
-            "trained {} steps in {:.0} s ({:.0} s training, {:.0} tokens/s); train loss {:.4} → {:.4}",
-            args.steps,
-            report.seconds,
-            report.train_seconds,
-            report.tokens_per_s,
-            first.map_or(f64::NAN, |x| x.1),
-            last.map_or(f64::NAN, |x| x.1)
-        );
-        if let Some((_, v, ppl)) = report.valid.last() {
-            println!("validation loss {v:.4}, perplexity {ppl:.3}");
-        }
-        let precision = if args.f16 {
-            Precision::F16
-        } else {
-            Precision::F32
         };
-        let model = model.valid();
-        save_module_with(
-            &args.out,
-            model.clone(),
-            model.config(),
-            Some(&tok),
-            precision,
-        )?;
-        std::fs::write(
-            args.out.join("train_report.json"),
-            serde_json::to_string_pretty(&report)?,
-        )?;
-        println!("saved {}", args.out.display());
+        let rows = (train_ids.as_slice(), valid_ids.as_slice());
+        pretrain::train_and_save(&config, training, rows, &tok, &args.out, args.f16, &device)?;
         // Evaluate what was written, exactly as users will load it.
         (Gpt::load(&args.out, &device)?, tok)
     };
