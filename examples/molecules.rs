@@ -593,13 +593,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "total_seconds": t0.elapsed().as_secs_f64(),
         "evaluation": "oracle scores of the valid samples; quality over all samples; KL = mean summed k1 KL to the pretrained policy at the sampling temperature",
     });
-    let (summaries, files) =
-        write_report(&args.out, &names, &results, config, metadata, &paper, None)?;
+    let (_, files) = write_report(&args.out, &names, &results, config, metadata, &paper, None)?;
     let table = std::fs::read_to_string(&files.markdown)?;
     let quality_md = quality_table(&quality);
     std::fs::write(&files.markdown, format!("{table}\n{quality_md}"))?;
     println!("\n{table}\n{quality_md}");
-    let _ = summaries;
     println!(
         "wrote {} ({:.0} s total)",
         Path::new(&args.out).display(),

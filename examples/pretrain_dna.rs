@@ -9,57 +9,35 @@
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
-use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
+use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::tasks::dna::{DnaTokenizer, Split, dhs_path, load_dhs};
 use multireward::tokenizer::{BOS, Tokenizer};
-use multireward::train::LmTrainingConfig;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(about = "Pretrain the DNA GPT policy on ENCODE DHS sequences and check its samples")]
 struct Args {
+    /// Model shape, optimiser, precision and seed.
+    #[command(flatten)]
+    model: pretrain::ModelArgs,
     /// Output checkpoint directory.
     #[arg(long, default_value = "assets/dna-gpt")]
     out: PathBuf,
     /// Optimiser steps.
     #[arg(long, default_value_t = 800)]
     steps: usize,
-    /// Sequences per step.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
     /// Bases per token.
     #[arg(long, default_value_t = 4)]
     k: usize,
-    /// Transformer blocks.
-    #[arg(long, default_value_t = 4)]
-    layers: usize,
-    /// Model width.
-    #[arg(long, default_value_t = 256)]
-    d_model: usize,
-    /// Attention heads.
-    #[arg(long, default_value_t = 4)]
-    heads: usize,
-    /// MLP width.
-    #[arg(long, default_value_t = 1024)]
-    d_ff: usize,
     /// Validation sequences evaluated.
     #[arg(long, default_value_t = 1000)]
     valid_rows: usize,
     /// Samples drawn for the check.
     #[arg(long, default_value_t = 500)]
     samples: usize,
-    /// Store weights as f16.
-    #[arg(long)]
-    f16: bool,
     /// Only evaluate an existing checkpoint at --out.
     #[arg(long)]
     eval_only: bool,
-    /// Seed.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
 }
 
 #[path = "support/alloc.rs"]
@@ -136,25 +114,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let (train_ids, valid_ids) = (encode(&train)?, encode(valid)?);
         let max_len = train_ids.iter().map(Vec::len).max().unwrap_or(0);
-        let config = GptConfig::new(
-            args.layers,
-            args.heads,
-            args.d_model,
-            args.d_ff,
-            tok.vocab_size(),
-            max_len,
-        );
-        let training = LmTrainingConfig {
-            steps: args.steps,
-            batch_size: args.batch,
-            lr: args.lr,
-            warmup: (args.steps / 20).max(1),
-            eval_every: (args.steps / 4).max(1),
-            seed: args.seed,
-            ..Default::default()
-        };
+        let config = args.model.gpt(tok.vocab_size(), max_len);
+        let training = args.model.training(args.steps, 4);
         let rows = (train_ids.as_slice(), valid_ids.as_slice());
-        pretrain::train_and_save(&config, training, rows, &tok, &args.out, args.f16, &device)?;
+        pretrain::train_and_save(
+            &config,
+            training,
+            rows,
+            &tok,
+            &args.out,
+            args.model.f16,
+            &device,
+        )?;
         (Gpt::load(&args.out, &device)?, tok)
     };
 
@@ -168,7 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &SamplingConfig {
                 max_new_tokens: tokens,
                 temperature: 1.0,
-                seed: Some(args.seed + samples.len() as u64),
+                seed: Some(args.model.seed + samples.len() as u64),
                 ..Default::default()
             },
         )?;

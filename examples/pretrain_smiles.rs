@@ -9,10 +9,9 @@ use clap::{Parser, ValueEnum};
 use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, load_qm9, load_smiles, split};
 use multireward::device::device_from_env;
-use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
+use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::tasks::molecules::{canonical_smiles, sample_quality};
 use multireward::tokenizer::{BOS, SmilesTokenizer, Tokenizer};
-use multireward::train::LmTrainingConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -26,6 +25,9 @@ enum Corpus {
 #[derive(Parser, Debug)]
 #[command(about = "Pretrain the SMILES GPT policy on real SMILES and check its samples")]
 struct Args {
+    /// Model shape, optimiser, precision and seed.
+    #[command(flatten)]
+    model: pretrain::ModelArgs,
     /// Which corpus to train on.
     #[arg(long, value_enum, default_value = "qm9")]
     corpus: Corpus,
@@ -38,24 +40,6 @@ struct Args {
     /// Validation rows evaluated (a seeded 5 % split, capped at this many).
     #[arg(long, default_value_t = 2000)]
     valid_rows: usize,
-    /// Sequences per step.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
-    /// Peak learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
-    /// Transformer blocks.
-    #[arg(long, default_value_t = 4)]
-    layers: usize,
-    /// Model width.
-    #[arg(long, default_value_t = 256)]
-    d_model: usize,
-    /// Attention heads.
-    #[arg(long, default_value_t = 4)]
-    heads: usize,
-    /// MLP width.
-    #[arg(long, default_value_t = 1024)]
-    d_ff: usize,
     /// Context length (prompt + 100-token responses must fit).
     #[arg(long, default_value_t = 128)]
     max_len: usize,
@@ -65,15 +49,9 @@ struct Args {
     /// Sampling temperature for the quality check.
     #[arg(long, default_value_t = 1.0)]
     temperature: f32,
-    /// Store weights as f16 (half the size; loading casts back to f32).
-    #[arg(long)]
-    f16: bool,
     /// Only evaluate an existing checkpoint at --out.
     #[arg(long)]
     eval_only: bool,
-    /// Seed.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
 }
 
 #[path = "support/alloc.rs"]
@@ -97,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         corpus.extend(load_smiles(&data_path("moses_sample.smi.gz"))?);
     }
     println!("corpus: {} SMILES ({:?})", corpus.len(), args.corpus);
-    let parts = split(&corpus, &[0.95, 0.05], args.seed);
+    let parts = split(&corpus, &[0.95, 0.05], args.model.seed);
     let (train, valid) = (&parts[0], &parts[1][..parts[1].len().min(args.valid_rows)]);
 
     let (model, tokenizer) = if args.eval_only {
@@ -116,25 +94,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             train_ids.len(),
             valid_ids.len()
         );
-        let config = GptConfig::new(
-            args.layers,
-            args.heads,
-            args.d_model,
-            args.d_ff,
-            tok.vocab_size(),
-            args.max_len,
-        );
-        let training = LmTrainingConfig {
-            steps: args.steps,
-            batch_size: args.batch,
-            lr: args.lr,
-            warmup: (args.steps / 20).max(1),
-            eval_every: (args.steps / 5).max(1),
-            seed: args.seed,
-            ..Default::default()
-        };
+        let config = args.model.gpt(tok.vocab_size(), args.max_len);
+        let training = args.model.training(args.steps, 5);
         let rows = (train_ids.as_slice(), valid_ids.as_slice());
-        pretrain::train_and_save(&config, training, rows, &tok, &args.out, args.f16, &device)?;
+        pretrain::train_and_save(
+            &config,
+            training,
+            rows,
+            &tok,
+            &args.out,
+            args.model.f16,
+            &device,
+        )?;
         // Evaluate what was written, exactly as users will load it.
         (Gpt::load(&args.out, &device)?, tok)
     };
@@ -142,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = SamplingConfig {
         max_new_tokens: 100,
         temperature: args.temperature,
-        seed: Some(args.seed),
+        seed: Some(args.model.seed),
         stop_at_eos: true,
         ..Default::default()
     };
@@ -176,7 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(
         args.out.join("sample_quality.json"),
         serde_json::to_string_pretty(&serde_json::json!({
-            "samples": q.n, "temperature": args.temperature, "seed": args.seed,
+            "samples": q.n, "temperature": args.temperature, "seed": args.model.seed,
             "validity": q.validity, "uniqueness": q.uniqueness, "novelty": q.novelty,
         }))?,
     )?;

@@ -9,6 +9,63 @@ use multireward::tokenizer::Tokenizer;
 use multireward::train::{LmTrainer, LmTrainingConfig};
 use std::path::Path;
 
+/// Model shape and optimiser flags shared by the pretraining examples (flattened into each
+/// example's arguments).
+#[derive(clap::Args, Debug)]
+pub struct ModelArgs {
+    /// Sequences per step.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Transformer blocks.
+    #[arg(long, default_value_t = 4)]
+    pub layers: usize,
+    /// Model width.
+    #[arg(long, default_value_t = 256)]
+    pub d_model: usize,
+    /// Attention heads.
+    #[arg(long, default_value_t = 4)]
+    pub heads: usize,
+    /// MLP width.
+    #[arg(long, default_value_t = 1024)]
+    pub d_ff: usize,
+    /// Store weights as f16 (half the size; loading casts back to f32).
+    #[arg(long)]
+    pub f16: bool,
+    /// Seed.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl ModelArgs {
+    /// The GPT shape for a vocabulary and context length.
+    pub fn gpt(&self, vocab: usize, max_len: usize) -> GptConfig {
+        GptConfig::new(
+            self.layers,
+            self.heads,
+            self.d_model,
+            self.d_ff,
+            vocab,
+            max_len,
+        )
+    }
+
+    /// Training settings: `steps` steps with 5 % warmup and `evals` validation passes.
+    pub fn training(&self, steps: usize, evals: usize) -> LmTrainingConfig {
+        LmTrainingConfig {
+            steps,
+            batch_size: self.batch,
+            lr: self.lr,
+            warmup: (steps / 20).max(1),
+            eval_every: (steps / evals.max(1)).max(1),
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
 /// Train a model of `config` (initialised with `training.seed`) on `train` rows, evaluating
 /// on `valid`, and save it to `out` with `tokenizer` and `train_report.json` (weights as f16
 /// when `f16`).
