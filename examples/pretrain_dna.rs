@@ -10,8 +10,10 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
-use multireward::tasks::dna::{DnaTokenizer, Split, dhs_path, load_dhs};
-use multireward::tokenizer::{BOS, Tokenizer};
+use multireward::tasks::dna::{
+    DnaTokenizer, Split, dhs_path, gc_content, load_dhs, spectrum_correlation,
+};
+use multireward::tokenizer::{BOS, SPECIALS, Tokenizer};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -44,45 +46,6 @@ struct Args {
 mod alloc;
 #[path = "support/pretrain.rs"]
 mod pretrain;
-
-/// Fraction of G or C bases.
-fn gc(seqs: &[String]) -> f64 {
-    let (gc, all) = seqs.iter().fold((0usize, 0usize), |(g, a), s| {
-        (
-            g + s.bytes().filter(|b| matches!(b, b'G' | b'C')).count(),
-            a + s.len(),
-        )
-    });
-    gc as f64 / all.max(1) as f64
-}
-
-/// Normalised overlapping 4-mer counts (256 entries) of ACGT sequences.
-fn spectrum(seqs: &[String]) -> Vec<f64> {
-    let mut counts = vec![0.0; 256];
-    for s in seqs {
-        let b = s.as_bytes();
-        for w in b.windows(4) {
-            let idx = w.iter().try_fold(0usize, |acc, c| {
-                b"ACGT".iter().position(|x| x == c).map(|i| acc * 4 + i)
-            });
-            if let Some(i) = idx {
-                counts[i] += 1.0;
-            }
-        }
-    }
-    let total: f64 = counts.iter().sum::<f64>().max(1.0);
-    counts.iter().map(|c| c / total).collect()
-}
-
-/// Pearson correlation.
-fn pearson(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     alloc::keep_freed_memory();
@@ -129,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (Gpt::load(&args.out, &device)?, tok)
     };
 
-    // Exactly 200 bp: 200 / k tokens, never stopping early.
+    // Exactly 200 bp: 200 / k tokens, specials (EOS included) never sampled.
     let tokens = 200 / tokenizer.k();
     let mut samples = Vec::with_capacity(args.samples);
     while samples.len() < args.samples {
@@ -139,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &SamplingConfig {
                 max_new_tokens: tokens,
                 temperature: 1.0,
+                vocab_floor: SPECIALS.len(),
                 seed: Some(args.model.seed + samples.len() as u64),
                 ..Default::default()
             },
@@ -153,9 +117,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          4-mer spectrum Pearson r vs validation {:.4}",
         samples.len(),
         100.0 * full as f64 / samples.len() as f64,
-        gc(&samples),
-        gc(valid),
-        pearson(&spectrum(&samples), &spectrum(valid))
+        gc_content(&samples),
+        gc_content(valid),
+        spectrum_correlation(&samples, valid, 4)
     );
     Ok(())
 }

@@ -40,9 +40,6 @@ struct Args {
     /// Validation rows evaluated (a seeded 5 % split, capped at this many).
     #[arg(long, default_value_t = 2000)]
     valid_rows: usize,
-    /// Context length (prompt + 100-token responses must fit).
-    #[arg(long, default_value_t = 128)]
-    max_len: usize,
     /// Samples drawn for the quality check.
     #[arg(long, default_value_t = 1000)]
     samples: usize,
@@ -94,7 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             train_ids.len(),
             valid_ids.len()
         );
-        let config = args.model.gpt(tok.vocab_size(), args.max_len);
+        let config = args.model.gpt(tok.vocab_size(), 128);
         let training = args.model.training(args.steps, 5);
         let rows = (train_ids.as_slice(), valid_ids.as_slice());
         pretrain::train_and_save(

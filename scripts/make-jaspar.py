@@ -47,6 +47,13 @@ MOTIFS = [
     ("MA1638.2", "HAND2", "SK-N-SH"),
     ("MA1100.3", "ASCL1", "SK-N-SH"),
     ("MA1608.2", "Isl1", "SK-N-SH"),
+    # Evaluation oracle of the SK-N-SH objective: independent profiles of the same binding
+    # specificities (paralogs / other experiments), never used for training.
+    ("MA0713.1", "PHOX2A", "SK-N-SH-eval"),
+    ("MA0092.2", "Hand1::Tcf3", "SK-N-SH-eval"),
+    ("MA1631.2", "ASCL1", "SK-N-SH-eval"),
+    ("MA0914.2", "ISL2", "SK-N-SH-eval"),
+    ("MA0037.5", "Gata3", "SK-N-SH-eval"),
     ("MA0138.3", "REST", "control"),
     ("MA0139.2", "CTCF", "control"),
 ]

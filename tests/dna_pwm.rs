@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use multireward::data::read_lines;
 use multireward::tasks::dna::{
-    CellType, DnaError, Pfm, Pwm, SK_N_SH, Split, dhs_path, group_pwms, jaspar_path, jaspar2024,
-    load_dhs, load_jaspar, occupancy,
+    CellType, DnaError, Pfm, Pwm, SK_N_SH, SK_N_SH_EVAL, Split, dhs_path, group_pwms, jaspar_path,
+    jaspar2024, load_dhs, load_jaspar, occupancy,
 };
 
 /// Agreement required with Biopython (log-odds and scores in bits, occupancy in nats).
@@ -88,7 +88,7 @@ fn pwm_matches_biopython() {
         }
     }
     assert_eq!(configs.len(), 3);
-    assert_eq!(pwms["p0.5"].len(), 16);
+    assert_eq!(pwms["p0.5"].len(), 21);
     assert_eq!(seqs.len(), 26);
 
     let (mut lo, mut scores, mut occ) = (
@@ -168,11 +168,11 @@ fn pwm_matches_biopython() {
 fn embedded_matrices_equal_the_asset_file() {
     let pfms = load_jaspar(&jaspar_path()).unwrap();
     assert_eq!(pfms, jaspar2024().unwrap());
-    assert_eq!(pfms.len(), 16);
+    assert_eq!(pfms.len(), 21);
     let hnf4a = pfms.iter().find(|p| p.id == "MA0114.5").unwrap();
     assert_eq!((hnf4a.name.as_str(), hnf4a.len()), ("HNF4A", 9));
     assert_eq!(hnf4a.counts[0], [1468.0, 41443.0, 1237.0, 2356.0]);
-    for group in ["HepG2", "K562", SK_N_SH, "control"] {
+    for group in ["HepG2", "K562", SK_N_SH, SK_N_SH_EVAL, "control"] {
         assert!(pfms.iter().any(|p| p.serves(group)), "{group}");
     }
 }

@@ -34,21 +34,26 @@ pub struct ModelArgs {
     /// Store weights as f16 (half the size; loading casts back to f32).
     #[arg(long)]
     pub f16: bool,
+    /// Context length in tokens (default: the example's; SMILES 128, DNA the longest training
+    /// row). Leave room for RiC's conditioning tokens (one per objective).
+    #[arg(long)]
+    pub max_len: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
 
 impl ModelArgs {
-    /// The GPT shape for a vocabulary and context length.
-    pub fn gpt(&self, vocab: usize, max_len: usize) -> GptConfig {
+    /// The GPT shape for a vocabulary, with the context length of `--max-len` or else
+    /// `default_len`.
+    pub fn gpt(&self, vocab: usize, default_len: usize) -> GptConfig {
         GptConfig::new(
             self.layers,
             self.heads,
             self.d_model,
             self.d_ff,
             vocab,
-            max_len,
+            self.max_len.unwrap_or(default_len),
         )
     }
 

@@ -605,6 +605,10 @@ impl Policy for Gpt {
         self.config.vocab_size
     }
 
+    fn max_len(&self) -> Option<usize> {
+        Some(self.config.max_len)
+    }
+
     fn with_extra_tokens(&self, extra: usize) -> Self {
         // Grow plain tensors (new leaves), then restore the original mode.
         let training = self.device().is_autodiff();

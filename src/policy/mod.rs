@@ -79,6 +79,11 @@ pub trait Policy: Module {
     /// Number of token ids the policy models.
     fn vocab_size(&self) -> usize;
 
+    /// Longest sequence (prompt + response, in tokens) the policy can score, if bounded.
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+
     /// A copy with `extra` new token ids appended to the vocabulary (e.g. reward-conditioning
     /// tokens), freshly initialised; existing weights are unchanged.
     fn with_extra_tokens(&self, extra: usize) -> Self

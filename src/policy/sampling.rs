@@ -31,6 +31,10 @@ pub struct SamplingConfig {
     /// Sample only token ids below this (e.g. to keep conditioning tokens, which follow the
     /// tokenizer's vocabulary, out of responses). `None`: the whole vocabulary.
     pub vocab_limit: Option<usize>,
+    /// Sample only token ids at or above this (default 0: no floor). With the tokenizers'
+    /// four specials first, `SPECIALS.len()` keeps PAD, BOS, EOS and UNK out of responses, so
+    /// every response is exactly `max_new_tokens` content tokens (DNA: exactly n·k bases).
+    pub vocab_floor: usize,
 }
 
 impl Default for SamplingConfig {
@@ -45,6 +49,7 @@ impl Default for SamplingConfig {
             stop_at_eos: false,
             use_kv_cache: true,
             vocab_limit: None,
+            vocab_floor: 0,
         }
     }
 }
@@ -70,6 +75,12 @@ impl SamplingConfig {
         }
         if self.vocab_limit == Some(0) {
             return Err(PolicyError::BadConfig("vocab_limit must be ≥ 1".into()));
+        }
+        if self.vocab_limit.is_some_and(|l| l <= self.vocab_floor) {
+            return Err(PolicyError::BadConfig(format!(
+                "vocab_floor {} leaves no token below vocab_limit {:?}",
+                self.vocab_floor, self.vocab_limit
+            )));
         }
         if self.max_new_tokens == 0 {
             return Err(PolicyError::BadConfig("max_new_tokens must be ≥ 1".into()));
@@ -108,6 +119,9 @@ pub fn sample_next(
     let [b, vocab] = scaled.dims();
     if let Some(limit) = cfg.vocab_limit.filter(|&l| l < vocab) {
         scaled = scaled.slice_fill([0..b, limit..vocab], f32::NEG_INFINITY);
+    }
+    if cfg.vocab_floor > 0 && cfg.vocab_floor < vocab {
+        scaled = scaled.slice_fill([0..b, 0..cfg.vocab_floor], f32::NEG_INFINITY);
     }
     let token = if cfg.greedy {
         scaled.clone().argmax(1)
@@ -218,6 +232,27 @@ mod tests {
             ..cfg
         };
         assert!(draw(&logits, &greedy, 0)[0] < 2);
+    }
+
+    #[test]
+    fn vocab_floor_excludes_the_head() {
+        let dev = default_device();
+        let logits = Tensor::<2>::from_floats([[9.0, 9.0, 0.0, 0.0, 0.0]], &dev);
+        let cfg = SamplingConfig {
+            vocab_floor: 2,
+            vocab_limit: Some(4),
+            temperature: 1.0,
+            ..Default::default()
+        };
+        for seed in 0..20 {
+            let t = draw(&logits, &cfg, seed)[0];
+            assert!((2..4).contains(&t), "{t}");
+        }
+        let empty = SamplingConfig {
+            vocab_floor: 4,
+            ..cfg
+        };
+        assert!(empty.validate().is_err());
     }
 
     #[test]

@@ -154,6 +154,10 @@ impl LmTrainer {
 
     /// Train `policy` on `train` rows, evaluating on `valid` rows. Returns the trained policy
     /// (in training mode) and the report.
+    ///
+    /// # Errors
+    /// [`PolicyError::BadConfig`] without rows, batch or steps; [`PolicyError::TooLong`] for a
+    /// row longer than the policy's context ([`Policy::max_len`]).
     pub fn fit<P: Policy>(
         &self,
         policy: P,
@@ -166,6 +170,15 @@ impl LmTrainer {
             return Err(PolicyError::BadConfig(
                 "need training rows, batch_size ≥ 1 and steps ≥ 1".into(),
             ));
+        }
+        if let Some(max_len) = policy.max_len()
+            && let Some(row) = train.iter().chain(valid).find(|r| r.len() > max_len)
+        {
+            return Err(PolicyError::TooLong {
+                prompt: 0,
+                response: row.len(),
+                max_len,
+            });
         }
         let mut policy = policy.train();
         let device = policy.device();

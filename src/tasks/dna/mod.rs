@@ -7,6 +7,12 @@
 //! - [`pwm`], JASPAR 2024 count matrices ([`Pfm`], `assets/dna/jaspar2024.tsv`), position
 //!   weight matrices with log-odds in bits ([`Pwm`], Biopython-compatible), per-position scores
 //!   on both strands and the log-sum-exp motif [`occupancy`] (natural-log units).
+//! - [`classifier`], [`CellClassifier`]: cell-type classifiers trained in Burn on the DHS
+//!   training split (a one-hot CNN and a k-mer MLP), with held-out accuracy and AUROC.
+//! - [`reward`], the objectives: [`CellTypeReward`] (classifier log-odds of a cell type) and
+//!   [`MotifReward`] (motif occupancy, standardised on real sequences).
+//! - [`metrics`], realism of generated sequences: GC content, k-mer spectrum correlation,
+//!   motif hit counts.
 //! - [`tokenizer`](mod@tokenizer), [`DnaTokenizer`]: non-overlapping k-mers (k = 4 as the
 //!   reference code: 50 tokens per 200 bp).
 //!
@@ -20,15 +26,23 @@ use thiserror::Error;
 
 use crate::data::DataError;
 
+pub mod classifier;
 pub mod data;
+pub mod metrics;
 pub mod pwm;
+pub mod reward;
 pub mod tokenizer;
 
-pub use data::{CellType, DhsRecord, Split, dhs_path, encode, load_dhs};
-pub use pwm::{
-    Pfm, Pwm, SK_N_SH, UNIFORM_BACKGROUND, group_pwms, jaspar_path, jaspar2024, load_jaspar,
-    occupancy,
+pub use classifier::{
+    Architecture, CellClassifier, ClassifierConfig, ClassifierReport, ClassifierTraining,
 };
+pub use data::{CellType, DhsRecord, Split, dhs_path, encode, load_dhs};
+pub use metrics::{gc_content, kmer_spectrum, motif_hits, pearson, spectrum_correlation};
+pub use pwm::{
+    Pfm, Pwm, SK_N_SH, SK_N_SH_EVAL, UNIFORM_BACKGROUND, group_pwms, jaspar_path, jaspar2024,
+    load_jaspar, occupancy,
+};
+pub use reward::{CellTypeReward, MotifReward};
 pub use tokenizer::DnaTokenizer;
 
 /// Errors of the DNA domain: reading its files, malformed sequences and invalid matrices.
@@ -55,6 +69,9 @@ pub enum DnaError {
         /// The offending character (the byte, as a char).
         found: char,
     },
+    /// A classifier configuration is inconsistent, or there is nothing to train on.
+    #[error("classifier: {0}")]
+    BadClassifier(String),
     /// A count matrix, pseudocount or background cannot give a weight matrix.
     #[error("matrix {id}: {message}")]
     InvalidMatrix {

@@ -31,6 +31,11 @@ pub const UNIFORM_BACKGROUND: [f64; 4] = [0.25; 4];
 /// `HepG2` and `K562`, and `control` (REST, CTCF).
 pub const SK_N_SH: &str = "SK-N-SH";
 
+/// Group name of the matrices that evaluate the SK-N-SH objective independently of its
+/// training reward: other JASPAR profiles of the same binding specificities (PHOX2A,
+/// Hand1::Tcf3, ASCL1 MA1631.2, ISL2, Gata3), never used for training.
+pub const SK_N_SH_EVAL: &str = "SK-N-SH-eval";
+
 /// The bases in row order.
 const BASES: [&str; 4] = ["A", "C", "G", "T"];
 
@@ -568,13 +573,22 @@ mod tests {
     #[test]
     fn embedded_matrices_parse() {
         let pfms = jaspar2024().unwrap();
-        assert_eq!(pfms.len(), 16);
+        assert_eq!(pfms.len(), 21);
         assert_eq!(
             pfms.iter()
                 .filter(|p| p.serves(SK_N_SH))
                 .map(|p| p.name.as_str())
                 .collect::<Vec<_>>(),
             ["GATA2", "PHOX2B", "HAND2", "ASCL1", "Isl1"]
+        );
+        let eval: Vec<&str> = pfms
+            .iter()
+            .filter(|p| p.serves(SK_N_SH_EVAL))
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(
+            eval,
+            ["MA0713.1", "MA0092.2", "MA1631.2", "MA0914.2", "MA0037.5"]
         );
     }
 }
