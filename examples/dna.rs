@@ -28,7 +28,6 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
-use multireward::experiment::write_report;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::RewardSet;
 use multireward::tasks::dna::{
@@ -39,7 +38,7 @@ use multireward::tasks::dna::{
 use multireward::tokenizer::SPECIALS;
 use serde_json::json;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "support/alloc.rs"]
@@ -47,7 +46,7 @@ mod alloc;
 #[path = "support/experiment.rs"]
 mod experiment;
 
-use experiment::{Evaluated, Preset, RunArgs};
+use experiment::{Preset, RunArgs};
 
 /// The objectives, in the paper's column order.
 const OBJECTIVES: [&str; 3] = ["K562", "HepG2", "SK-N-SH"];
@@ -248,7 +247,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         preset.iterations, preset.samples, preset.merge_every, args.run.seeds, preset.eval_samples
     );
 
-    let eval_seed = 2_000_003;
+    let eval = experiment::EvalPlan {
+        sampling: &sampling,
+        samples: preset.eval_samples,
+        seed: 2_000_003,
+        oracles: &eval_rewards,
+    };
     let runs = experiment::run_all(
         &args.run,
         &plan,
@@ -258,66 +262,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &ppo_config,
         &mut train_rewards,
         &tokenizer,
-        |policy, condition, seed| {
-            let scored = experiment::sample_and_score(
-                policy,
-                condition,
-                &reference,
-                &sampling,
-                preset.eval_samples,
-                eval_seed + seed,
-                &tokenizer,
-                &eval_rewards,
-            )?;
-            let metrics = realism(&scored.texts, &real, &motif_groups);
-            let summary = format!(
-                "oracle means {:.3?}, GC {:.3}, KL {:.2}",
-                experiment::means(&scored.scores, n),
-                metrics["gc"].as_f64().unwrap_or(f64::NAN),
-                scored.kl
-            );
-            Ok(Evaluated {
-                metrics: json!({"realism": metrics, "kl": scored.kl}),
-                scores: scored.scores,
-                summary,
-            })
+        &eval,
+        |scored| {
+            let realism = realism(&scored.texts, &real, &motif_groups);
+            let summary = format!("GC {:.3}", realism["gc"].as_f64().unwrap_or(f64::NAN));
+            (json!({ "realism": realism }), summary)
         },
     )?;
 
-    let config = json!({
-        "objectives": OBJECTIVES, "preset": preset, "seeds": args.run.seeds, "lr": args.run.lr,
-        "kl_coef": args.run.kl_coef, "estimator": format!("{:?}", args.run.estimator),
-        "temperature": args.temperature, "strategies": plan, "ppo": ppo_config,
-        "policy": args.policy,
-        "rewards": {
-            "K562/HepG2": {"reward": "log-odds, one-hot CNN (classifier-reward)", "oracle": "log-odds, 5-mer MLP (classifier-oracle)"},
-            "SK-N-SH": {"reward": "z-scored occupancy of PHOX2B, HAND2, ASCL1, Isl1, GATA2", "oracle": "z-scored occupancy of PHOX2A, Hand1::Tcf3, ASCL1 MA1631.2, ISL2, Gata3"},
-        },
+    let mut config = args.run.config_json(&preset, &plan, &ppo_config);
+    config["objectives"] = json!(OBJECTIVES);
+    config["temperature"] = json!(args.temperature);
+    config["policy"] = json!(args.policy);
+    config["rewards"] = json!({
+        "K562/HepG2": {"reward": "log-odds, one-hot CNN (classifier-reward)", "oracle": "log-odds, 5-mer MLP (classifier-oracle)"},
+        "SK-N-SH": {"reward": "z-scored occupancy of PHOX2B, HAND2, ASCL1, Isl1, GATA2", "oracle": "z-scored occupancy of PHOX2A, Hand1::Tcf3, ASCL1 MA1631.2, ISL2, Gata3"},
     });
     let metadata = json!({
-        "realism": runs.metrics, "real_test_sequences": real_stats, "timings": runs.timings,
-        "total_seconds": t0.elapsed().as_secs_f64(),
+        "real_test_sequences": real_stats,
         "evaluation": "oracle scores of all samples (all are 200 bp of ACGT); KL = mean summed k1 KL to the pretrained policy at the sampling temperature",
     });
-    let (_, files) = write_report(
+    let realism_md = realism_table(&runs.metrics, &real_stats);
+    runs.write(
         &args.out,
         &OBJECTIVES,
-        &runs.results,
         config,
         metadata,
         &paper_rows(),
-        None,
-    )?;
-    let table = std::fs::read_to_string(&files.markdown)?;
-    let realism_md = realism_table(&runs.metrics, &real_stats);
-    std::fs::write(&files.markdown, format!("{table}\n{realism_md}"))?;
-    println!("\n{table}\n{realism_md}");
-    println!(
-        "wrote {} ({:.0} s total)",
-        Path::new(&args.out).display(),
-        t0.elapsed().as_secs_f64()
-    );
-    Ok(())
+        &realism_md,
+        t0,
+    )
 }
 
 /// Markdown table of the realism metrics and KL per (strategy, seed), real sequences last.

@@ -24,7 +24,6 @@ use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, load_qm9};
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
-use multireward::experiment::write_report;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Transform};
 use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
@@ -36,7 +35,7 @@ use multireward::tasks::molecules::{canonical_smiles, sample_quality};
 use multireward::tokenizer::SmilesTokenizer;
 use serde_json::json;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[path = "support/alloc.rs"]
@@ -44,7 +43,7 @@ mod alloc;
 #[path = "support/experiment.rs"]
 mod experiment;
 
-use experiment::{Evaluated, Preset, RunArgs};
+use experiment::{Preset, RunArgs};
 
 #[derive(Parser, Debug)]
 #[command(about = "Multi-objective fine-tuning of the shipped SMILES policy")]
@@ -208,7 +207,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         preset.iterations, preset.samples, preset.merge_every, args.run.seeds, preset.eval_samples
     );
 
-    let eval_seed = 1_000_003;
+    let eval = experiment::EvalPlan {
+        sampling: &sampling,
+        samples: preset.eval_samples,
+        seed: 1_000_003,
+        oracles: &eval_rewards,
+    };
     let runs = experiment::run_all(
         &args.run,
         &plan,
@@ -218,63 +222,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &ppo_config,
         &mut train_rewards,
         &tokenizer,
-        |policy, condition, seed| {
-            let scored = experiment::sample_and_score(
-                policy,
-                condition,
-                &reference,
-                &sampling,
-                preset.eval_samples,
-                eval_seed + seed,
-                &tokenizer,
-                &eval_rewards,
-            )?;
+        &eval,
+        |scored| {
             let quality = sample_quality(&scored.texts, Some(&corpus));
-            let summary = format!(
-                "oracle means {:.3?}, validity {:.1} %, KL {:.2}",
-                experiment::means(&scored.scores, n),
-                100.0 * quality.validity,
-                scored.kl
-            );
-            Ok(Evaluated {
-                metrics: json!({"quality": quality, "kl": scored.kl}),
-                scores: scored.scores,
-                summary,
-            })
+            let summary = format!("validity {:.1} %", 100.0 * quality.validity);
+            (json!({ "quality": quality }), summary)
         },
     )?;
 
     let qm9 = names.iter().map(String::as_str).eq(["alpha", "gap", "u0"]);
     let paper = if qm9 { paper_rows() } else { Vec::new() };
-    let config = json!({
-        "objectives": names, "preset": preset, "seeds": args.run.seeds, "lr": args.run.lr,
-        "kl_coef": args.run.kl_coef, "estimator": format!("{:?}", args.run.estimator),
-        "strategies": plan, "ppo": ppo_config, "policy": args.policy, "rewards": reward_meta,
-    });
+    let mut config = args.run.config_json(&preset, &plan, &ppo_config);
+    config["objectives"] = json!(names);
+    config["policy"] = json!(args.policy);
+    config["rewards"] = reward_meta;
     let metadata = json!({
-        "sample_quality": runs.metrics, "timings": runs.timings,
-        "total_seconds": t0.elapsed().as_secs_f64(),
         "evaluation": "oracle scores of the valid samples; quality over all samples; KL = mean summed k1 KL to the pretrained policy at the sampling temperature",
     });
-    let (_, files) = write_report(
-        &args.out,
-        &names,
-        &runs.results,
-        config,
-        metadata,
-        &paper,
-        None,
-    )?;
-    let table = std::fs::read_to_string(&files.markdown)?;
     let quality_md = quality_table(&runs.metrics);
-    std::fs::write(&files.markdown, format!("{table}\n{quality_md}"))?;
-    println!("\n{table}\n{quality_md}");
-    println!(
-        "wrote {} ({:.0} s total)",
-        Path::new(&args.out).display(),
-        t0.elapsed().as_secs_f64()
-    );
-    Ok(())
+    runs.write(&args.out, &names, config, metadata, &paper, &quality_md, t0)
 }
 
 /// Markdown table of sample quality and KL per (strategy, seed).

@@ -2,7 +2,7 @@
 
 use multireward::data::{data_path, load_qm9, split};
 use multireward::device::default_device;
-use multireward::policy::GptConfig;
+use multireward::policy::{GptConfig, PolicyError};
 use multireward::tokenizer::{SmilesTokenizer, Tokenizer};
 use multireward::train::{LmTrainer, LmTrainingConfig};
 
@@ -25,6 +25,22 @@ fn pretraining_loss_falls_on_qm9() {
     device.seed(0);
     let model = GptConfig::new(2, 2, 64, 128, tok.vocab_size(), 64).init(&device);
     let initial = LmTrainer::evaluate(&model, &valid, 64, tok.vocab_size()).unwrap();
+    // A row longer than the context is a typed error, not an out-of-bounds panic.
+    let long = vec![vec![1u32; 65]];
+    let too_long = LmTrainer::new(LmTrainingConfig {
+        steps: 1,
+        progress: false,
+        ..Default::default()
+    })
+    .fit(model.clone(), &long, &[], tok.vocab_size());
+    assert!(matches!(
+        too_long,
+        Err(PolicyError::TooLong {
+            response: 65,
+            max_len: 64,
+            ..
+        })
+    ));
     let trainer = LmTrainer::new(LmTrainingConfig {
         steps: 80,
         batch_size: 32,

@@ -4,7 +4,8 @@
 
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
-use multireward::experiment::StrategyResult;
+use multireward::eval::report::PaperRow;
+use multireward::experiment::{StrategyResult, write_report};
 use multireward::merge::Linear;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Sample};
@@ -16,6 +17,7 @@ use multireward::strategy::{
 use multireward::tokenizer::{BOS, Tokenizer};
 use multireward::train::LmTrainingConfig;
 use serde_json::json;
+use std::path::Path;
 use std::time::Instant;
 
 /// Advantage estimator of the RL strategies.
@@ -269,14 +271,17 @@ impl<P: Policy, L: Learner<P>> Learner<P> for Progress<L> {
     }
 }
 
-/// What the domain's evaluation measured for one policy.
-pub struct Evaluated {
-    /// Oracle scores of the scorable samples, `[sample][objective]`.
-    pub scores: Vec<Vec<f64>>,
-    /// Domain metrics (sample quality, KL to the pretrained policy, …) for `results.json`.
-    pub metrics: serde_json::Value,
-    /// One line for the console.
-    pub summary: String,
+/// How every final policy is evaluated: `samples` responses at `sampling` (seed `seed` + the
+/// run's seed), scored by `oracles`.
+pub struct EvalPlan<'a> {
+    /// Sampling settings (the RL strategies' own).
+    pub sampling: &'a SamplingConfig,
+    /// Responses per policy.
+    pub samples: usize,
+    /// Base seed of the evaluation samples.
+    pub seed: u64,
+    /// The evaluation oracles, one per objective.
+    pub oracles: &'a RewardSet,
 }
 
 /// Everything [`run_all`] produced.
@@ -289,10 +294,10 @@ pub struct Runs {
     pub timings: Vec<serde_json::Value>,
 }
 
-/// Evaluate `reference`, then train every strategy of `plan` for `seeds` seeds from it with
-/// PPO learners on `rewards` (prompt: BOS only) and evaluate each final policy.
-/// `evaluate(policy, condition, seed)` samples and scores a policy; `condition` is RiC's
-/// conditioning prefix (empty otherwise).
+/// Evaluate `reference`, then train every strategy of `plan` for `--seeds` seeds from it with
+/// PPO learners on `rewards` (prompt: BOS only) and evaluate each final policy as `eval` says.
+/// `describe(scored)` adds the domain's metrics (a JSON object, merged with the KL) and a
+/// short console summary.
 #[allow(clippy::too_many_arguments)]
 pub fn run_all(
     args: &RunArgs,
@@ -303,18 +308,39 @@ pub fn run_all(
     ppo: &PpoConfig,
     rewards: &mut RewardSet,
     tokenizer: &dyn Tokenizer,
-    mut evaluate: impl FnMut(&Gpt, &[u32], u64) -> Result<Evaluated, Box<dyn std::error::Error>>,
+    eval: &EvalPlan<'_>,
+    mut describe: impl FnMut(&Scored) -> (serde_json::Value, String),
 ) -> Result<Runs, Box<dyn std::error::Error>> {
-    let base = evaluate(reference, &[], 0)?;
-    println!("Pretrained: {}", base.summary);
+    let mut evaluate = |policy: &Gpt, condition: &[u32], seed: u64| {
+        let scored = sample_and_score(
+            policy,
+            condition,
+            reference,
+            eval.sampling,
+            eval.samples,
+            eval.seed + seed,
+            tokenizer,
+            eval.oracles,
+        )?;
+        let (mut metrics, summary) = describe(&scored);
+        metrics["kl"] = json!(scored.kl);
+        let summary = format!(
+            "oracle means {:.3?}, {summary}, KL {:.2}",
+            means(&scored.scores, objectives),
+            scored.kl
+        );
+        Ok::<_, Box<dyn std::error::Error>>((scored.scores, metrics, summary))
+    };
+    let (scores, metrics, summary) = evaluate(reference, &[], 0)?;
+    println!("Pretrained: {summary}");
     let mut runs = Runs {
         results: vec![StrategyResult {
             name: "Pretrained".into(),
-            scores: base.scores,
+            scores,
             log: Vec::new(),
             budget: Default::default(),
         }],
-        metrics: vec![json!({"strategy": "Pretrained", "seed": null, "metrics": base.metrics})],
+        metrics: vec![json!({"strategy": "Pretrained", "seed": null, "metrics": metrics})],
         timings: Vec::new(),
     };
     for seed in 0..args.seeds as u64 {
@@ -348,26 +374,77 @@ pub fn run_all(
             let out = strategy.run(reference, &mut learner, &Linear, seed)?;
             learner.bar.finish();
             let policy = burn::module::Module::valid(&out.policy);
-            let ev = evaluate(&policy, &out.condition, seed)?;
+            let (scores, metrics, summary) = evaluate(&policy, &out.condition, seed)?;
             let secs = started.elapsed().as_secs_f64();
-            println!(
-                "{} seed {seed}: {}, {secs:.0} s",
-                strategy.name(),
-                ev.summary
-            );
+            println!("{} seed {seed}: {summary}, {secs:.0} s", strategy.name());
             runs.timings
                 .push(json!({"strategy": strategy.name(), "seed": seed, "seconds": secs}));
             runs.metrics
-                .push(json!({"strategy": strategy.name(), "seed": seed, "metrics": ev.metrics}));
+                .push(json!({"strategy": strategy.name(), "seed": seed, "metrics": metrics}));
             runs.results.push(StrategyResult {
                 name: strategy.name().into(),
-                scores: ev.scores,
+                scores,
                 log: out.log,
                 budget: out.budget,
             });
         }
     }
     Ok(runs)
+}
+
+impl Runs {
+    /// Write the results directory (`write_report`: table, JSON, step CSV, scatter plot) with
+    /// `extra_md` appended to the table, print the table, and return nothing else. `config`
+    /// and `metadata` are the domain's; timings, per-policy metrics and the total time since
+    /// `started` are added to the metadata.
+    #[allow(clippy::too_many_arguments)]
+    pub fn write<S: AsRef<str>>(
+        &self,
+        out: &Path,
+        objectives: &[S],
+        config: serde_json::Value,
+        mut metadata: serde_json::Value,
+        paper: &[PaperRow],
+        extra_md: &str,
+        started: Instant,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        metadata["metrics"] = json!(self.metrics);
+        metadata["timings"] = json!(self.timings);
+        metadata["total_seconds"] = json!(started.elapsed().as_secs_f64());
+        let (_, files) = write_report(
+            out,
+            objectives,
+            &self.results,
+            config,
+            metadata,
+            paper,
+            None,
+        )?;
+        let table = std::fs::read_to_string(&files.markdown)?;
+        std::fs::write(&files.markdown, format!("{table}\n{extra_md}"))?;
+        println!("\n{table}\n{extra_md}");
+        println!(
+            "wrote {} ({:.0} s total)",
+            out.display(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+}
+
+impl RunArgs {
+    /// The run's settings for `results.json` (the domain adds its own keys).
+    pub fn config_json(
+        &self,
+        preset: &Preset,
+        plan: &[Strategy],
+        ppo: &PpoConfig,
+    ) -> serde_json::Value {
+        json!({
+            "preset": preset, "seeds": self.seeds, "lr": self.lr, "kl_coef": self.kl_coef,
+            "estimator": format!("{:?}", self.estimator), "strategies": plan, "ppo": ppo,
+        })
+    }
 }
 
 /// Samples of one policy, their oracle scores and their KL to the reference.
