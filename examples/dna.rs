@@ -29,7 +29,7 @@ use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
-use multireward::reward::RewardSet;
+use multireward::reward::{RewardSet, Sample};
 use multireward::tasks::dna::{
     CellClassifier, CellType, CellTypeReward, DhsRecord, DnaTokenizer, MotifReward, Pwm, SK_N_SH,
     SK_N_SH_EVAL, Split, UNIFORM_BACKGROUND, dhs_path, gc_content, group_pwms, jaspar2024,
@@ -227,6 +227,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         realism(&texts, &real, &motif_groups)
     };
     println!("real DHS test sequences: {real_stats}");
+    let real_oracle_md = real_oracle_table(&records, &eval_rewards)?;
+    println!("{real_oracle_md}");
 
     // Exactly 200 bp: 200 / k tokens, specials (EOS included) never sampled.
     let sampling = SamplingConfig {
@@ -282,7 +284,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "real_test_sequences": real_stats,
         "evaluation": "oracle scores of all samples (all are 200 bp of ACGT); KL = mean summed k1 KL to the pretrained policy at the sampling temperature",
     });
-    let realism_md = realism_table(&runs.metrics, &real_stats);
+    let realism_md = format!(
+        "{}\n{real_oracle_md}",
+        realism_table(&runs.metrics, &real_stats)
+    );
     runs.write(
         &args.out,
         &OBJECTIVES,
@@ -292,6 +297,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &realism_md,
         t0,
     )
+}
+
+/// Markdown table of the evaluation oracles' means on the real DHS test sites of each cell
+/// type (context for the policies' numbers: what a real site of that cell scores).
+fn real_oracle_table(
+    records: &[DhsRecord],
+    oracles: &RewardSet,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let mut md = format!(
+        "Evaluation oracles on real DHS test sites (chr1):\n\n| Sites | n | {} |\n|---|---|{}\n",
+        OBJECTIVES.join(" | "),
+        "---|".repeat(OBJECTIVES.len())
+    );
+    for cell in CellType::ALL {
+        let texts: Vec<&str> = records
+            .iter()
+            .filter(|r| r.split == Split::Test && r.cell_type == cell)
+            .map(|r| r.sequence.as_str())
+            .collect();
+        let samples: Vec<Sample<'_>> = texts
+            .iter()
+            .map(|t| Sample {
+                prompt: "",
+                completion: t,
+            })
+            .collect();
+        let batch = oracles.score(&samples)?;
+        let means: Vec<String> = batch
+            .columns()
+            .iter()
+            .map(|c| {
+                let v: Vec<f64> = c.transformed.iter().flatten().copied().collect();
+                format!("{:.3}", v.iter().sum::<f64>() / v.len().max(1) as f64)
+            })
+            .collect();
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            cell.name(),
+            texts.len(),
+            means.join(" | ")
+        ));
+    }
+    Ok(md)
 }
 
 /// Markdown table of the realism metrics and KL per (strategy, seed), real sequences last.

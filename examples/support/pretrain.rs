@@ -34,7 +34,7 @@ pub struct ModelArgs {
     /// Store weights as f16 (half the size; loading casts back to f32).
     #[arg(long)]
     pub f16: bool,
-    /// Context length in tokens (default: the example's; SMILES 128, DNA the longest training
+    /// Context length in tokens (default: the example's; SMILES 128, DNA 64, at least the longest
     /// row). Leave room for RiC's conditioning tokens (one per objective).
     #[arg(long)]
     pub max_len: Option<usize>,
