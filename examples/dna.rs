@@ -316,14 +316,7 @@ fn real_oracle_table(
             .filter(|r| r.split == Split::Test && r.cell_type == cell)
             .map(|r| r.sequence.as_str())
             .collect();
-        let samples: Vec<Sample<'_>> = texts
-            .iter()
-            .map(|t| Sample {
-                prompt: "",
-                completion: t,
-            })
-            .collect();
-        let batch = oracles.score(&samples)?;
+        let batch = oracles.score(&Sample::unprompted(&texts))?;
         let means: Vec<String> = batch
             .columns()
             .iter()

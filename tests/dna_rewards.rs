@@ -16,16 +16,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 
-fn samples(texts: &[String]) -> Vec<Sample<'_>> {
-    texts
-        .iter()
-        .map(|t| Sample {
-            prompt: "",
-            completion: t,
-        })
-        .collect()
-}
-
 #[test]
 fn classifiers_separate_held_out_sites_and_differ() {
     let device = default_device();
@@ -70,7 +60,7 @@ fn classifiers_separate_held_out_sites_and_differ() {
         CellClassifier::load(&dir.join("classifier-reward"), &device).unwrap(),
     );
     let texts: Vec<String> = test.iter().map(|r| r.sequence.clone()).collect();
-    let v = reward.score(&samples(&texts)).unwrap();
+    let v = reward.score(&Sample::unprompted(&texts)).unwrap();
     let mean = |hepg2: bool| {
         let xs: Vec<f64> = test
             .iter()
@@ -103,7 +93,7 @@ fn motif_rewards_are_standardised_on_real_sites() {
         let reward = MotifReward::calibrated(group, pwms, &valid).unwrap();
         let texts: Vec<String> = valid.iter().map(|s| s.to_string()).collect();
         let z: Vec<f64> = reward
-            .score(&samples(&texts))
+            .score(&Sample::unprompted(&texts))
             .unwrap()
             .into_iter()
             .map(Option::unwrap)
@@ -162,7 +152,7 @@ fn malformed_sequences_are_not_scored() {
     texts.push(valid[0][..196].to_string());
     texts.push(String::new());
     for r in &rewards {
-        let v = r.score(&samples(&texts)).unwrap();
+        let v = r.score(&Sample::unprompted(&texts)).unwrap();
         assert_eq!(v.len(), texts.len());
         for (t, x) in texts.iter().zip(&v) {
             let acgt = !t.is_empty() && t.bytes().all(|b| b"ACGTacgt".contains(&b));

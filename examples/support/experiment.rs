@@ -492,14 +492,7 @@ pub fn sample_and_score(
             texts.push(tokenizer.decode(&ids).unwrap_or_default());
         }
     }
-    let samples: Vec<Sample<'_>> = texts
-        .iter()
-        .map(|t| Sample {
-            prompt: "",
-            completion: t,
-        })
-        .collect();
-    let batch = oracles.score(&samples)?;
+    let batch = oracles.score(&Sample::unprompted(&texts))?;
     let columns = batch.columns();
     let scores: Vec<Vec<f64>> = (0..texts.len())
         .filter_map(|j| columns.iter().map(|c| c.transformed[j]).collect())

@@ -50,6 +50,19 @@ pub struct Sample<'a> {
     pub completion: &'a str,
 }
 
+impl<'a> Sample<'a> {
+    /// One sample per completion, with an empty prompt (unconditional generation).
+    pub fn unprompted<S: AsRef<str>>(completions: &'a [S]) -> Vec<Self> {
+        completions
+            .iter()
+            .map(|c| Sample {
+                prompt: "",
+                completion: c.as_ref(),
+            })
+            .collect()
+    }
+}
+
 /// A named reward that scores a batch of samples.
 pub trait Reward: Send + Sync {
     /// The reward's name (unique within a [`RewardSet`]; used for logging).

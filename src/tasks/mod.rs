@@ -1,4 +1,5 @@
 //! Domain code that plugs tokenizers, rewards and metrics into the generic layers.
 
 pub mod dna;
+mod mlp;
 pub mod molecules;

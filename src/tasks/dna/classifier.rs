@@ -16,13 +16,14 @@ use super::data::{CellType, DhsRecord};
 use super::metrics::kmer_spectrum;
 use super::{DnaError, encode};
 use crate::checkpoint::{self, CheckpointError};
-use burn::module::{Module, Param};
+use crate::tasks::mlp::{he_layers, relu_mlp};
+use burn::module::Module;
 use burn::nn::conv::{Conv1d, Conv1dConfig};
 use burn::nn::pool::MaxPool1dConfig;
 use burn::nn::{Linear, PaddingConfig1d};
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -172,18 +173,6 @@ pub struct CellClassifier {
     config: ClassifierConfig,
 }
 
-fn dense(d_in: usize, d_out: usize, device: &Device) -> Linear {
-    let std = (2.0 / d_in as f64).sqrt();
-    Linear {
-        weight: Param::from_tensor(Tensor::random(
-            [d_in, d_out],
-            Distribution::Normal(0.0, std),
-            device,
-        )),
-        bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
-    }
-}
-
 /// Reverse complement of a base-index sequence (A=0 … T=3).
 fn reverse_complement(bases: &[u8]) -> Vec<u8> {
     bases.iter().rev().map(|b| 3 - b).collect()
@@ -224,10 +213,7 @@ impl CellClassifier {
             .chain(config.hidden.iter().copied())
             .chain(std::iter::once(CellType::ALL.len()))
             .collect();
-        let layers = widths
-            .windows(2)
-            .map(|w| dense(w[0], w[1], device))
-            .collect();
+        let layers = he_layers(&widths, device);
         Ok(Self {
             convs,
             layers,
@@ -291,11 +277,7 @@ impl CellClassifier {
                 1,
             );
         }
-        let last = self.layers.len() - 1;
-        self.layers.iter().enumerate().fold(h, |h, (i, layer)| {
-            let y = layer.forward(h);
-            if i < last { relu(y) } else { y }
-        })
+        relu_mlp(&self.layers, h)
     }
 
     /// Encoded form of `seq` if the classifier can score it (ACGT of the configured length).

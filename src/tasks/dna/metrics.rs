@@ -88,7 +88,6 @@ pub fn motif_hits(seq: &str, pwms: &[Pwm], relative: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::dna::Pfm;
 
     #[test]
     fn gc_and_spectrum() {
@@ -107,18 +106,7 @@ mod tests {
 
     #[test]
     fn hits_count_both_strands() {
-        let pfm = Pfm {
-            id: "X".into(),
-            name: "X".into(),
-            groups: vec![],
-            // GATA: only G, A, T, A.
-            counts: vec![
-                [0.0, 0.0, 10.0, 0.0],
-                [10.0, 0.0, 0.0, 0.0],
-                [0.0, 0.0, 0.0, 10.0],
-                [10.0, 0.0, 0.0, 0.0],
-            ],
-        };
+        let pfm = crate::tasks::dna::pwm::gata_test_matrix();
         let pwm = Pwm::from_counts(&pfm, 0.1, [0.25; 4]).unwrap();
         // GATA forward once, TATC (reverse complement of GATA) once.
         let pwms = [pwm];

@@ -490,6 +490,22 @@ impl LogSumExp {
     }
 }
 
+/// A four-position `GATA` count matrix (only G, A, T, A; 10 counts each) for unit tests.
+#[cfg(test)]
+pub(crate) fn gata_test_matrix() -> Pfm {
+    Pfm {
+        id: "X".into(),
+        name: "X".into(),
+        groups: vec![],
+        counts: vec![
+            [0.0, 0.0, 10.0, 0.0],
+            [10.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 10.0],
+            [10.0, 0.0, 0.0, 0.0],
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

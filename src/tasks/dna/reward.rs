@@ -150,38 +150,22 @@ impl Reward for MotifReward {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::dna::{Pfm, UNIFORM_BACKGROUND};
+    use crate::tasks::dna::UNIFORM_BACKGROUND;
 
     #[test]
     fn motif_reward_is_standardised_and_rejects_bad_input() {
-        let pfm = Pfm {
-            id: "X".into(),
-            name: "X".into(),
-            groups: vec![],
-            counts: vec![
-                [0.0, 0.0, 10.0, 0.0],
-                [10.0, 0.0, 0.0, 0.0],
-                [0.0, 0.0, 0.0, 10.0],
-                [10.0, 0.0, 0.0, 0.0],
-            ],
-        };
+        let pfm = crate::tasks::dna::pwm::gata_test_matrix();
         let pwm = Pwm::from_counts(&pfm, 0.1, UNIFORM_BACKGROUND).unwrap();
-        let reference = ["CCCCCCCCCC", "CCCGATACCC", "GATAGATACC"];
-        let r = MotifReward::calibrated("gata", vec![pwm.clone()], &reference).unwrap();
-        let samples: Vec<Sample<'_>> = reference
-            .iter()
-            .chain(&["", "CCNN"])
-            .map(|s| Sample {
-                prompt: "",
-                completion: s,
-            })
-            .collect();
+        let texts = ["CCCCCCCCCC", "CCCGATACCC", "GATAGATACC", "", "CCNN"];
+        let reference = &texts[..3];
+        let r = MotifReward::calibrated("gata", vec![pwm.clone()], reference).unwrap();
+        let samples = Sample::unprompted(&texts);
         let v = r.score(&samples).unwrap();
         let z: Vec<f64> = v[..3].iter().map(|x| x.unwrap()).collect();
         assert!(z.iter().sum::<f64>().abs() < 1e-9, "{z:?}");
         assert!(z[0] < z[1] && z[1] < z[2]);
         assert_eq!(&v[3..], &[None, None]);
-        assert!(MotifReward::calibrated("x", vec![], &reference).is_err());
+        assert!(MotifReward::calibrated("x", vec![], reference).is_err());
         assert!(MotifReward::calibrated("x", vec![pwm], &["CCCC"]).is_err());
     }
 }

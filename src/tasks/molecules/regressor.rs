@@ -2,11 +2,11 @@
 //! and targets), with held-out MAE and R², saved as a checkpoint directory.
 
 use crate::checkpoint::{self, CheckpointError};
-use burn::module::{Module, Param};
+use crate::tasks::mlp::{he_layers, relu_mlp};
+use burn::module::Module;
 use burn::nn::Linear;
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::activation::relu;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -75,18 +75,6 @@ pub struct Regressor {
     config: RegressorConfig,
 }
 
-fn dense(d_in: usize, d_out: usize, device: &Device) -> Linear {
-    let std = (2.0 / d_in as f64).sqrt();
-    Linear {
-        weight: Param::from_tensor(Tensor::random(
-            [d_in, d_out],
-            Distribution::Normal(0.0, std),
-            device,
-        )),
-        bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
-    }
-}
-
 fn column_stats(x: &[Vec<f32>], d: usize) -> (Vec<f32>, Vec<f32>) {
     let n = x.len().max(1) as f64;
     let mut mean = vec![0f64; d];
@@ -118,10 +106,7 @@ impl Regressor {
             .chain(config.hidden.iter().copied())
             .chain(std::iter::once(1))
             .collect();
-        let layers = widths
-            .windows(2)
-            .map(|w| dense(w[0], w[1], device))
-            .collect();
+        let layers = he_layers(&widths, device);
         Self { layers, config }
     }
 
@@ -140,11 +125,7 @@ impl Regressor {
     }
 
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let last = self.layers.len() - 1;
-        self.layers.iter().enumerate().fold(x, |h, (i, layer)| {
-            let y = layer.forward(h);
-            if i < last { relu(y) } else { y }
-        })
+        relu_mlp(&self.layers, x)
     }
 
     /// Predictions in label units, one per row of `x` (each of length `d_in`).
