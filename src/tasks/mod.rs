@@ -3,3 +3,4 @@
 pub mod dna;
 mod mlp;
 pub mod molecules;
+pub mod text;
