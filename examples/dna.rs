@@ -250,7 +250,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let eval = experiment::EvalPlan {
-        sampling: &sampling,
         samples: preset.eval_samples,
         seed: 2_000_003,
         oracles: &eval_rewards,
@@ -259,7 +258,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &args.run,
         &plan,
         n,
-        preset.samples,
         &reference,
         &ppo_config,
         &mut train_rewards,

@@ -208,7 +208,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let eval = experiment::EvalPlan {
-        sampling: &sampling,
         samples: preset.eval_samples,
         seed: 1_000_003,
         oracles: &eval_rewards,
@@ -217,7 +216,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &args.run,
         &plan,
         n,
-        preset.samples,
         &reference,
         &ppo_config,
         &mut train_rewards,

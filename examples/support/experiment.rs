@@ -271,11 +271,9 @@ impl<P: Policy, L: Learner<P>> Learner<P> for Progress<L> {
     }
 }
 
-/// How every final policy is evaluated: `samples` responses at `sampling` (seed `seed` + the
-/// run's seed), scored by `oracles`.
+/// How every final policy is evaluated: `samples` responses at the PPO sampling settings
+/// (seed `seed` + the run's seed), scored by `oracles`.
 pub struct EvalPlan<'a> {
-    /// Sampling settings (the RL strategies' own).
-    pub sampling: &'a SamplingConfig,
     /// Responses per policy.
     pub samples: usize,
     /// Base seed of the evaluation samples.
@@ -303,7 +301,6 @@ pub fn run_all(
     args: &RunArgs,
     plan: &[Strategy],
     objectives: usize,
-    samples: usize,
     reference: &Gpt,
     ppo: &PpoConfig,
     rewards: &mut RewardSet,
@@ -316,7 +313,7 @@ pub fn run_all(
             policy,
             condition,
             reference,
-            eval.sampling,
+            &ppo.sampling,
             eval.samples,
             eval.seed + seed,
             tokenizer,
@@ -348,7 +345,7 @@ pub fn run_all(
             let started = Instant::now();
             let total = match strategy {
                 Strategy::Ric(c) => c.offline_samples + c.online_rounds * c.online_samples,
-                _ => strategy.iterations(objectives) * samples,
+                _ => strategy.iterations(objectives) * ppo.samples_per_step,
             } as u64;
             let bar = ProgressBar::new(total).with_style(
                 ProgressStyle::with_template(

@@ -13,7 +13,6 @@
 //! accuracy and one-vs-rest AUROC per class.
 
 use super::data::{CellType, DhsRecord};
-use super::metrics::kmer_spectrum;
 use super::{DnaError, encode};
 use crate::checkpoint::{self, CheckpointError};
 use crate::tasks::mlp::{he_layers, relu_mlp};
@@ -236,17 +235,21 @@ impl CellClassifier {
                 Tensor::from_data(TensorData::new(x, [b, 4 * l]), device)
             }
             Architecture::Kmer { k } => {
-                let scale = (1usize << (2 * k)) as f64;
-                let x: Vec<f32> = seqs
-                    .iter()
-                    .flat_map(|s| {
-                        let text: String = s.iter().map(|&i| b"ACGT"[i as usize] as char).collect();
-                        kmer_spectrum(&[text], *k)
-                            .into_iter()
-                            .map(move |f| (f * scale) as f32)
-                    })
-                    .collect();
-                Tensor::from_data(TensorData::new(x, [b, scale as usize]), device)
+                // The k-mer spectrum of the encoded bases (as `kmer_spectrum` of the text),
+                // scaled so that a uniform spectrum is all ones.
+                let width = 1usize << (2 * k);
+                let mut x = vec![0f32; b * width];
+                for (row, s) in x.chunks_mut(width).zip(seqs) {
+                    let mut counts = vec![0f64; width];
+                    for w in s.windows(*k) {
+                        counts[w.iter().fold(0, |acc, &base| acc * 4 + base as usize)] += 1.0;
+                    }
+                    let total: f64 = counts.iter().sum();
+                    for (v, c) in row.iter_mut().zip(&counts) {
+                        *v = (c / total.max(1.0) * width as f64) as f32;
+                    }
+                }
+                Tensor::from_data(TensorData::new(x, [b, width]), device)
             }
         }
     }
