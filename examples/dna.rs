@@ -249,8 +249,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         preset.iterations, preset.samples, preset.merge_every, args.run.seeds, preset.eval_samples
     );
 
+    let unconditional = experiment::Prompts::unconditional();
     let eval = experiment::EvalPlan {
         samples: preset.eval_samples,
+        prompts: &unconditional,
         seed: 2_000_003,
         oracles: &eval_rewards,
     };
@@ -260,7 +262,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n,
         &reference,
         &ppo_config,
-        &mut train_rewards,
+        (&mut train_rewards, &unconditional),
         &tokenizer,
         &eval,
         |scored| {

@@ -31,6 +31,43 @@ pub enum DataError {
     },
 }
 
+/// A corpus split (DNA: held out by chromosome, `val` = chr2, `test` = chr1; text: by Debian
+/// source package).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Split {
+    /// Training rows.
+    Train,
+    /// Validation rows.
+    Val,
+    /// Test rows.
+    Test,
+}
+
+impl Split {
+    /// All splits.
+    pub const ALL: [Split; 3] = [Self::Train, Self::Val, Self::Test];
+
+    /// The name used in the data files: `train`, `val` or `test`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Val => "val",
+            Self::Test => "test",
+        }
+    }
+
+    /// The split with this [`name`](Self::name), if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One QM9 molecule with the paper's three target properties.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Qm9Record {

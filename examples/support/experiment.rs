@@ -1,4 +1,4 @@
-//! The experiment driver shared by the domain examples (molecules, DNA): the budget flags, the
+//! The experiment driver shared by the domain examples (molecules, DNA, text): the budget flags, the
 //! four strategies under equal budgets, a progress bar per run, and the loop that trains every
 //! strategy for every seed and hands each final policy to the domain's evaluation.
 
@@ -271,11 +271,33 @@ impl<P: Policy, L: Learner<P>> Learner<P> for Progress<L> {
     }
 }
 
+/// The prompts of a task: token rows (each starting with BOS) and the texts the rewards see.
+#[derive(Debug, Clone)]
+pub struct Prompts {
+    /// Token ids, each row starting with BOS.
+    pub ids: Vec<Vec<u32>>,
+    /// The prompt texts, one per row.
+    pub texts: Vec<String>,
+}
+
+impl Prompts {
+    /// Unconditional generation: BOS alone, empty text.
+    #[allow(dead_code)] // the prompted examples do not use it
+    pub fn unconditional() -> Self {
+        Self {
+            ids: vec![vec![BOS]],
+            texts: vec![String::new()],
+        }
+    }
+}
+
 /// How every final policy is evaluated: `samples` responses at the PPO sampling settings
-/// (seed `seed` + the run's seed), scored by `oracles`.
+/// (seed `seed` + the run's seed), cycling over `prompts`, scored by `oracles`.
 pub struct EvalPlan<'a> {
     /// Responses per policy.
     pub samples: usize,
+    /// The evaluation prompts.
+    pub prompts: &'a Prompts,
     /// Base seed of the evaluation samples.
     pub seed: u64,
     /// The evaluation oracles, one per objective.
@@ -293,7 +315,8 @@ pub struct Runs {
 }
 
 /// Evaluate `reference`, then train every strategy of `plan` for `--seeds` seeds from it with
-/// PPO learners on `rewards` (prompt: BOS only) and evaluate each final policy as `eval` says.
+/// PPO learners on `rewards` and the training `prompts`, and evaluate each final policy as
+/// `eval` says.
 /// `describe(scored)` adds the domain's metrics (a JSON object, merged with the KL) and a
 /// short console summary.
 #[allow(clippy::too_many_arguments)]
@@ -303,17 +326,17 @@ pub fn run_all(
     objectives: usize,
     reference: &Gpt,
     ppo: &PpoConfig,
-    rewards: &mut RewardSet,
+    (rewards, prompts): (&mut RewardSet, &Prompts),
     tokenizer: &dyn Tokenizer,
     eval: &EvalPlan<'_>,
     mut describe: impl FnMut(&Scored) -> (serde_json::Value, String),
 ) -> Result<Runs, Box<dyn std::error::Error>> {
     let mut evaluate = |policy: &Gpt, condition: &[u32], seed: u64| {
         let scored = sample_and_score(
-            policy,
-            condition,
+            (policy, condition),
             reference,
             &ppo.sampling,
+            eval.prompts,
             eval.samples,
             eval.seed + seed,
             tokenizer,
@@ -359,8 +382,8 @@ pub fn run_all(
                     ppo: Ppo::new(ppo.clone(), reference),
                     rewards: &mut *rewards,
                     tokenizer,
-                    prompts: vec![vec![BOS]],
-                    prompt_texts: vec![String::new()],
+                    prompts: prompts.ids.clone(),
+                    prompt_texts: prompts.texts.clone(),
                     optimizer: OptimizerConfig {
                         lr: args.lr,
                         weight_decay: 0.01,
@@ -448,54 +471,74 @@ impl RunArgs {
 pub struct Scored {
     /// Decoded responses (empty for undecodable ones).
     pub texts: Vec<String>,
+    /// The prompt (index into the evaluation prompts) of each response.
+    #[allow(dead_code)] // the unconditional examples do not read it
+    pub prompt_of: Vec<usize>,
     /// Oracle scores (transformed) of the samples every oracle could score, `[sample][objective]`.
     pub scores: Vec<Vec<f64>>,
     /// Mean summed k1 KL to the reference at the sampling temperature (nats per sample).
     pub kl: f64,
 }
 
-/// Sample `n` responses from `policy` after BOS and `condition` (RiC's prefix; its
-/// conditioning tokens are kept out of responses), decode them, score them with `oracles` and
-/// measure their KL to `reference` (given BOS only).
+/// Sample `n` responses from `policy`, cycling over `prompts` with RiC's `condition` tokens
+/// after each prompt's BOS (kept out of responses), decode them, score them with `oracles`
+/// and measure their KL to `reference` (given the plain prompts).
 #[allow(clippy::too_many_arguments)]
 pub fn sample_and_score(
-    policy: &Gpt,
-    condition: &[u32],
+    (policy, condition): (&Gpt, &[u32]),
     reference: &Gpt,
     sampling: &SamplingConfig,
+    prompts: &Prompts,
     n: usize,
     seed: u64,
     tokenizer: &dyn Tokenizer,
     oracles: &RewardSet,
 ) -> Result<Scored, Box<dyn std::error::Error>> {
-    let mut prompt = vec![BOS];
-    prompt.extend_from_slice(condition);
+    let prompt_of: Vec<usize> = (0..n).map(|i| i % prompts.ids.len().max(1)).collect();
     let (mut texts, mut kls) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for (k, start) in (0..n).step_by(256).enumerate() {
-        let b = 256.min(n - start);
+    for (k, chunk) in prompt_of.chunks(256).enumerate() {
+        let plain: Vec<Vec<u32>> = chunk.iter().map(|&i| prompts.ids[i].clone()).collect();
+        let rows: Vec<Vec<u32>> = plain
+            .iter()
+            .map(|p| {
+                let mut row = p[..1].to_vec();
+                row.extend_from_slice(condition);
+                row.extend_from_slice(&p[1..]);
+                row
+            })
+            .collect();
         let cfg = SamplingConfig {
             seed: Some(seed.wrapping_add(k as u64)),
             vocab_limit: (!condition.is_empty()).then(|| reference.vocab_size()),
             ..sampling.clone()
         };
-        let rollout = policy.sample(&vec![prompt.clone(); b], &cfg)?;
+        let rollout = policy.sample(&rows, &cfg)?;
         kls.extend(kl_to_reference(
             &rollout,
             reference,
-            &vec![vec![BOS]; b],
+            &plain,
             sampling.temperature,
         )?);
         for ids in rollout.response_ids() {
             texts.push(tokenizer.decode(&ids).unwrap_or_default());
         }
     }
-    let batch = oracles.score(&Sample::unprompted(&texts))?;
+    let samples: Vec<Sample<'_>> = prompt_of
+        .iter()
+        .zip(&texts)
+        .map(|(&i, t)| Sample {
+            prompt: &prompts.texts[i],
+            completion: t,
+        })
+        .collect();
+    let batch = oracles.score(&samples)?;
     let columns = batch.columns();
     let scores: Vec<Vec<f64>> = (0..texts.len())
         .filter_map(|j| columns.iter().map(|c| c.transformed[j]).collect())
         .collect();
     Ok(Scored {
         texts,
+        prompt_of,
         scores,
         kl: kls.iter().sum::<f64>() / kls.len().max(1) as f64,
     })

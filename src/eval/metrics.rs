@@ -213,9 +213,50 @@ impl Summary {
     }
 }
 
+/// Area under the ROC curve (Mann–Whitney U with average ranks for ties); NaN without both
+/// positives and negatives.
+pub fn auroc(scores: &[f64], positive: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut ranks = vec![0.0; scores.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            ranks[k] = rank;
+        }
+        i = j + 1;
+    }
+    let pos = positive.iter().filter(|&&p| p).count() as f64;
+    let neg = positive.len() as f64 - pos;
+    let rank_sum: f64 = ranks
+        .iter()
+        .zip(positive)
+        .filter(|(_, p)| **p)
+        .map(|(r, _)| r)
+        .sum();
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auroc_matches_hand_computed_values() {
+        assert_eq!(
+            auroc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            0.75
+        );
+        assert_eq!(auroc(&[1.0, 2.0], &[false, true]), 1.0);
+        assert_eq!(auroc(&[1.0, 1.0], &[false, true]), 0.5);
+        assert!(auroc(&[1.0], &[true]).is_nan());
+    }
+
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 

@@ -5,7 +5,7 @@ use super::{WarmupCosine, clip_global_norm};
 use crate::policy::{Policy, PolicyError, Sequences};
 use crate::tokenizer::PAD;
 use burn::optim::{AdamWConfig, GradientsParams};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::{Bool, Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -35,6 +35,11 @@ pub struct LmTrainingConfig {
     pub seed: u64,
     /// Show a progress bar.
     pub progress: bool,
+    /// Completion-only loss: when set, each row's targets are only the tokens after its first
+    /// occurrence of this token id (a separator ending the prompt), as TRL's SFT trainer does
+    /// by default. `None` (the default) trains on every token after BOS.
+    #[serde(default)]
+    pub loss_after: Option<u32>,
 }
 
 impl Default for LmTrainingConfig {
@@ -50,6 +55,7 @@ impl Default for LmTrainingConfig {
             eval_every: 250,
             seed: 42,
             progress: true,
+            loss_after: None,
         }
     }
 }
@@ -66,14 +72,44 @@ pub struct LmBatch {
 }
 
 impl LmBatch {
-    /// Build a batch from token rows (each at least 2 tokens long).
+    /// Build a batch from token rows (each at least 2 tokens long); every token after the
+    /// first is a target.
     pub fn new(rows: &[&[u32]], vocab: usize, device: &Device) -> Result<Self, PolicyError> {
+        Self::completions(rows, None, vocab, device)
+    }
+
+    /// Build a batch whose targets are, with `loss_after = Some(sep)`, only the tokens after
+    /// each row's first `sep` (the completion of a prompt ending in `sep`); with `None`, every
+    /// token after the first.
+    ///
+    /// # Errors
+    /// [`PolicyError::BadConfig`] for a row shorter than two tokens, or one without `sep` or
+    /// with nothing after it.
+    pub fn completions(
+        rows: &[&[u32]],
+        loss_after: Option<u32>,
+        vocab: usize,
+        device: &Device,
+    ) -> Result<Self, PolicyError> {
         let l = rows.iter().map(|r| r.len()).max().unwrap_or(0);
         if l < 2 || rows.iter().any(|r| r.len() < 2) {
             return Err(PolicyError::BadConfig(
                 "every LM row needs at least two tokens".into(),
             ));
         }
+        // First target index (into r[1..]) of each row.
+        let starts = rows
+            .iter()
+            .map(|r| match loss_after {
+                None => Ok(0),
+                Some(sep) => match r.iter().position(|&t| t == sep) {
+                    Some(p) if p + 1 < r.len() => Ok(p),
+                    _ => Err(PolicyError::BadConfig(format!(
+                        "an LM row has no completion after separator token {sep}"
+                    ))),
+                },
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
         let prompts: Vec<Vec<u32>> = rows.iter().map(|r| vec![r[0]]).collect();
         let responses: Vec<Vec<u32>> = rows
             .iter()
@@ -84,11 +120,20 @@ impl LmBatch {
             })
             .collect();
         let sequences = Sequences::from_parts(&prompts, &responses, vocab, device)?;
-        let target_mask = sequences.response().not_equal_elem(PAD as i64);
+        let target_mask = if loss_after.is_none() {
+            sequences.response().not_equal_elem(PAD as i64)
+        } else {
+            let mask: Vec<bool> = rows
+                .iter()
+                .zip(&starts)
+                .flat_map(|(r, &s)| (0..l - 1).map(move |j| j >= s && j + 1 < r.len()))
+                .collect();
+            Tensor::from_data(TensorData::new(mask, [rows.len(), l - 1]), device)
+        };
         Ok(Self {
             sequences,
             target_mask,
-            n_targets: rows.iter().map(|r| r.len() - 1).sum(),
+            n_targets: rows.iter().zip(&starts).map(|(r, s)| r.len() - 1 - s).sum(),
         })
     }
 }
@@ -139,12 +184,23 @@ impl LmTrainer {
         batch_size: usize,
         vocab: usize,
     ) -> Result<f64, PolicyError> {
+        Self::evaluate_completions(policy, rows, None, batch_size, vocab)
+    }
+
+    /// Mean validation NLL per target token, targets chosen as in [`LmBatch::completions`].
+    pub fn evaluate_completions<P: Policy>(
+        policy: &P,
+        rows: &[Vec<u32>],
+        loss_after: Option<u32>,
+        batch_size: usize,
+        vocab: usize,
+    ) -> Result<f64, PolicyError> {
         let model = policy.valid();
         let device = model.device();
         let (mut total, mut count) = (0.0f64, 0usize);
         for chunk in rows.chunks(batch_size.max(1)) {
             let refs: Vec<&[u32]> = chunk.iter().map(Vec::as_slice).collect();
-            let batch = LmBatch::new(&refs, vocab, &device)?;
+            let batch = LmBatch::completions(&refs, loss_after, vocab, &device)?;
             let loss: f32 = lm_loss(&model, &batch).into_scalar();
             total += loss as f64 * batch.n_targets as f64;
             count += batch.n_targets;
@@ -221,7 +277,7 @@ impl LmTrainer {
                 rows.push(train[order[cursor]].as_slice());
                 cursor += 1;
             }
-            let batch = LmBatch::new(&rows, vocab, &device)?;
+            let batch = LmBatch::completions(&rows, cfg.loss_after, vocab, &device)?;
             tokens += batch.n_targets;
             let loss = lm_loss(&policy, &batch);
             let grads = GradientsParams::from_grads(loss.backward(), &policy);
@@ -241,7 +297,13 @@ impl LmTrainer {
                 let mut msg = format!("train {train_loss:.4}");
                 if !valid.is_empty() {
                     let t0 = Instant::now();
-                    let v = Self::evaluate(&policy, valid, cfg.batch_size, vocab)?;
+                    let v = Self::evaluate_completions(
+                        &policy,
+                        valid,
+                        cfg.loss_after,
+                        cfg.batch_size,
+                        vocab,
+                    )?;
                     eval_seconds += t0.elapsed().as_secs_f64();
                     report.valid.push((step + 1, v, v.exp()));
                     msg += &format!(" | valid {v:.4} ppl {:.3}", v.exp());
@@ -262,5 +324,35 @@ impl LmTrainer {
         report.train_seconds = report.seconds - eval_seconds;
         report.tokens_per_s = tokens as f64 / report.train_seconds;
         Ok((policy, report))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::default_device;
+
+    #[test]
+    fn completion_targets_start_after_the_separator() {
+        let device = default_device();
+        let (sep, vocab) = (4, 10);
+        let rows: [&[u32]; 2] = [&[1, 5, 6, sep, 7, 2], &[1, 5, sep, 8, 9, 7, 2]];
+        let all = LmBatch::new(&rows, vocab, &device).unwrap();
+        assert_eq!(all.n_targets, 5 + 6);
+        let batch = LmBatch::completions(&rows, Some(sep), vocab, &device).unwrap();
+        // Targets: row 0 predicts 7, 2; row 1 predicts 8, 9, 7, 2.
+        assert_eq!(batch.n_targets, 2 + 4);
+        let mask: Vec<bool> = batch.target_mask.into_data().iter::<bool>().collect();
+        assert_eq!(
+            mask,
+            [
+                false, false, false, true, true, false, //
+                false, false, true, true, true, true,
+            ]
+        );
+        let missing: [&[u32]; 1] = [&[1, 5, 6, 2]];
+        assert!(LmBatch::completions(&missing, Some(sep), vocab, &device).is_err());
+        let nothing_after: [&[u32]; 1] = [&[1, 5, sep]];
+        assert!(LmBatch::completions(&nothing_after, Some(sep), vocab, &device).is_err());
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::DnaError;
+pub use crate::data::Split;
 use crate::data::{data_path, read_lines};
 
 /// A cell type with DHS data. The label of a [`DhsRecord`].
@@ -47,42 +48,6 @@ impl CellType {
 }
 
 impl fmt::Display for CellType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// The source's split, held out by chromosome: `val` is chr2, `test` is chr1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Split {
-    /// Training rows (all chromosomes but chr1 and chr2).
-    Train,
-    /// Validation rows (chr2).
-    Val,
-    /// Test rows (chr1).
-    Test,
-}
-
-impl Split {
-    /// All splits.
-    pub const ALL: [Split; 3] = [Self::Train, Self::Val, Self::Test];
-
-    /// The name used in `data/dna_dhs.tsv.gz`: `train`, `val` or `test`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Train => "train",
-            Self::Val => "val",
-            Self::Test => "test",
-        }
-    }
-
-    /// The split with this [`name`](Self::name), if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
-    }
-}
-
-impl fmt::Display for Split {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

@@ -1,0 +1,358 @@
+//! Summarisation with three rewards: fine-tune the shipped summariser on faithfulness,
+//! relevance and agreement with the human synopsis with IterativeRS, MORLHF, Rewarded Soups
+//! and RiC under equal budgets, and write the paper-style table, scatter plots and example
+//! summaries before and after.
+//!
+//! ```text
+//! cargo run --release --example summarize                # ≈ 10 min on 2 cores
+//! cargo run --release --example summarize -- --quick     # smoke run, ≈ 2 min
+//! cargo run --release --example summarize -- --seeds 3   # mean ± std over seeds
+//! ```
+//!
+//! Needs the corpus and MiniLM (neither is committed; the error says which is missing):
+//! `apt-get update -o Acquire::Languages=en && python3 scripts/make-text-data.py` and
+//! `scripts/fetch-minilm.sh`.
+//!
+//! Stand-in data (the paper's Reddit TL;DR posts and reward models are not obtainable
+//! offline; `data/README.md`): prompts are Debian package long descriptions, references their
+//! human-written synopses. The objectives, in the paper's column order:
+//! - `faithful`: probability, under a head on MiniLM embeddings trained to tell true synopses
+//!   from corrupted ones (`assets/text-rewards`), that the summary is the description's own;
+//! - `relevance`: cosine of the MiniLM embeddings of description and summary (the paper's
+//!   "summary" reward model is a different, learned score);
+//! - `rougeL`: ROUGE-L F1 against the human synopsis (the paper's third reward is a DeBERTa
+//!   reward model).
+//!
+//! Training prompts are training-split descriptions; evaluation uses held-out test-split
+//! descriptions (other source packages), scored by the same three functions.
+
+use clap::Parser;
+use multireward::checkpoint::tokenizer_path;
+use multireward::device::device_from_env;
+use multireward::eval::report::PaperRow;
+use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::reward::RewardSet;
+use multireward::tasks::text::minilm::FETCH_COMMAND;
+use multireward::tasks::text::{
+    BpeTokenizer, EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward,
+    RougeReward, SentenceEncoder, Split, SummaryPair, load_summaries, summaries_path,
+};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde_json::json;
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[path = "support/alloc.rs"]
+mod alloc;
+#[path = "support/experiment.rs"]
+mod experiment;
+
+use experiment::{Preset, Prompts, RunArgs};
+
+/// The objectives, in the paper's column order (faithful, summary, deberta).
+const OBJECTIVES: [&str; 3] = ["faithful", "relevance", "rougeL"];
+
+/// Evaluation prompts whose summaries are shown before/after.
+const SHOWN: usize = 6;
+
+#[derive(Parser, Debug)]
+#[command(about = "Multi-objective fine-tuning of the shipped summariser (Debian synopses)")]
+struct Args {
+    /// Budget, optimiser and strategies.
+    #[command(flatten)]
+    run: RunArgs,
+    /// Sampling temperature (training and evaluation).
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f32,
+    /// Training-split descriptions used as training prompts (a seeded sample; `--quick`: 64).
+    #[arg(long)]
+    train_prompts: Option<usize>,
+    /// Test-split descriptions used as evaluation prompts (the first ones; `--quick`: 32).
+    #[arg(long)]
+    eval_prompts: Option<usize>,
+    /// Description tokens kept in a prompt (as the summariser was trained).
+    #[arg(long, default_value_t = 48)]
+    prompt_tokens: usize,
+    /// The shipped summariser.
+    #[arg(long, default_value = "assets/summarizer-gpt")]
+    policy: PathBuf,
+    /// The trained faithfulness head (`faithfulness/`).
+    #[arg(long, default_value = "assets/text-rewards")]
+    rewards: PathBuf,
+    /// MiniLM directory (from scripts/fetch-minilm.sh).
+    #[arg(long, default_value = "data/minilm")]
+    minilm: PathBuf,
+    /// Results directory.
+    #[arg(long, default_value = "results/summarize")]
+    out: PathBuf,
+}
+
+/// The presets: default (≈ 10 min on 2 cores), `--quick`, `--full` (the reference's PPO
+/// budget).
+fn presets() -> [Preset; 3] {
+    let default = Preset {
+        iterations: 24,
+        samples: 64,
+        merge_every: 2,
+        eval_samples: 256,
+        max_new_tokens: 24,
+        epochs: 2,
+        minibatches: 2,
+    };
+    let quick = Preset {
+        iterations: 6,
+        samples: 32,
+        merge_every: 1,
+        eval_samples: 64,
+        ..default
+    };
+    let full = Preset {
+        iterations: 300,
+        samples: 128,
+        merge_every: 4,
+        eval_samples: 1024,
+        epochs: 4,
+        minibatches: 4,
+        ..default
+    };
+    [default, quick, full]
+}
+
+/// The paper's summarisation table (METHOD.md §4; Reddit TL;DR with the faithful / summary /
+/// DeBERTa reward models: other rewards, other scale).
+fn paper_rows() -> Vec<PaperRow> {
+    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow {
+        method: m.into(),
+        objectives: o.to_vec(),
+        avg,
+        icv,
+    };
+    vec![
+        row("MORLHF", [0.6530, 0.5778, 0.3857], 0.4525, 4.55),
+        row("Rewarded Soups", [0.6732, 0.5807, 0.4296], 0.4732, 4.59),
+        row("RiC", [0.6497, 0.5688, 0.3455], 0.4518, 3.96),
+        row("IterativeRS", [0.6927, 0.5854, 0.4398], 0.4849, 4.91),
+    ]
+}
+
+/// Prompts (token rows and one-line descriptions) of corpus pairs.
+fn prompts(
+    pairs: &[&SummaryPair],
+    tokenizer: &BpeTokenizer,
+    tokens: usize,
+) -> Result<Prompts, Box<dyn std::error::Error>> {
+    let texts: Vec<String> = pairs.iter().map(|p| p.document()).collect();
+    let ids = texts
+        .iter()
+        .map(|t| tokenizer.prompt(t, tokens))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Prompts { ids, texts })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    alloc::keep_freed_memory();
+    let args = Args::parse();
+    let t0 = Instant::now();
+    let device = device_from_env()?;
+    let n = OBJECTIVES.len();
+    let [default, quick, full] = presets();
+    let preset = args.run.preset(default, quick, full);
+    let reference = Gpt::load(&args.policy, &device)?;
+    let tokenizer = BpeTokenizer::load(&tokenizer_path(&args.policy))?;
+    let corpus = load_summaries(&summaries_path())?;
+    let of = |split: Split| -> Vec<&SummaryPair> {
+        corpus.iter().filter(|p| p.split == split).collect()
+    };
+    let mut train = of(Split::Train);
+    train.shuffle(&mut StdRng::seed_from_u64(11));
+    let (n_train, n_eval) = if args.run.quick { (64, 32) } else { (512, 256) };
+    train.truncate(args.train_prompts.unwrap_or(n_train));
+    let mut test = of(Split::Test);
+    test.truncate(args.eval_prompts.unwrap_or(n_eval));
+    let train_prompts = prompts(&train, &tokenizer, args.prompt_tokens)?;
+    let eval_prompts = prompts(&test, &tokenizer, args.prompt_tokens)?;
+
+    // One MiniLM and embedding cache for both embedding rewards; the same functions evaluate.
+    let encoder = SentenceEncoder::load(&args.minilm, &device)
+        .map_err(|e| format!("{e} (fetch the model with `{FETCH_COMMAND}`)"))?;
+    let cache = Arc::new(EmbeddingCache::new(encoder));
+    let head = FaithfulnessHead::load(&args.rewards.join("faithfulness"), &device)?;
+    let references: Vec<(String, String)> = train
+        .iter()
+        .chain(&test)
+        .map(|p| (p.document(), p.summary.clone()))
+        .collect();
+    let w = 1.0 / n as f64;
+    let build = || {
+        RewardSet::builder()
+            .add(
+                FaithfulnessReward::new(OBJECTIVES[0], cache.clone(), head.clone()),
+                w,
+            )
+            .add(RelevanceReward::new(OBJECTIVES[1], cache.clone()), w)
+            .add(RougeReward::new(OBJECTIVES[2], references.clone(), true), w)
+            .build()
+    };
+    let (mut train_rewards, eval_rewards) = (build()?, build()?);
+
+    let sampling = SamplingConfig {
+        max_new_tokens: preset.max_new_tokens,
+        temperature: args.temperature,
+        ..Default::default()
+    };
+    let (ppo_config, reference) = args.run.ppo(&preset, &sampling, reference);
+    let plan = args.run.plan(&preset, n)?;
+    println!(
+        "objectives {OBJECTIVES:?}; {} training / {} evaluation prompts; {} PPO iterations × {} \
+         samples per strategy, m = {}, {} seed(s); {} evaluation samples per policy",
+        train_prompts.ids.len(),
+        eval_prompts.ids.len(),
+        preset.iterations,
+        preset.samples,
+        preset.merge_every,
+        args.run.seeds,
+        preset.eval_samples
+    );
+
+    let eval = experiment::EvalPlan {
+        samples: preset.eval_samples,
+        prompts: &eval_prompts,
+        seed: 2_000_003,
+        oracles: &eval_rewards,
+    };
+    // The first summary of each shown prompt, per evaluated policy (pretrained first).
+    let mut shown: Vec<Vec<String>> = Vec::new();
+    let runs = experiment::run_all(
+        &args.run,
+        &plan,
+        n,
+        &reference,
+        &ppo_config,
+        (&mut train_rewards, &train_prompts),
+        &tokenizer,
+        &eval,
+        |scored| {
+            let firsts: Vec<String> = (0..SHOWN)
+                .map(|p| {
+                    scored
+                        .prompt_of
+                        .iter()
+                        .position(|&q| q == p)
+                        .map(|j| scored.texts[j].clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            shown.push(firsts);
+            let quality = quality(&scored.texts);
+            let summary = format!(
+                "{:.1} words, {:.0} % unique",
+                quality["words"].as_f64().unwrap_or(f64::NAN),
+                100.0 * quality["unique"].as_f64().unwrap_or(f64::NAN)
+            );
+            (json!({ "quality": quality }), summary)
+        },
+    )?;
+
+    let mut config = args.run.config_json(&preset, &plan, &ppo_config);
+    config["objectives"] = json!(OBJECTIVES);
+    config["temperature"] = json!(args.temperature);
+    config["policy"] = json!(args.policy);
+    config["prompts"] = json!({"train": train_prompts.ids.len(), "eval": eval_prompts.ids.len(), "prompt_tokens": args.prompt_tokens});
+    config["rewards"] = json!({
+        "faithful": "P(true synopsis) under the MiniLM-feature head (assets/text-rewards/faithfulness)",
+        "relevance": "cosine(MiniLM(description), MiniLM(summary))",
+        "rougeL": "ROUGE-L F1 (rouge-score tokenizer, Porter stemmer) against the human synopsis",
+    });
+    let metadata = json!({
+        "evaluation": "the three rewards on summaries of held-out test-split descriptions; KL = mean summed k1 KL to the SFT policy at the sampling temperature",
+    });
+    let mut md = quality_table(&runs.metrics);
+    md.push_str(&examples_table(&test, &runs.metrics, &shown));
+    runs.write(
+        &args.out,
+        &OBJECTIVES,
+        config,
+        metadata,
+        &paper_rows(),
+        &md,
+        t0,
+    )
+}
+
+/// Length, distinctness and emptiness of generated summaries.
+fn quality(texts: &[String]) -> serde_json::Value {
+    let n = texts.len().max(1) as f64;
+    let words: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
+    let unique: HashSet<&String> = texts.iter().collect();
+    let empty = texts.iter().filter(|t| t.trim().is_empty()).count();
+    json!({
+        "words": words as f64 / n,
+        "unique": unique.len() as f64 / n,
+        "empty": empty as f64 / n,
+    })
+}
+
+/// Markdown table of summary quality and KL per (strategy, seed).
+fn quality_table(rows: &[serde_json::Value]) -> String {
+    let mut md = String::from(
+        "| Policy | Seed | Words | Unique | Empty | KL to SFT |\n|---|---|---|---|---|---|\n",
+    );
+    let f =
+        |v: &serde_json::Value, d: usize| v.as_f64().map_or("n/a".into(), |x| format!("{x:.d$}"));
+    let pct = |v: &serde_json::Value| {
+        v.as_f64()
+            .map_or("n/a".into(), |x| format!("{:.1} %", 100.0 * x))
+    };
+    for r in rows {
+        let q = &r["metrics"]["quality"];
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            r["strategy"].as_str().unwrap_or_default(),
+            r["seed"].as_u64().map_or("–".into(), |s| s.to_string()),
+            f(&q["words"], 1),
+            pct(&q["unique"]),
+            pct(&q["empty"]),
+            f(&r["metrics"]["kl"], 2),
+        );
+    }
+    md
+}
+
+/// Markdown: for the first shown test descriptions, the human synopsis and each policy's first
+/// summary (seed 0 and the pretrained policy).
+fn examples_table(
+    test: &[&SummaryPair],
+    rows: &[serde_json::Value],
+    shown: &[Vec<String>],
+) -> String {
+    let cell = |t: &str| t.replace('|', "\\|");
+    let mut md = String::from("\nExample summaries of held-out test descriptions (seed 0):\n");
+    for (p, pair) in test.iter().take(SHOWN).enumerate() {
+        let document = pair.document();
+        let words: Vec<&str> = document.split_whitespace().take(40).collect();
+        let _ = write!(
+            md,
+            "\n**{}** — {} …\n\n| Policy | Summary |\n|---|---|\n| Human synopsis | {} |\n",
+            pair.package,
+            cell(&words.join(" ")),
+            cell(&pair.summary)
+        );
+        for (r, texts) in rows.iter().zip(shown) {
+            if r["seed"].as_u64().is_some_and(|s| s != 0) {
+                continue;
+            }
+            let name = match r["strategy"].as_str().unwrap_or_default() {
+                "Pretrained" => "SFT (before)",
+                s => s,
+            };
+            let _ = writeln!(md, "| {name} | {} |", cell(&texts[p]));
+        }
+    }
+    md
+}
