@@ -32,10 +32,11 @@ use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::RewardSet;
+use multireward::strategy::Strategy;
 use multireward::tasks::text::minilm::FETCH_COMMAND;
 use multireward::tasks::text::{
     BpeTokenizer, EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward,
-    RougeReward, SentenceEncoder, Split, SummaryPair, load_summaries, summaries_path,
+    RougeReward, SEP, SentenceEncoder, Split, SummaryPair, load_summaries, summaries_path,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -206,7 +207,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let (ppo_config, reference) = args.run.ppo(&preset, &sampling, reference);
-    let plan = args.run.plan(&preset, n)?;
+    let mut plan = args.run.plan(&preset, n)?;
+    // RiC's supervised rounds learn the summaries only, as the summariser's SFT did.
+    for strategy in &mut plan {
+        if let Strategy::Ric(ric) = strategy {
+            ric.sft.loss_after = Some(SEP);
+        }
+    }
     println!(
         "objectives {OBJECTIVES:?}; {} training / {} evaluation prompts; {} PPO iterations × {} \
          samples per strategy, m = {}, {} seed(s); {} evaluation samples per policy",

@@ -53,7 +53,11 @@ fn shipped_summarizer_writes_word_like_synopses() {
         .iter()
         .map(|(d, _)| tokenizer.prompt(d, 48).unwrap())
         .collect();
-    assert!(prompts.iter().all(|p| p[0] == BOS && *p.last().unwrap() == SEP));
+    assert!(
+        prompts
+            .iter()
+            .all(|p| p[0] == BOS && *p.last().unwrap() == SEP)
+    );
     let rollout = policy
         .sample(
             &prompts,
@@ -83,7 +87,10 @@ fn minilm() -> Option<&'static Path> {
         return Some(dir);
     }
     let msg = format!("data/minilm is missing: run {FETCH_COMMAND}");
-    assert!(std::env::var_os("MULTIREWARD_REQUIRE_DATA").is_none(), "{msg}");
+    assert!(
+        std::env::var_os("MULTIREWARD_REQUIRE_DATA").is_none(),
+        "{msg}"
+    );
     eprintln!("skipping: {msg}");
     None
 }
@@ -92,9 +99,11 @@ fn minilm() -> Option<&'static Path> {
 fn rewards_rank_the_matching_summary_first() {
     let Some(dir) = minilm() else { return };
     let device = default_device();
-    let cache = Arc::new(EmbeddingCache::new(SentenceEncoder::load(dir, &device).unwrap()));
-    let head = FaithfulnessHead::load(Path::new("assets/text-rewards/faithfulness"), &device)
-        .unwrap();
+    let cache = Arc::new(EmbeddingCache::new(
+        SentenceEncoder::load(dir, &device).unwrap(),
+    ));
+    let head =
+        FaithfulnessHead::load(Path::new("assets/text-rewards/faithfulness"), &device).unwrap();
     let relevance = RelevanceReward::new("relevance", cache.clone());
     let faithful = FaithfulnessReward::new("faithful", cache, head);
     // Each description with its own synopsis, then with the next one's.
