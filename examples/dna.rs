@@ -108,12 +108,7 @@ fn presets() -> [Preset; 3] {
 /// The paper's DNA table (METHOD.md §4; Malinois-predicted MPRA activity, another scale).
 #[allow(clippy::approx_constant)] // MORLHF's ICV is 3.14, not π.
 fn paper_rows() -> Vec<PaperRow> {
-    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow {
-        method: m.into(),
-        objectives: o.to_vec(),
-        avg,
-        icv,
-    };
+    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow::new(m, &o, avg, icv);
     vec![
         row("MORLHF", [0.2724, 0.7096, 0.7183], 0.5667, 3.14),
         row("Rewarded Soups", [0.3057, 0.6808, 0.7131], 0.5666, 3.82),

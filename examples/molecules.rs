@@ -98,12 +98,7 @@ fn presets(n: usize) -> [Preset; 3] {
 
 /// The paper's QM9 table (METHOD.md §4; PAMNet-evaluated α, gap, U0).
 fn paper_rows() -> Vec<PaperRow> {
-    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow {
-        method: m.into(),
-        objectives: o.to_vec(),
-        avg,
-        icv,
-    };
+    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow::new(m, &o, avg, icv);
     vec![
         row("MORLHF", [1.4229, 0.9355, 1.5146], 1.2910, 4.19),
         row("Rewarded Soups", [1.4134, 0.9589, 1.5464], 1.3062, 4.27),

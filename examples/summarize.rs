@@ -127,12 +127,7 @@ fn presets() -> [Preset; 3] {
 /// The paper's summarisation table (METHOD.md §4; Reddit TL;DR with the faithful / summary /
 /// DeBERTa reward models: other rewards, other scale).
 fn paper_rows() -> Vec<PaperRow> {
-    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow {
-        method: m.into(),
-        objectives: o.to_vec(),
-        avg,
-        icv,
-    };
+    let row = |m: &str, o: [f64; 3], avg, icv| PaperRow::new(m, &o, avg, icv);
     vec![
         row("MORLHF", [0.6530, 0.5778, 0.3857], 0.4525, 4.55),
         row("Rewarded Soups", [0.6732, 0.5807, 0.4296], 0.4732, 4.59),

@@ -83,6 +83,68 @@ pub struct Qm9Record {
     pub u0: f64,
 }
 
+/// The fields `columns` (in that order) of every row of a tab-separated file whose first line
+/// names its columns (any order, extra columns ignored), each with its 1-based line number;
+/// gzip when the name ends in `.gz`.
+///
+/// # Errors
+/// [`DataError::Io`]; [`DataError::Parse`] for an empty file, a missing column, or a row with
+/// another number of fields than the header.
+pub fn read_tsv<const N: usize>(
+    path: &Path,
+    columns: [&str; N],
+) -> Result<Vec<(usize, [String; N])>, DataError> {
+    let lines = read_lines(path)?;
+    let parse = |line: usize, message: String| DataError::Parse {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let header = lines
+        .first()
+        .ok_or_else(|| parse(1, "empty file (no header)".into()))?;
+    let names: Vec<&str> = header.split('\t').collect();
+    let mut index = [0; N];
+    for (slot, name) in index.iter_mut().zip(columns) {
+        *slot = names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| parse(1, format!("header has no {name:?} column")))?;
+    }
+    let mut rows = Vec::with_capacity(lines.len().saturating_sub(1));
+    for (i, line) in lines.iter().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != names.len() {
+            return Err(parse(
+                i + 1,
+                format!("expected {} fields, got {}", names.len(), fields.len()),
+            ));
+        }
+        rows.push((i + 1, index.map(|c| fields[c].to_string())));
+    }
+    Ok(rows)
+}
+
+/// Undo the `\t`, `\n` and `\\` escapes of a TSV field written by the project's scripts
+/// (another escaped character stands for itself).
+pub fn unescape_field(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 /// Read all lines of a text file, transparently un-gzipping `*.gz`.
 pub fn read_lines(path: &Path) -> Result<Vec<String>, DataError> {
     let io = |source| DataError::Io {

@@ -5,6 +5,7 @@
 //! Needs `data/minilm/` (`scripts/fetch-minilm.sh`): skipped with a message when it is absent,
 //! failed when `MULTIREWARD_REQUIRE_DATA` is set.
 
+use multireward::data::unescape_field;
 use multireward::device::default_device;
 use multireward::tasks::text::{SentenceEncoder, cosine};
 use std::path::{Path, PathBuf};
@@ -36,25 +37,6 @@ fn encoder() -> Option<SentenceEncoder> {
     Some(SentenceEncoder::load(&dir, &default_device()).expect("load data/minilm"))
 }
 
-/// Undo the fixture's `\t`, `\n`, `\\` escapes.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 struct Row {
     text: String,
     ids: Vec<u32>,
@@ -82,7 +64,7 @@ fn fixture() -> Vec<Row> {
             let f: Vec<&str> = line.split('\t').collect();
             assert_eq!(f.len(), 4, "{line}");
             Row {
-                text: unescape(f[1]),
+                text: unescape_field(f[1]),
                 ids: f[2].split(' ').map(|x| x.parse().unwrap()).collect(),
                 embedding: f[3].split(' ').map(|x| x.parse().unwrap()).collect(),
             }

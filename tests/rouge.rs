@@ -1,27 +1,9 @@
 //! ROUGE-L equals Google's rouge-score 0.1.2 on the committed fixture
 //! (`scripts/make-rouge-fixture.py`: 200 pairs, with and without stemming).
 
+use multireward::data::unescape_field;
 use multireward::tasks::text::RougeL;
 use std::path::Path;
-
-/// Undo the fixture's `\t`, `\n`, `\\` escapes.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
 
 #[test]
 fn rouge_l_matches_rouge_score() {
@@ -33,13 +15,13 @@ fn rouge_l_matches_rouge_score() {
         let f: Vec<&str> = line.split('\t').collect();
         assert_eq!(f.len(), 7, "{line}");
         let stem = f[1] == "1";
-        let got = scorers[stem as usize].score(&unescape(f[3]), &unescape(f[2]));
+        let got = scorers[stem as usize].score(&unescape_field(f[3]), &unescape_field(f[2]));
         let want: Vec<f64> = f[4..].iter().map(|x| x.parse().unwrap()).collect();
         for (g, w) in [got.precision, got.recall, got.f1].iter().zip(&want) {
             worst = worst.max((g - w).abs());
         }
         if stem {
-            let plain = scorers[0].score(&unescape(f[3]), &unescape(f[2]));
+            let plain = scorers[0].score(&unescape_field(f[3]), &unescape_field(f[2]));
             stemming_matters |= plain.f1 != got.f1;
         }
         rows += 1;

@@ -27,6 +27,18 @@ pub struct PaperRow {
     pub icv: f64,
 }
 
+impl PaperRow {
+    /// A row from the method's name, its per-objective means, Avg and ICV.
+    pub fn new(method: &str, objectives: &[f64], avg: f64, icv: f64) -> Self {
+        Self {
+            method: method.into(),
+            objectives: objectives.to_vec(),
+            avg,
+            icv,
+        }
+    }
+}
+
 /// Everything one evaluation run reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::DnaError;
 pub use crate::data::Split;
-use crate::data::{data_path, read_lines};
+use crate::data::{data_path, read_tsv};
 
 /// A cell type with DHS data. The label of a [`DhsRecord`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,37 +75,16 @@ pub fn dhs_path() -> PathBuf {
 ///
 /// Every sequence must be non-empty uppercase `ACGT`. Errors name the file and 1-based line.
 pub fn load_dhs(path: &Path) -> Result<Vec<DhsRecord>, DnaError> {
-    let lines = read_lines(path)?;
-    let parse = |line: usize, message: String| DnaError::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let header = lines
-        .first()
-        .ok_or_else(|| parse(1, "empty file (no header)".into()))?;
-    let names: Vec<&str> = header.split('\t').collect();
-    let column = |name: &str| {
-        names
-            .iter()
-            .position(|n| *n == name)
-            .ok_or_else(|| parse(1, format!("header has no {name:?} column")))
-    };
-    let (seq_col, cell_col, split_col) =
-        (column("sequence")?, column("cell_type")?, column("split")?);
-    let mut out = Vec::with_capacity(lines.len().saturating_sub(1));
-    for (i, line) in lines.iter().enumerate().skip(1) {
-        let n = i + 1;
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() != names.len() {
-            return Err(parse(
-                n,
-                format!("expected {} fields, got {}", names.len(), fields.len()),
-            ));
-        }
-        let sequence = fields[seq_col];
+    let rows = read_tsv(path, ["sequence", "cell_type", "split"])?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (n, [sequence, cell, split]) in rows {
+        let parse = |message: String| DnaError::Parse {
+            path: path.to_path_buf(),
+            line: n,
+            message,
+        };
         if sequence.is_empty() {
-            return Err(parse(n, "empty sequence".into()));
+            return Err(parse("empty sequence".into()));
         }
         if let Some(p) = sequence
             .bytes()
@@ -115,17 +94,16 @@ pub fn load_dhs(path: &Path) -> Result<Vec<DhsRecord>, DnaError> {
                 .get(p..)
                 .and_then(|s| s.chars().next())
                 .unwrap_or('?');
-            return Err(parse(
-                n,
-                format!("sequence has {found:?} at position {p} (expected uppercase A, C, G, T)"),
-            ));
+            return Err(parse(format!(
+                "sequence has {found:?} at position {p} (expected uppercase A, C, G, T)"
+            )));
         }
-        let cell_type = CellType::from_name(fields[cell_col])
-            .ok_or_else(|| parse(n, format!("unknown cell type {:?}", fields[cell_col])))?;
-        let split = Split::from_name(fields[split_col])
-            .ok_or_else(|| parse(n, format!("unknown split {:?}", fields[split_col])))?;
+        let cell_type = CellType::from_name(&cell)
+            .ok_or_else(|| parse(format!("unknown cell type {cell:?}")))?;
+        let split =
+            Split::from_name(&split).ok_or_else(|| parse(format!("unknown split {split:?}")))?;
         out.push(DhsRecord {
-            sequence: sequence.to_string(),
+            sequence,
             cell_type,
             split,
         });

@@ -4,7 +4,7 @@
 
 use super::TextError;
 pub use crate::data::Split;
-use crate::data::{data_path, read_lines};
+use crate::data::{data_path, read_tsv, unescape_field};
 use std::path::{Path, PathBuf};
 
 /// The command that builds the corpus, quoted in errors when the file is missing.
@@ -44,28 +44,6 @@ pub fn summaries_path() -> PathBuf {
     data_path("debian_summaries.tsv.gz")
 }
 
-fn unescape(field: &str) -> String {
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('\\') => out.push('\\'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
-            }
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
 /// Read the corpus (tab-separated with the header `package source split summary body`, in
 /// any column order; `\n` and `\t` escapes inside fields; gzip when the name ends in `.gz`).
 ///
@@ -79,51 +57,25 @@ pub fn load_summaries(path: &Path) -> Result<Vec<SummaryPair>, TextError> {
             command: BUILD_CORPUS,
         });
     }
-    let lines = read_lines(path)?;
-    let parse = |line: usize, message: String| TextError::Parse {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let header = lines
-        .first()
-        .ok_or_else(|| parse(1, "empty file (no header)".into()))?;
-    let names: Vec<&str> = header.split('\t').collect();
-    let column = |name: &str| {
-        names
-            .iter()
-            .position(|n| *n == name)
-            .ok_or_else(|| parse(1, format!("header has no {name:?} column")))
-    };
-    let cols = [
-        column("package")?,
-        column("source")?,
-        column("split")?,
-        column("summary")?,
-        column("body")?,
-    ];
-    let mut out = Vec::with_capacity(lines.len().saturating_sub(1));
-    for (i, line) in lines.iter().enumerate().skip(1) {
-        let n = i + 1;
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() != names.len() {
-            return Err(parse(
-                n,
-                format!("expected {} fields, got {}", names.len(), fields.len()),
-            ));
-        }
-        let [package, source, split, summary, body] = cols.map(|c| fields[c]);
+    let rows = read_tsv(path, ["package", "source", "split", "summary", "body"])?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (line, [package, source, split, summary, body]) in rows {
+        let parse = |message: String| TextError::Parse {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
         let split =
-            Split::from_name(split).ok_or_else(|| parse(n, format!("unknown split {split:?}")))?;
+            Split::from_name(&split).ok_or_else(|| parse(format!("unknown split {split:?}")))?;
         if summary.trim().is_empty() || body.trim().is_empty() {
-            return Err(parse(n, "empty summary or body".into()));
+            return Err(parse("empty summary or body".into()));
         }
         out.push(SummaryPair {
-            package: package.to_string(),
-            source: source.to_string(),
+            package,
+            source,
             split,
-            summary: unescape(summary),
-            body: unescape(body),
+            summary: unescape_field(&summary),
+            body: unescape_field(&body),
         });
     }
     Ok(out)

@@ -89,6 +89,17 @@ impl EmbeddingCache {
     }
 }
 
+/// A sample's reward given its score: not applicable without a prompt, 0 for an empty summary.
+fn value_of(sample: &Sample<'_>, score: f64) -> Option<f64> {
+    if sample.prompt.trim().is_empty() {
+        None
+    } else if sample.completion.trim().is_empty() {
+        Some(0.0)
+    } else {
+        Some(score)
+    }
+}
+
 /// Relevance: cosine similarity of the MiniLM embeddings of the prompt (the description) and
 /// the completion (the summary), in [−1, 1]. An empty summary scores 0; a sample without a
 /// prompt is not applicable.
@@ -118,15 +129,7 @@ impl Reward for RelevanceReward {
         Ok(samples
             .iter()
             .zip(prompts.iter().zip(&completions))
-            .map(|(s, (u, v))| {
-                if s.prompt.trim().is_empty() {
-                    None
-                } else if s.completion.trim().is_empty() {
-                    Some(0.0)
-                } else {
-                    Some(f64::from(cosine(u, v)))
-                }
-            })
+            .map(|(s, (u, v))| value_of(s, f64::from(cosine(u, v))))
             .collect())
     }
 }
@@ -176,18 +179,6 @@ impl Reward for FaithfulnessReward {
                 reward: self.name.clone(),
                 message: e.to_string(),
             })?;
-        Ok(samples
-            .iter()
-            .zip(p)
-            .map(|(s, p)| {
-                if s.prompt.trim().is_empty() {
-                    None
-                } else if s.completion.trim().is_empty() {
-                    Some(0.0)
-                } else {
-                    Some(p)
-                }
-            })
-            .collect())
+        Ok(samples.iter().zip(p).map(|(s, p)| value_of(s, p)).collect())
     }
 }
