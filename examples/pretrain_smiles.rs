@@ -95,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let training = args.model.training(args.steps, 5);
         let rows = (train_ids.as_slice(), valid_ids.as_slice());
         pretrain::train_and_save(
+            None,
             &config,
             training,
             rows,

@@ -9,9 +9,9 @@
 //! ```
 
 use clap::Parser;
-use multireward::checkpoint::tokenizer_path;
+use multireward::checkpoint::{load_config, load_weights, tokenizer_path};
 use multireward::device::device_from_env;
-use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
 use multireward::tasks::text::{
     BpeTokenizer, RougeL, SEP, Split, SummaryPair, load_summaries, summaries_path,
 };
@@ -46,6 +46,12 @@ struct Args {
     /// Test descriptions summarised for the ROUGE-L check.
     #[arg(long, default_value_t = 300)]
     test_rows: usize,
+    /// Dropout probability during training (the saved config keeps it; inference ignores it).
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f64,
+    /// Continue training this checkpoint (its tokenizer and shape) instead of starting afresh.
+    #[arg(long, conflicts_with = "eval_only")]
+    init: Option<PathBuf>,
     /// Only evaluate an existing checkpoint at --out.
     #[arg(long)]
     eval_only: bool,
@@ -75,8 +81,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let tok = BpeTokenizer::load(&tokenizer_path(&args.out))?;
         (Gpt::load(&args.out, &device)?, tok)
     } else {
-        let texts = train.iter().flat_map(|p| [p.document(), p.summary.clone()]);
-        let tok = BpeTokenizer::train(texts, args.vocab)?;
+        let (tok, init) = match &args.init {
+            Some(dir) => {
+                let config = GptConfig {
+                    dropout: args.dropout,
+                    ..load_config::<GptConfig>(dir)?
+                };
+                let model = load_weights(dir, config.init(&device))?;
+                (BpeTokenizer::load(&tokenizer_path(dir))?, Some(model))
+            }
+            None => {
+                let texts = train.iter().flat_map(|p| [p.document(), p.summary.clone()]);
+                (BpeTokenizer::train(texts, args.vocab)?, None)
+            }
+        };
         let row = |p: &SummaryPair| -> Result<Option<Vec<u32>>, Box<dyn std::error::Error>> {
             let summary = tok.encode(&p.summary)?;
             if summary.len() > args.summary_tokens {
@@ -109,10 +127,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         // Context: the longest possible row plus room for RiC's three conditioning tokens.
         let longest = args.prompt_tokens + args.summary_tokens + 3;
-        let config = args.model.gpt(tok.vocab_size(), longest + 3);
+        let config = match &init {
+            Some(model) => model.config().clone(),
+            None => GptConfig {
+                dropout: args.dropout,
+                ..args.model.gpt(tok.vocab_size(), longest + 3)
+            },
+        };
         let mut training = args.model.training(args.steps, 5);
         training.loss_after = Some(SEP);
         pretrain::train_and_save(
+            init,
             &config,
             training,
             (&train_ids, &valid_ids),

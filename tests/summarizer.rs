@@ -13,7 +13,7 @@ use multireward::tasks::text::{
     BpeTokenizer, EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward, SEP,
     SentenceEncoder,
 };
-use multireward::tokenizer::{BOS, EOS, Tokenizer};
+use multireward::tokenizer::{BOS, Tokenizer};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -76,7 +76,8 @@ fn shipped_summarizer_writes_word_like_synopses() {
             (1..=20).contains(&words) && letters * 2 >= text.len(),
             "{doc:?} → {text:?}"
         );
-        assert!(ids.contains(&EOS), "no EOS within 24 tokens: {text:?}");
+        // `response_ids` stops before EOS: a shorter row ended with EOS.
+        assert!(ids.len() < 24, "no EOS within 24 tokens: {text:?}");
     }
 }
 

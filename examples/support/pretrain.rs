@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use multireward::checkpoint::{Precision, save_module_with};
-use multireward::policy::GptConfig;
+use multireward::policy::{Gpt, GptConfig};
 use multireward::tokenizer::Tokenizer;
 use multireward::train::{LmTrainer, LmTrainingConfig};
 use std::path::Path;
@@ -71,10 +71,12 @@ impl ModelArgs {
     }
 }
 
-/// Train a model of `config` (initialised with `training.seed`) on `train` rows, evaluating
-/// on `valid`, and save it to `out` with `tokenizer` and `train_report.json` (weights as f16
+/// Train a model of `config` (initialised with `training.seed`, or continue training `init`)
+/// on `train` rows, evaluating on `valid`, and save it to `out` with `tokenizer` and `train_report.json` (weights as f16
 /// when `f16`).
+#[allow(clippy::too_many_arguments)]
 pub fn train_and_save(
+    init: Option<Gpt>,
     config: &GptConfig,
     training: LmTrainingConfig,
     (train, valid): (&[Vec<u32>], &[Vec<u32>]),
@@ -85,7 +87,10 @@ pub fn train_and_save(
 ) -> Result<(), Box<dyn std::error::Error>> {
     println!("model: {config:?} ({} parameters)", config.num_params());
     device.seed(training.seed);
-    let model = config.init(&device.clone().autodiff());
+    let model = match init {
+        Some(model) => model.train(),
+        None => config.init(&device.clone().autodiff()),
+    };
     let steps = training.steps;
     let (model, report) =
         LmTrainer::new(training).fit(model, train, valid, tokenizer.vocab_size())?;
