@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::DnaError;
 pub use crate::data::Split;
-use crate::data::{data_path, read_tsv};
+use crate::data::{DataError, data_path, read_tsv};
 
 /// A cell type with DHS data. The label of a [`DhsRecord`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,7 +75,18 @@ pub fn dhs_path() -> PathBuf {
 ///
 /// Every sequence must be non-empty uppercase `ACGT`. Errors name the file and 1-based line.
 pub fn load_dhs(path: &Path) -> Result<Vec<DhsRecord>, DnaError> {
-    let rows = read_tsv(path, ["sequence", "cell_type", "split"])?;
+    let rows = read_tsv(path, ["sequence", "cell_type", "split"]).map_err(|e| match e {
+        DataError::Parse {
+            path,
+            line,
+            message,
+        } => DnaError::Parse {
+            path,
+            line,
+            message,
+        },
+        io => DnaError::Io(io),
+    })?;
     let mut out = Vec::with_capacity(rows.len());
     for (n, [sequence, cell, split]) in rows {
         let parse = |message: String| DnaError::Parse {

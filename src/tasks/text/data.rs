@@ -4,7 +4,7 @@
 
 use super::TextError;
 pub use crate::data::Split;
-use crate::data::{data_path, read_tsv, unescape_field};
+use crate::data::{DataError, data_path, read_tsv, unescape_field};
 use std::path::{Path, PathBuf};
 
 /// The command that builds the corpus, quoted in errors when the file is missing.
@@ -57,7 +57,19 @@ pub fn load_summaries(path: &Path) -> Result<Vec<SummaryPair>, TextError> {
             command: BUILD_CORPUS,
         });
     }
-    let rows = read_tsv(path, ["package", "source", "split", "summary", "body"])?;
+    let rows =
+        read_tsv(path, ["package", "source", "split", "summary", "body"]).map_err(|e| match e {
+            DataError::Parse {
+                path,
+                line,
+                message,
+            } => TextError::Parse {
+                path,
+                line,
+                message,
+            },
+            io => TextError::Io(io),
+        })?;
     let mut out = Vec::with_capacity(rows.len());
     for (line, [package, source, split, summary, body]) in rows {
         let parse = |message: String| TextError::Parse {
