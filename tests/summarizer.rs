@@ -81,7 +81,10 @@ fn shipped_summarizer_writes_word_like_synopses() {
         ended += usize::from(ids.len() < 24);
     }
     // The small summariser sometimes loops under greedy decoding (documented in its README).
-    assert!(ended >= 3, "only {ended} of 4 greedy synopses ended with EOS");
+    assert!(
+        ended >= 3,
+        "only {ended} of 4 greedy synopses ended with EOS"
+    );
 }
 
 /// MiniLM's directory, or `None` (skip) when it is missing and CI does not require it.
