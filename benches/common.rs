@@ -1,12 +1,24 @@
 //! Shapes shared by the benches: the paper's QM9 policy and the shipped small policy, both
 //! measured at batch 64 × 100 tokens like `../shared/peer/hf_gpt_bench.py`.
 
+// Each bench uses part of this module.
+#![allow(dead_code)]
+
 use multireward::policy::GptConfig;
 
 /// Batch size of every bench (the peer script's default).
 pub const BATCH: usize = 64;
 /// Tokens per row (new tokens when sampling, sequence length when training).
 pub const TOKENS: usize = 100;
+
+/// Measurement time of a bench, seconds: `default`, or `MULTIREWARD_BENCH_SECONDS` when set
+/// (shorter runs on a lent GPU machine).
+pub fn seconds(default: u64) -> u64 {
+    std::env::var("MULTIREWARD_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
 
 /// `(name, config)` of the benchmarked shapes.
 pub fn shapes() -> Vec<(&'static str, GptConfig)> {

@@ -16,7 +16,7 @@ fn sampling(c: &mut Criterion) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(20))
+        .measurement_time(Duration::from_secs(common::seconds(20)))
         .throughput(Throughput::Elements(
             (common::BATCH * common::TOKENS) as u64,
         ));

@@ -20,7 +20,7 @@ fn train_step(c: &mut Criterion) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(20))
+        .measurement_time(Duration::from_secs(common::seconds(20)))
         .throughput(Throughput::Elements(
             (common::BATCH * common::TOKENS) as u64,
         ));
@@ -52,6 +52,8 @@ fn train_step(c: &mut Criterion) {
                     let grads = GradientsParams::from_grads(loss.backward(), &m);
                     let m = optim.step(1e-5, m, grads);
                     model = Some(m);
+                    // Asynchronous backends: wait for the step to finish.
+                    device.sync().unwrap();
                 },
                 BatchSize::PerIteration,
             )

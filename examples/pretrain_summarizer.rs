@@ -49,6 +49,13 @@ struct Args {
     /// Dropout probability during training (the saved config keeps it; inference ignores it).
     #[arg(long, default_value_t = 0.0)]
     dropout: f64,
+    /// Loss on every token (description and synopsis) instead of the synopsis only: a
+    /// language-modelling phase before the completion-only fine-tune.
+    #[arg(long)]
+    full_loss: bool,
+    /// Use this tokenizer (`tokenizer.json`) instead of training a new BPE.
+    #[arg(long, conflicts_with = "init")]
+    tokenizer: Option<PathBuf>,
     /// Continue training this checkpoint (its tokenizer and shape) instead of starting afresh.
     #[arg(long, conflicts_with = "eval_only")]
     init: Option<PathBuf>,
@@ -89,6 +96,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let model = load_weights(dir, config.init(&device))?;
                 (BpeTokenizer::load(&tokenizer_path(dir))?, Some(model))
+            }
+            None if args.tokenizer.is_some() => {
+                let path = args.tokenizer.as_deref().expect("checked");
+                (BpeTokenizer::load(path)?, None)
             }
             None => {
                 let texts = train.iter().flat_map(|p| [p.document(), p.summary.clone()]);
@@ -135,7 +146,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         };
         let mut training = args.model.training(args.steps, 5);
-        training.loss_after = Some(SEP);
+        training.loss_after = (!args.full_loss).then_some(SEP);
         pretrain::train_and_save(
             init,
             &config,

@@ -23,8 +23,10 @@
 //! - `rougeL`: ROUGE-L F1 against the human synopsis (the paper's third reward is a DeBERTa
 //!   reward model).
 //!
-//! Training prompts are training-split descriptions; evaluation uses held-out test-split
-//! descriptions (other source packages), scored by the same three functions.
+//! Training prompts are validation-split descriptions (source packages the summariser's SFT
+//! never trained on, so RL must generalise rather than sharpen memorised synopses); evaluation
+//! uses the held-out test split (yet other source packages), scored by the same three
+//! functions.
 
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
@@ -70,10 +72,10 @@ struct Args {
     /// Sampling temperature (training and evaluation).
     #[arg(long, default_value_t = 0.7)]
     temperature: f32,
-    /// Training-split descriptions used as training prompts (a seeded sample; `--quick`: 64).
+    /// Validation-split descriptions used as training prompts (a seeded sample; `--quick`: 64).
     #[arg(long)]
     train_prompts: Option<usize>,
-    /// Test-split descriptions used as evaluation prompts (the first ones; `--quick`: 32).
+    /// Test-split descriptions used as evaluation prompts (a seeded sample; `--quick`: 32).
     #[arg(long)]
     eval_prompts: Option<usize>,
     /// Description tokens kept in a prompt (as the summariser was trained).
@@ -97,7 +99,7 @@ struct Args {
 /// budget).
 fn presets() -> [Preset; 3] {
     let default = Preset {
-        iterations: 24,
+        iterations: 12,
         samples: 64,
         merge_every: 2,
         eval_samples: 256,
@@ -158,17 +160,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = OBJECTIVES.len();
     let [default, quick, full] = presets();
     let preset = args.run.preset(default, quick, full);
-    let reference = Gpt::load(&args.policy, &device)?;
+    // The summariser was trained with dropout 0.1; RL runs without it, as TRL's PPO does.
+    let reference = Gpt::load(&args.policy, &device)?.without_dropout();
     let tokenizer = BpeTokenizer::load(&tokenizer_path(&args.policy))?;
     let corpus = load_summaries(&summaries_path())?;
     let of = |split: Split| -> Vec<&SummaryPair> {
         corpus.iter().filter(|p| p.split == split).collect()
     };
-    let mut train = of(Split::Train);
+    let mut train = of(Split::Val);
     train.shuffle(&mut StdRng::seed_from_u64(11));
     let (n_train, n_eval) = if args.run.quick { (64, 32) } else { (512, 256) };
     train.truncate(args.train_prompts.unwrap_or(n_train));
+    // The corpus is sorted by package name: sample both splits, or the evaluation would see
+    // only packages starting with a–c.
     let mut test = of(Split::Test);
+    test.shuffle(&mut StdRng::seed_from_u64(12));
     test.truncate(args.eval_prompts.unwrap_or(n_eval));
     let train_prompts = prompts(&train, &tokenizer, args.prompt_tokens)?;
     let eval_prompts = prompts(&test, &tokenizer, args.prompt_tokens)?;

@@ -130,7 +130,7 @@ pub fn parse_device(name: &str) -> Result<Device, DeviceError> {
     Err(DeviceError::Unknown(name.to_string()))
 }
 
-#[cfg(feature = "wgpu")]
+#[cfg(any(feature = "wgpu", feature = "vulkan", feature = "metal"))]
 fn wgpu_kind(index: Option<usize>) -> burn::tensor::DeviceKind {
     match index {
         Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),

@@ -41,6 +41,10 @@ pub struct ModelArgs {
     /// Seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Wall-clock budget for training, minutes: warmup and cosine decay are fitted to it and
+    /// the run stops when it is spent (or after `--steps`, whichever comes first).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
 }
 
 impl ModelArgs {
@@ -66,6 +70,7 @@ impl ModelArgs {
             warmup: (steps / 20).max(1),
             eval_every: (steps / evals.max(1)).max(1),
             seed: self.seed,
+            max_seconds: self.max_minutes.map(|m| m * 60.0),
             ..Default::default()
         }
     }
@@ -91,12 +96,12 @@ pub fn train_and_save(
         Some(model) => model.train(),
         None => config.init(&device.clone().autodiff()),
     };
-    let steps = training.steps;
     let (model, report) =
         LmTrainer::new(training).fit(model, train, valid, tokenizer.vocab_size())?;
     let (first, last) = (report.train_loss.first(), report.train_loss.last());
     println!(
-        "trained {steps} steps in {:.0} s ({:.0} s training, {:.0} tokens/s); train loss {:.4} → {:.4}",
+        "trained {} steps in {:.0} s ({:.0} s training, {:.0} tokens/s); train loss {:.4} → {:.4}",
+        report.steps,
         report.seconds,
         report.train_seconds,
         report.tokens_per_s,

@@ -346,6 +346,15 @@ impl Gpt {
         &self.config
     }
 
+    /// The same weights with dropout switched off, as TRL's PPO does by default
+    /// (`disable_dropout`): PPO's probability ratios then compare the policy with itself
+    /// rather than with a randomly thinned copy.
+    pub fn without_dropout(mut self) -> Self {
+        self.dropout = 0.0;
+        self.config.dropout = 0.0;
+        self
+    }
+
     /// Final hidden states `[B, T, d]` of `tokens` at `positions`.
     fn hidden(
         &self,

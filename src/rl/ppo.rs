@@ -11,9 +11,9 @@ use crate::policy::{Policy, Rollout, SamplingConfig, Sequences};
 use crate::train::clip_global_norm;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor, TensorData};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 
 /// How advantages are estimated.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -186,23 +186,35 @@ impl<P: Policy> Ppo<P> {
         }
     }
 
-    /// Prompts of one step: `prompts` are cycled to `samples_per_step` rows, each repeated
+    /// Prompts of one step: `samples_per_step / group` distinct prompts drawn with `seed`
+    /// (all of them, cycled from a seeded offset, when there are fewer), each repeated
     /// `group` times next to each other for the group estimator.
-    pub fn step_prompts(&self, prompts: &[Vec<u32>]) -> Vec<Vec<u32>> {
-        self.step_prompt_indices(prompts.len())
+    pub fn step_prompts(&self, prompts: &[Vec<u32>], seed: u64) -> Vec<Vec<u32>> {
+        self.step_prompt_indices(prompts.len(), seed)
             .into_iter()
             .map(|i| prompts[i].clone())
             .collect()
     }
 
-    /// Which of `n` prompts each row of a step uses (see [`Ppo::step_prompts`]).
-    pub fn step_prompt_indices(&self, n: usize) -> Vec<usize> {
+    /// Which of `n` prompts each row of a step uses (see [`Ppo::step_prompts`]). Different
+    /// seeds (steps) draw different prompts, so a run visits the whole prompt set.
+    pub fn step_prompt_indices(&self, n: usize, seed: u64) -> Vec<usize> {
         let group = match self.config.estimator {
             Estimator::Group { size, .. } => size,
             Estimator::Gae => 1,
         };
-        (0..self.config.samples_per_step / group)
-            .flat_map(|i| std::iter::repeat_n(i % n.max(1), group))
+        let rows = self.config.samples_per_step / group;
+        let n = n.max(1);
+        let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_9e37_79b9_7f4a);
+        let chosen: Vec<usize> = if rows <= n {
+            rand::seq::index::sample(&mut rng, n, rows).into_vec()
+        } else {
+            let offset = rng.random_range(0..n);
+            (0..rows).map(|i| (offset + i) % n).collect()
+        };
+        chosen
+            .into_iter()
+            .flat_map(|i| std::iter::repeat_n(i, group))
             .collect()
     }
 
@@ -222,7 +234,7 @@ impl<P: Policy> Ppo<P> {
         if prompts.is_empty() {
             return Err(RlError::BadConfig("no prompts".into()));
         }
-        let rows = self.step_prompts(prompts);
+        let rows = self.step_prompts(prompts, seed);
         let sampling = SamplingConfig {
             seed: Some(seed),
             ..self.config.sampling.clone()
@@ -458,5 +470,48 @@ pub fn select_rows(seqs: &Sequences, idx: &Tensor<1, Int>) -> Sequences {
         positions: seqs.positions.clone().select(0, idx.clone()),
         key_pad: seqs.key_pad.clone().map(|p| p.select(0, idx.clone())),
         prompt_len: seqs.prompt_len,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::default_device;
+    use crate::policy::GptConfig;
+    use crate::rl::GroupBaseline;
+
+    #[test]
+    fn steps_draw_different_prompts_in_groups() {
+        let reference = GptConfig::new(1, 1, 16, 32, 8, 16).init(&default_device());
+        let config = PpoConfig {
+            samples_per_step: 32,
+            estimator: Estimator::Group {
+                size: 4,
+                baseline: GroupBaseline::LeaveOneOut,
+            },
+            ..Default::default()
+        };
+        let ppo = Ppo::new(config, &reference);
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..40 {
+            let rows = ppo.step_prompt_indices(100, seed);
+            assert_eq!(rows.len(), 32);
+            let distinct: std::collections::BTreeSet<_> = rows.iter().collect();
+            assert_eq!(distinct.len(), 8, "eight distinct prompts per step");
+            for group in rows.chunks(4) {
+                assert!(group.iter().all(|&i| i == group[0] && i < 100));
+            }
+            seen.extend(rows);
+        }
+        // 40 steps of 8 prompts visit most of the 100, not the same 8 over and over.
+        assert!(seen.len() > 90, "{} prompts visited", seen.len());
+        assert_eq!(
+            ppo.step_prompt_indices(100, 7),
+            ppo.step_prompt_indices(100, 7)
+        );
+        // Fewer prompts than a step needs: every one of them is used.
+        let few: std::collections::BTreeSet<_> =
+            ppo.step_prompt_indices(3, 1).into_iter().collect();
+        assert_eq!(few.len(), 3);
     }
 }

@@ -183,7 +183,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             prompt_texts,
             ..
         } = self;
-        let prompt_of = ppo.step_prompt_indices(prompts.len());
+        let prompt_of = ppo.step_prompt_indices(prompts.len(), ctx.step_seed());
         let mut last = None;
         let mut reward_error = None;
         let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {

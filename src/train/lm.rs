@@ -40,6 +40,12 @@ pub struct LmTrainingConfig {
     /// by default. `None` (the default) trains on every token after BOS.
     #[serde(default)]
     pub loss_after: Option<u32>,
+    /// Wall-clock budget for the training steps (evaluation excluded), seconds. When set, the
+    /// schedule's progress is the larger of `step / steps` and `elapsed / max_seconds`, and the
+    /// run ends when either reaches 1, so warmup and cosine decay fit the budget on any
+    /// device. `None` (the default): exactly `steps` steps.
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
 }
 
 impl Default for LmTrainingConfig {
@@ -56,6 +62,7 @@ impl Default for LmTrainingConfig {
             seed: 42,
             progress: true,
             loss_after: None,
+            max_seconds: None,
         }
     }
 }
@@ -162,6 +169,8 @@ pub struct LmReport {
     pub seconds: f64,
     /// Time spent in training steps only, seconds.
     pub train_seconds: f64,
+    /// Optimiser steps taken (fewer than configured when `max_seconds` ended the run).
+    pub steps: usize,
 }
 
 /// Causal-LM trainer.
@@ -267,7 +276,17 @@ impl LmTrainer {
         let (mut window_loss, mut window_n, mut tokens) = (0.0f64, 0usize, 0usize);
         let start = Instant::now();
         let mut eval_seconds = 0.0;
-        for step in 0..cfg.steps {
+        // Schedule position: the step count, or the budget's elapsed fraction if further on.
+        let progress = |step: usize, train_seconds: f64| match cfg.max_seconds {
+            Some(budget) if budget > 0.0 => {
+                step.max((train_seconds / budget * cfg.steps as f64) as usize)
+            }
+            Some(_) => cfg.steps,
+            None => step,
+        };
+        let eval_every = cfg.eval_every.max(1);
+        let (mut step, mut done, mut next_eval) = (0usize, 0usize, eval_every);
+        while done < cfg.steps {
             let mut rows = Vec::with_capacity(cfg.batch_size);
             while rows.len() < cfg.batch_size {
                 if cursor == order.len() {
@@ -284,15 +303,19 @@ impl LmTrainer {
             let loss: f32 = loss.into_scalar();
             let (grads, norm) = clip_global_norm(&policy, grads, cfg.grad_clip);
             if norm.is_finite() && loss.is_finite() {
-                policy = optim.step(schedule.lr(step), policy, grads);
+                policy = optim.step(schedule.lr(done), policy, grads);
             }
             window_loss += loss as f64;
             window_n += 1;
-            bar.inc(1);
-            let last = step + 1 == cfg.steps;
-            if (step + 1) % cfg.eval_every.max(1) == 0 || last {
+            step += 1;
+            let now = progress(step, start.elapsed().as_secs_f64() - eval_seconds);
+            bar.inc((now.min(cfg.steps) - done) as u64);
+            done = now.min(cfg.steps);
+            let last = done == cfg.steps;
+            if done >= next_eval || last {
+                next_eval = (done / eval_every + 1) * eval_every;
                 let train_loss = window_loss / window_n as f64;
-                report.train_loss.push((step + 1, train_loss));
+                report.train_loss.push((step, train_loss));
                 (window_loss, window_n) = (0.0, 0);
                 let mut msg = format!("train {train_loss:.4}");
                 if !valid.is_empty() {
@@ -305,12 +328,12 @@ impl LmTrainer {
                         vocab,
                     )?;
                     eval_seconds += t0.elapsed().as_secs_f64();
-                    report.valid.push((step + 1, v, v.exp()));
+                    report.valid.push((step, v, v.exp()));
                     msg += &format!(" | valid {v:.4} ppl {:.3}", v.exp());
                 }
                 bar.set_message(msg.clone());
                 if cfg.progress {
-                    let line = format!("step {:>6}: {msg}", step + 1);
+                    let line = format!("step {step:>6}: {msg}");
                     if bar.is_hidden() {
                         eprintln!("{line}");
                     } else {
@@ -319,6 +342,7 @@ impl LmTrainer {
                 }
             }
         }
+        report.steps = step;
         bar.finish_and_clear();
         report.seconds = start.elapsed().as_secs_f64();
         report.train_seconds = report.seconds - eval_seconds;
@@ -354,5 +378,33 @@ mod tests {
         assert!(LmBatch::completions(&missing, Some(sep), vocab, &device).is_err());
         let nothing_after: [&[u32]; 1] = [&[1, 5, sep]];
         assert!(LmBatch::completions(&nothing_after, Some(sep), vocab, &device).is_err());
+    }
+
+    #[test]
+    fn time_budget_ends_the_run_and_the_schedule() {
+        use crate::policy::GptConfig;
+        let device = default_device();
+        device.seed(0);
+        let model = GptConfig::new(1, 1, 16, 32, 8, 16).init(&device.clone().autodiff());
+        let rows: Vec<Vec<u32>> = (0..8).map(|i| vec![1, 3 + i % 4, 4, 5, 2]).collect();
+        let trainer = LmTrainer::new(LmTrainingConfig {
+            steps: 1_000_000,
+            batch_size: 4,
+            warmup: 10,
+            eval_every: 250_000,
+            progress: false,
+            max_seconds: Some(0.3),
+            ..Default::default()
+        });
+        let (_, report) = trainer.fit(model, &rows, &rows[..2], 8).unwrap();
+        assert!(
+            report.steps > 0 && report.steps < 1_000_000,
+            "{}",
+            report.steps
+        );
+        // The budget's quarters trigger the evaluations, the last one at the end.
+        assert!((1..=5).contains(&report.valid.len()), "{:?}", report.valid);
+        assert_eq!(report.valid.last().unwrap().0, report.steps);
+        assert!(report.train_seconds >= 0.3, "{}", report.train_seconds);
     }
 }
