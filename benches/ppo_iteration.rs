@@ -52,11 +52,11 @@ fn ppo_iteration(c: &mut Criterion) {
         let mut policy = Some(reference.clone());
         let prompts = vec![vec![BOS]];
         let mut seed = 0;
-        // Reward: the share of token 5 in each response (any cheap, varying score).
+        // Reward: the share of token 5 in each response (any cheap, varying score; 0 when empty).
         let mut scorer = |r: &multireward::policy::Rollout| {
             Ok(r.response_ids()
                 .iter()
-                .map(|ids| ids.iter().filter(|&&t| t == 5).count() as f32 / ids.len() as f32)
+                .map(|ids| ids.iter().filter(|&&t| t == 5).count() as f32 / ids.len().max(1) as f32)
                 .collect())
         };
         group.bench_function(name, |b| {
