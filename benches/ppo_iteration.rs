@@ -5,12 +5,11 @@
 //! cost (TRL's bench scores with a GPT-2 reward model of the policy's shape, and uses a
 //! separate value model where ours is a head on the policy).
 
-use burn::optim::AdamConfig;
-use burn::optim::decay::WeightDecayConfig;
 use criterion::{Criterion, criterion_group, criterion_main};
 use multireward::device::device_from_env;
 use multireward::policy::SamplingConfig;
 use multireward::rl::{Ppo, PpoConfig};
+use multireward::strategy::OptimizerConfig;
 use multireward::tokenizer::BOS;
 use std::time::Duration;
 
@@ -44,11 +43,8 @@ fn ppo_iteration(c: &mut Criterion) {
             },
             &reference,
         );
-        // The RL experts' optimiser (`strategy::OptimizerConfig`'s defaults).
-        let mut optim = AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(Some(WeightDecayConfig::new(0.01)))
-            .init();
+        // The RL experts' optimiser.
+        let mut optim = OptimizerConfig::default().init();
         let mut policy = Some(reference.clone());
         let prompts = vec![vec![BOS]];
         let mut seed = 0;
@@ -66,7 +62,7 @@ fn ppo_iteration(c: &mut Criterion) {
                     .step(
                         policy.take().unwrap(),
                         &mut optim,
-                        1.41e-5,
+                        OptimizerConfig::default().lr,
                         &prompts,
                         seed,
                         &mut scorer,

@@ -28,6 +28,16 @@ impl Default for OptimizerConfig {
     }
 }
 
+impl OptimizerConfig {
+    /// A fresh Adam (ε 1e-8) with this weight decay; the learning rate is given per step.
+    pub fn init(&self) -> ModuleOptimizer {
+        AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay)))
+            .init()
+    }
+}
+
 /// The real learner: PPO (or its group-baseline variant) on the rewards of a [`RewardSet`].
 ///
 /// The objectives are the rewards with positive weight, in the set's order; their weights are
@@ -150,10 +160,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
     }
 
     fn optimizer(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(Some(WeightDecayConfig::new(self.optimizer.weight_decay)))
-            .init()
+        self.optimizer.init()
     }
 
     fn step(
