@@ -49,7 +49,7 @@ pub struct PpoLearner<'a, P: Policy> {
     pub rewards: &'a mut RewardSet,
     /// Decodes responses for the rewards.
     pub tokenizer: &'a dyn Tokenizer,
-    /// Prompts (token ids), cycled over the step's samples.
+    /// Prompts (token ids); each step draws its own (see [`Ppo::step_prompts`]).
     pub prompts: Vec<Vec<u32>>,
     /// Prompt texts given to the rewards, one per prompt.
     pub prompt_texts: Vec<String>,
