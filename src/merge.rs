@@ -5,6 +5,7 @@
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::Tensor;
+use rayon::prelude::*;
 use thiserror::Error;
 
 /// Errors from merging.
@@ -172,11 +173,24 @@ impl Merger for Linear {
     ) -> Result<M, MergeError> {
         check_convex(weights, models.len())?;
         let flats = flatten_all(models)?;
-        let merged = (0..flats[0].len())
-            .map(|p| weighted_sum(flats.iter().map(|f| f[p].values.clone()), weights))
-            .collect();
+        let merged = per_parameter(&flats, |p| {
+            weighted_sum(flats.iter().map(|f| f[p].values.clone()), weights)
+        });
         Ok(rebuild(models[0], merged))
     }
+}
+
+/// `f(p)` for every parameter index `p` of `flats`, in order, spread over the rayon pool:
+/// CPU backends run element-wise kernels on one thread, so merging parameters in parallel uses
+/// every core (the merge is memory-bound).
+fn per_parameter(
+    flats: &[Vec<Flat>],
+    f: impl Fn(usize) -> Tensor<1> + Sync + Send,
+) -> Vec<Tensor<1>> {
+    (0..flats.first().map_or(0, Vec::len))
+        .into_par_iter()
+        .map(f)
+        .collect()
 }
 
 fn weighted_sum(tensors: impl Iterator<Item = Tensor<1>>, weights: &[f64]) -> Tensor<1> {
@@ -202,16 +216,14 @@ impl Merger for TaskArithmetic {
         base: Option<&M>,
     ) -> Result<M, MergeError> {
         let (base, flats) = with_base(models, weights, base, "task arithmetic")?;
-        let merged = (0..flats[0].len())
-            .map(|p| {
-                let b = flats[0][p].values.clone();
-                let tau = weighted_sum(
-                    flats[1..].iter().map(|f| f[p].values.clone() - b.clone()),
-                    weights,
-                );
-                b + tau * self.scale
-            })
-            .collect();
+        let merged = per_parameter(&flats, |p| {
+            let b = flats[0][p].values.clone();
+            let tau = weighted_sum(
+                flats[1..].iter().map(|f| f[p].values.clone() - b.clone()),
+                weights,
+            );
+            b + tau * self.scale
+        });
         Ok(rebuild(base, merged))
     }
 }
@@ -274,25 +286,23 @@ impl Merger for Ties {
                 reason: "TIES weights must be non-negative".into(),
             });
         }
-        let merged = (0..flats[0].len())
-            .map(|p| {
-                let b = flats[0][p].values.clone();
-                let taus: Vec<Tensor<1>> = flats[1..]
-                    .iter()
-                    .map(|f| trim(f[p].values.clone() - b.clone(), self.density))
-                    .collect();
-                let elected = weighted_sum(taus.iter().cloned(), weights).sign();
-                let (mut num, mut den) = (b.zeros_like(), b.zeros_like());
-                for (tau, &w) in taus.into_iter().zip(weights) {
-                    let agree = tau.clone().sign().equal(elected.clone()).float()
-                        * tau.clone().not_equal_elem(0.0).float();
-                    num = num + tau * agree.clone() * w;
-                    den = den + agree * w;
-                }
-                let tau = num / den.clamp_min(1e-12);
-                b + tau * self.scale
-            })
-            .collect();
+        let merged = per_parameter(&flats, |p| {
+            let b = flats[0][p].values.clone();
+            let taus: Vec<Tensor<1>> = flats[1..]
+                .iter()
+                .map(|f| trim(f[p].values.clone() - b.clone(), self.density))
+                .collect();
+            let elected = weighted_sum(taus.iter().cloned(), weights).sign();
+            let (mut num, mut den) = (b.zeros_like(), b.zeros_like());
+            for (tau, &w) in taus.into_iter().zip(weights) {
+                let agree = tau.clone().sign().equal(elected.clone()).float()
+                    * tau.clone().not_equal_elem(0.0).float();
+                num = num + tau * agree.clone() * w;
+                den = den + agree * w;
+            }
+            let tau = num / den.clamp_min(1e-12);
+            b + tau * self.scale
+        });
         Ok(rebuild(base, merged))
     }
 }

@@ -33,6 +33,8 @@ pub const DEFAULT_MAX_TOKENS: usize = 256;
 
 /// Sentences per forward pass in [`SentenceEncoder::embed`].
 const BATCH_SIZE: usize = 64;
+/// Padded tokens (rows × longest row) per encoder batch.
+const BATCH_TOKENS: usize = 2048;
 
 /// Id of `[PAD]` in the BERT vocabulary (padding is masked out, so any valid id would do).
 const PAD_ID: i64 = 0;
@@ -704,7 +706,8 @@ impl SentenceEncoder {
     }
 
     /// L2-normalised embeddings (each [`SentenceEncoder::dim`] long), in the order of `texts`.
-    /// Texts are sorted by length and run in padded batches of 64, one host read-back per batch.
+    /// Texts are sorted by length and run in padded batches of at most 64 rows and
+    /// [`BATCH_TOKENS`] padded tokens, one host read-back per batch.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, MiniLmError> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -720,7 +723,7 @@ impl SentenceEncoder {
         order.sort_by_key(|&i| ids[i].len());
         let d = self.dim();
         let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(BATCH_SIZE) {
+        for chunk in length_batches(&order, |i| ids[i].len()) {
             let rows: Vec<&[u32]> = chunk.iter().map(|&i| ids[i].as_slice()).collect();
             let (ids_t, mask_t) = padded_batch(&rows, &self.device);
             let emb = self.model.embed(ids_t, mask_t).into_data();
@@ -746,6 +749,25 @@ impl SentenceEncoder {
     pub fn model(&self) -> &MiniLm {
         &self.model
     }
+}
+
+/// Consecutive runs of `order` (sorted by ascending `len`) of at most [`BATCH_SIZE`] rows whose
+/// padded size (rows × longest) stays within [`BATCH_TOKENS`]; a single longer row forms its
+/// own batch. Keeps a few long texts from padding a batch of short ones.
+fn length_batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<&[usize]> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    for (k, &i) in order.iter().enumerate() {
+        let rows = k - start + 1;
+        if rows > 1 && (rows > BATCH_SIZE || rows * len(i) > BATCH_TOKENS) {
+            batches.push(&order[start..k]);
+            start = k;
+        }
+    }
+    if start < order.len() {
+        batches.push(&order[start..]);
+    }
+    batches
 }
 
 /// Right-padded ids `[B, T]` (pad id 0) and mask `[B, T]` (1.0 = real token), `T` the longest
@@ -790,6 +812,27 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
     use crate::device::default_device;
+
+    #[test]
+    fn long_texts_do_not_pad_batches_of_short_ones() {
+        // 63 short texts and 8 long ones, as one PPO step scores (summaries + descriptions).
+        let lens: Vec<usize> = (0..63).map(|_| 20).chain((0..8).map(|k| 200 + k)).collect();
+        let order: Vec<usize> = (0..lens.len()).collect();
+        let batches = length_batches(&order, |i| lens[i]);
+        let sizes: Vec<usize> = batches.iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![63, 8]);
+        assert_eq!(batches.concat(), order);
+        // Row cap, and a row longer than the budget alone.
+        let lens = [1usize; 130];
+        let order: Vec<usize> = (0..130).collect();
+        let sizes: Vec<usize> = length_batches(&order, |i| lens[i])
+            .iter()
+            .map(|b| b.len())
+            .collect();
+        assert_eq!(sizes, vec![64, 64, 2]);
+        assert_eq!(length_batches(&[0, 1], |i| [5000, 6000][i]).len(), 2);
+        assert!(length_batches(&[], |_| 1).is_empty());
+    }
 
     fn tiny() -> MiniLmConfig {
         MiniLmConfig {
