@@ -29,6 +29,9 @@ pub enum EstimatorArg {
     Gae,
 }
 
+/// RiC's supervised learning rate when `--ric-lr` is absent (molecules, DNA).
+pub const RIC_LR: f64 = 1e-3;
+
 /// Budget, optimiser and strategy flags (flattened into each example's arguments).
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -82,8 +85,9 @@ pub struct RunArgs {
     #[arg(long, default_value = "top")]
     pub ric_target: String,
     /// RiC: supervised fine-tuning learning rate (the conditioning tokens start untrained).
-    #[arg(long, default_value_t = 1e-3)]
-    pub ric_lr: f64,
+    /// Default [`RIC_LR`]; an example may choose its own when the flag is absent.
+    #[arg(long)]
+    pub ric_lr: Option<f64>,
 }
 
 /// Budget and sizes of one run.
@@ -192,7 +196,7 @@ impl RunArgs {
                             sft: LmTrainingConfig {
                                 steps: (updates / rounds).max(1),
                                 batch_size: 32,
-                                lr: self.ric_lr,
+                                lr: self.ric_lr.unwrap_or(RIC_LR),
                                 warmup: 5,
                                 eval_every: usize::MAX,
                                 progress: false,
