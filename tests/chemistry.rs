@@ -346,18 +346,3 @@ fn pathological_inputs_are_errors() {
         );
     }
 }
-
-#[test]
-#[ignore]
-fn probe() {
-    let v: Vec<(String, Option<String>)> =
-        serde_json::from_str(&std::fs::read_to_string("/tmp/probe.json").unwrap()).unwrap();
-    for (s, want) in v {
-        let got = Molecule::from_smiles(&s).map(|m| m.canonical_smiles().to_string());
-        let agree = got.as_ref().ok() == want.as_ref();
-        println!(
-            "{} {s:?} rdkit={want:?} ours={got:?}",
-            if agree { "  " } else { "XX" }
-        );
-    }
-}

@@ -63,7 +63,9 @@ pub struct ResponseScores {
 /// parameters: call it on the training copy for gradients and on `valid()` for none.
 pub trait Policy: Module {
     /// Sample one response per prompt. Prompts are token ids (at least `[BOS]`); they are
-    /// left-padded to a common length. Sampling always runs on a non-autodiff copy.
+    /// left-padded to a common length. Sampling always runs on a non-autodiff copy. The
+    /// rollout's `log_probs` must equal what `valid().score` gives for the same tokens at
+    /// `cfg.temperature`: PPO's group estimator uses them as the old policy's log-probabilities.
     fn sample(&self, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Rollout, PolicyError>;
 
     /// Log-probabilities of the response tokens of `seqs` (every token after the prompt) at
