@@ -3,20 +3,12 @@
 //! weights and writes one.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use multireward::device::device_from_env;
 use multireward::merge::{Linear, Merger};
-use std::time::Duration;
 
 mod common;
 
 fn merge(c: &mut Criterion) {
-    common::keep_freed_memory();
-    let device = device_from_env().expect("MULTIREWARD_DEVICE names a compiled backend");
-    let mut group = c.benchmark_group("merge3");
-    group
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(common::seconds(10)));
+    let (device, mut group) = common::setup(c, "merge3", 20, 10);
     for (name, config) in common::shapes() {
         let experts: Vec<_> = (0..3)
             .map(|k| {

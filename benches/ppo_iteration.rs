@@ -6,25 +6,16 @@
 //! separate value model where ours is a head on the policy).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use multireward::device::device_from_env;
 use multireward::policy::SamplingConfig;
 use multireward::rl::{Ppo, PpoConfig};
 use multireward::strategy::OptimizerConfig;
 use multireward::tokenizer::BOS;
-use std::time::Duration;
 
 mod common;
 
 fn ppo_iteration(c: &mut Criterion) {
-    common::keep_freed_memory();
-    let device = device_from_env()
-        .expect("MULTIREWARD_DEVICE names a compiled backend")
-        .autodiff();
-    let mut group = c.benchmark_group("ppo_iteration");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(common::seconds(60)));
+    let (device, mut group) = common::setup(c, "ppo_iteration", 10, 60);
+    let device = device.autodiff();
     for (name, config) in common::shapes() {
         device.seed(0);
         let reference = config.with_value_head(true).init(&device);

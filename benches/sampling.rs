@@ -2,24 +2,16 @@
 //! stop (as HF `generate(min_new_tokens=100)` in the peer script).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use multireward::device::device_from_env;
 use multireward::policy::{Policy, SamplingConfig};
 use multireward::tokenizer::BOS;
-use std::time::Duration;
 
 mod common;
 
 fn sampling(c: &mut Criterion) {
-    common::keep_freed_memory();
-    let device = device_from_env().expect("MULTIREWARD_DEVICE names a compiled backend");
-    let mut group = c.benchmark_group("sampling");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(common::seconds(20)))
-        .throughput(Throughput::Elements(
-            (common::BATCH * common::TOKENS) as u64,
-        ));
+    let (device, mut group) = common::setup(c, "sampling", 10, 20);
+    group.throughput(Throughput::Elements(
+        (common::BATCH * common::TOKENS) as u64,
+    ));
     for (name, config) in common::shapes() {
         device.seed(0);
         let model = config.init(&device);

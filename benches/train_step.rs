@@ -5,25 +5,16 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::Distribution;
 use burn::tensor::Tensor;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use multireward::device::device_from_env;
 use multireward::train::{LmBatch, lm_loss};
-use std::time::Duration;
 
 mod common;
 
 fn train_step(c: &mut Criterion) {
-    common::keep_freed_memory();
-    let device = device_from_env()
-        .expect("MULTIREWARD_DEVICE names a compiled backend")
-        .autodiff();
-    let mut group = c.benchmark_group("train_step");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(common::seconds(20)))
-        .throughput(Throughput::Elements(
-            (common::BATCH * common::TOKENS) as u64,
-        ));
+    let (device, mut group) = common::setup(c, "train_step", 10, 20);
+    let device = device.autodiff();
+    group.throughput(Throughput::Elements(
+        (common::BATCH * common::TOKENS) as u64,
+    ));
     for (name, config) in common::shapes() {
         device.seed(0);
         let vocab = config.vocab_size;

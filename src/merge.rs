@@ -173,24 +173,18 @@ impl Merger for Linear {
     ) -> Result<M, MergeError> {
         check_convex(weights, models.len())?;
         let flats = flatten_all(models)?;
-        let merged = per_parameter(&flats, |p| {
+        let merged = per_parameter(flats[0].len(), |p| {
             weighted_sum(flats.iter().map(|f| f[p].values.clone()), weights)
         });
         Ok(rebuild(models[0], merged))
     }
 }
 
-/// `f(p)` for every parameter index `p` of `flats`, in order, spread over the rayon pool:
-/// CPU backends run element-wise kernels on one thread, so merging parameters in parallel uses
+/// `f(p)` for every parameter index `p < count`, in order, spread over the rayon pool: CPU
+/// backends run element-wise kernels on one thread, so merging parameters in parallel uses
 /// every core (the merge is memory-bound).
-fn per_parameter(
-    flats: &[Vec<Flat>],
-    f: impl Fn(usize) -> Tensor<1> + Sync + Send,
-) -> Vec<Tensor<1>> {
-    (0..flats.first().map_or(0, Vec::len))
-        .into_par_iter()
-        .map(f)
-        .collect()
+fn per_parameter(count: usize, f: impl Fn(usize) -> Tensor<1> + Sync + Send) -> Vec<Tensor<1>> {
+    (0..count).into_par_iter().map(f).collect()
 }
 
 fn weighted_sum(tensors: impl Iterator<Item = Tensor<1>>, weights: &[f64]) -> Tensor<1> {
@@ -216,7 +210,7 @@ impl Merger for TaskArithmetic {
         base: Option<&M>,
     ) -> Result<M, MergeError> {
         let (base, flats) = with_base(models, weights, base, "task arithmetic")?;
-        let merged = per_parameter(&flats, |p| {
+        let merged = per_parameter(flats[0].len(), |p| {
             let b = flats[0][p].values.clone();
             let tau = weighted_sum(
                 flats[1..].iter().map(|f| f[p].values.clone() - b.clone()),
@@ -286,7 +280,7 @@ impl Merger for Ties {
                 reason: "TIES weights must be non-negative".into(),
             });
         }
-        let merged = per_parameter(&flats, |p| {
+        let merged = per_parameter(flats[0].len(), |p| {
             let b = flats[0][p].values.clone();
             let taus: Vec<Tensor<1>> = flats[1..]
                 .iter()
