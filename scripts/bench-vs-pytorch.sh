@@ -18,7 +18,7 @@ TRL_PATH=${TRL_PATH:-.trl112}
 WHAT=${*:-sampling train_step merge ppo sgemm}
 has() { [[ " $WHAT " == *" $1 "* ]]; }
 echo "== machine"; lscpu | grep -E "Model name|^CPU\(s\)"
-ours() { cargo bench --bench "$1" 2>&1 | grep -E "^$2/|time:|thrpt:"; }
+ours() { cargo bench --bench "$1" 2>&1 | grep -E "^$2[/-]|time:|thrpt:"; }
 has sampling && ours sampling sampling
 has train_step && ours train_step train_step
 has merge && ours merge merge3

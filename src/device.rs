@@ -130,6 +130,17 @@ pub fn parse_device(name: &str) -> Result<Device, DeviceError> {
     Err(DeviceError::Unknown(name.to_string()))
 }
 
+/// Whether tensors on `device` live in host memory (the `flex` CPU backend), so reading them on
+/// the host needs no transfer.
+pub fn is_host(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if *device == Device::flex() {
+        return true;
+    }
+    let _ = device;
+    false
+}
+
 #[cfg(any(feature = "wgpu", feature = "vulkan", feature = "metal"))]
 fn wgpu_kind(index: Option<usize>) -> burn::tensor::DeviceKind {
     match index {
@@ -153,6 +164,7 @@ mod tests {
     #[test]
     fn flex_parses_and_unknown_is_typed() {
         assert!(parse_device("flex").is_ok());
+        assert!(is_host(&parse_device("flex").unwrap()));
         assert!(matches!(parse_device("tpu"), Err(DeviceError::Unknown(_))));
         assert!(matches!(
             parse_device("cuda:x"),

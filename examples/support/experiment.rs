@@ -32,6 +32,9 @@ pub enum EstimatorArg {
 /// RiC's supervised learning rate when `--ric-lr` is absent (molecules, DNA).
 pub const RIC_LR: f64 = 1e-3;
 
+/// RiC's online rounds when `--ric-rounds` is absent (molecules, DNA).
+pub const RIC_ROUNDS: usize = 1;
+
 /// Budget, optimiser and strategy flags (flattened into each example's arguments).
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -62,9 +65,13 @@ pub struct RunArgs {
     /// PPO minibatches per epoch; overrides the preset (reference: 4).
     #[arg(long)]
     pub minibatches: Option<usize>,
-    /// Adam learning rate of the RL experts (the reference uses 1.41e-5 for 25× our budget).
+    /// Adam learning rate of PPO (the reference uses 1.41e-5 for 25× our budget).
     #[arg(long, default_value_t = 1e-4)]
     pub lr: f64,
+    /// Adam learning rate of the IterativeRS and Rewarded Soups experts (default: `--lr`). Each
+    /// expert's update reaches the merged policy with weight 1/N.
+    #[arg(long)]
+    pub expert_lr: Option<f64>,
     /// KL coefficient β.
     #[arg(long, default_value_t = 0.05)]
     pub kl_coef: f32,
@@ -78,8 +85,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 4)]
     pub ric_bins: usize,
     /// RiC: online rounds after the offline one (the samples and updates are split evenly).
-    #[arg(long, default_value_t = 1)]
-    pub ric_rounds: usize,
+    /// Default [`RIC_ROUNDS`]; an example may choose its own when the flag is absent.
+    #[arg(long)]
+    pub ric_rounds: Option<usize>,
     /// RiC: condition on the top bins of all objectives (`top`, RiC's mapping of uniform
     /// preferences) or on the best bin combination holding ≥ 2 % of the offline data (`best`).
     #[arg(long, default_value = "top")]
@@ -185,13 +193,14 @@ impl RunArgs {
                         merge_weights: MergeWeights::Preferences,
                     },
                     "ric" => {
-                        let rounds = self.ric_rounds + 1;
+                        let online = self.ric_rounds.unwrap_or(RIC_ROUNDS);
+                        let rounds = online + 1;
                         let total = per_expert * n * preset.samples;
                         let updates = per_expert * n * updates_per_iteration;
                         Strategy::Ric(RicConfig {
                             offline_samples: total / rounds,
                             online_samples: total / rounds,
-                            online_rounds: self.ric_rounds,
+                            online_rounds: online,
                             bins: self.ric_bins,
                             sft: LmTrainingConfig {
                                 steps: (updates / rounds).max(1),
@@ -389,7 +398,7 @@ pub fn run_all(
                     prompts: prompts.ids.clone(),
                     prompt_texts: prompts.texts.clone(),
                     optimizer: OptimizerConfig {
-                        lr: args.lr,
+                        lr: args.lr_of(strategy),
                         weight_decay: 0.01,
                     },
                 },
@@ -457,6 +466,17 @@ impl Runs {
 }
 
 impl RunArgs {
+    /// PPO learning rate of `strategy`: `--expert-lr` for the merged experts of IterativeRS
+    /// and Rewarded Soups when given, else `--lr`.
+    pub fn lr_of(&self, strategy: &Strategy) -> f64 {
+        match strategy {
+            Strategy::IterativeRs { .. } | Strategy::RewardedSoups { .. } => {
+                self.expert_lr.unwrap_or(self.lr)
+            }
+            _ => self.lr,
+        }
+    }
+
     /// The run's settings for `results.json` (the domain adds its own keys).
     pub fn config_json(
         &self,
@@ -465,7 +485,8 @@ impl RunArgs {
         ppo: &PpoConfig,
     ) -> serde_json::Value {
         json!({
-            "preset": preset, "seeds": self.seeds, "lr": self.lr, "kl_coef": self.kl_coef,
+            "preset": preset, "seeds": self.seeds, "lr": self.lr,
+            "expert_lr": self.expert_lr.unwrap_or(self.lr), "kl_coef": self.kl_coef,
             "estimator": format!("{:?}", self.estimator), "strategies": plan, "ppo": ppo,
         })
     }
