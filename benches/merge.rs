@@ -5,21 +5,27 @@
 //! about to be replaced) and accumulates in place.
 
 use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use multireward::merge::{Linear, Merger};
+use multireward::policy::{Gpt, GptConfig};
 
 mod common;
+
+/// Three differently seeded experts of one shape.
+fn experts(device: &Device, config: &GptConfig) -> Vec<Gpt> {
+    (0..3)
+        .map(|k| {
+            device.seed(k);
+            config.init(device)
+        })
+        .collect()
+}
 
 fn merge(c: &mut Criterion) {
     let (device, mut group) = common::setup(c, "merge3", 20, 10);
     for (name, config) in common::shapes() {
-        let experts: Vec<_> = (0..3)
-            .map(|k| {
-                device.seed(k);
-                config.init(&device)
-            })
-            .collect();
+        let experts = experts(&device, &config);
         let refs: Vec<_> = experts.iter().collect();
         let weights = [1.0 / 3.0; 3];
         group.bench_function(name, |b| {
@@ -46,12 +52,7 @@ impl ModuleMapper for Copy {
 fn merge_owned(c: &mut Criterion) {
     let (device, mut group) = common::setup(c, "merge3-owned", 20, 10);
     for (name, config) in common::shapes() {
-        let experts: Vec<_> = (0..3)
-            .map(|k| {
-                device.seed(k);
-                config.init(&device)
-            })
-            .collect();
+        let experts = experts(&device, &config);
         let weights = [1.0 / 3.0; 3];
         group.bench_function(name, |b| {
             b.iter_batched(
