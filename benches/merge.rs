@@ -41,9 +41,9 @@ fn merge(c: &mut Criterion) {
 }
 
 /// Deep copy: every parameter in a buffer of its own.
-struct Copy;
+struct DeepCopy;
 
-impl ModuleMapper for Copy {
+impl ModuleMapper for DeepCopy {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         param.map(|t| Tensor::from_data(t.to_data(), &t.device()))
     }
@@ -56,7 +56,12 @@ fn merge_owned(c: &mut Criterion) {
         let weights = [1.0 / 3.0; 3];
         group.bench_function(name, |b| {
             b.iter_batched(
-                || experts.iter().map(|e| e.clone().map(&mut Copy)).collect(),
+                || {
+                    experts
+                        .iter()
+                        .map(|e| e.clone().map(&mut DeepCopy))
+                        .collect()
+                },
                 |owned: Vec<_>| {
                     let merged = Linear.merge_owned(owned, &weights, None).unwrap();
                     device.sync().unwrap();

@@ -1,4 +1,4 @@
-"""PyTorch's best in-place weighted merge of three state dicts, the peer of our consuming
+"""PyTorch's in-place weighted merge of three state dicts, the peer of our consuming
 `Linear::merge_owned` (benches/merge.rs, `merge3-owned`).
 
 The shared peer script (`../shared/peer/hf_gpt_bench.py`) times an allocating merge,
