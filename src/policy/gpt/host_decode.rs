@@ -6,8 +6,8 @@
 //! skinny left operand is too small to amortise it), two gemm calls per (row, head) over the
 //! whole preallocated cache, and single-threaded element-wise kernels. Here the weights are
 //! copied once per `sample` call into column panels that the `gemm` crate reads without
-//! repacking, attention reads only the filled prefix, and GELU runs on the rayon pool.
-//! The prompt (prefill) still runs through Burn; its keys and values are copied in.
+//! repacking, attention reads only the filled prefix, and GELU runs vectorised on the rayon
+//! pool. The prompt (prefill) still runs through Burn and hands over its keys and values.
 //!
 //! Same arithmetic as the Burn path up to float summation order (logits agree to ~1e-5).
 
