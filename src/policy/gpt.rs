@@ -221,7 +221,7 @@ struct KvCache {
 }
 
 impl KvCache {
-    /// Zeroed buffers; `transposed` also materialises the transposed weights (decoding through
+    /// Zeroed buffers; `transposed_weights` also materialises the transposed weights (decoding through
     /// Burn rather than [`HostDecoder`]).
     fn new(
         model: &Gpt,
