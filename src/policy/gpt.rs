@@ -221,8 +221,8 @@ struct KvCache {
 }
 
 impl KvCache {
-    /// Zeroed buffers; `transposed_weights` also materialises the transposed weights (decoding through
-    /// Burn rather than [`HostDecoder`]).
+    /// Zeroed buffers; `transposed_weights` also materialises the transposed weights
+    /// (decoding through Burn rather than [`HostDecoder`]).
     fn new(
         model: &Gpt,
         batch: usize,
