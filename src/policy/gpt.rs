@@ -11,13 +11,15 @@ use crate::tokenizer::{EOS, PAD, Tokenizer};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::{gelu, log_softmax};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::module::{attention, embedding, linear};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
+use gelu::gelu;
 use host_decode::HostDecoder;
 use std::path::Path;
 
+mod gelu;
 mod host_decode;
 
 /// Shape and regularisation of a [`Gpt`].

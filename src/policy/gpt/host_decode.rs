@@ -12,6 +12,7 @@
 //! Same arithmetic as the Burn path up to float summation order and GELU's erf (≤ 6e-7): the
 //! tests draw the same tokens on both paths, log-probabilities within 1e-5 to 1e-4.
 
+use super::gelu::gelu_in_place;
 use super::{Gpt, KvCache};
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
@@ -26,9 +27,6 @@ const PANEL: usize = 16;
 /// Rows per gemm call: above 48 (8 × its 6-column micro-tile) the `gemm` crate copies the
 /// weight panel into a packed buffer on every call, which here is already the packed layout.
 const ROWS: usize = 48;
-
-/// Elements per rayon task of the element-wise GELU.
-const GELU_CHUNK: usize = 8192;
 
 /// The host values of a parameter, if it is `f32` (else the caller falls back to Burn).
 fn host<const D: usize>(t: Tensor<D>) -> Option<Vec<f32>> {
@@ -293,7 +291,7 @@ impl HostDecoder {
             let y = attend(&qkv, &blk.k, &blk.v, h, cap, col, pad, b, d);
             add(&mut x, &blk.proj.forward(&y, b));
             let mut f = blk.fc.forward(&blk.ln_2.forward(&x), b);
-            gelu(&mut f);
+            gelu_in_place(&mut f);
             add(&mut x, &blk.fc_proj.forward(&f, b));
         }
         self.head.forward(&self.ln_f.forward(&x), b)
@@ -304,55 +302,6 @@ fn add(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {
         *a += b;
     }
-}
-
-/// Erf GELU in place, `x · ½ (1 + erf(x / √2))`, with [`erf`] (the loop vectorises).
-/// Burn's `gelu` uses libm's `erff`, one element at a time on one thread.
-fn gelu(x: &mut [f32]) {
-    x.par_chunks_mut(GELU_CHUNK).for_each(|c| {
-        for v in c {
-            *v = 0.5 * *v * (1.0 + erf(*v * core::f32::consts::FRAC_1_SQRT_2));
-        }
-    });
-}
-
-/// `e^x` for `x ∈ [−87, 0]`, relative error < 2e-7: `x = n·ln 2 + r` with `|r| ≤ ½ ln 2`,
-/// a degree-6 Taylor polynomial in `r`, and `2^n` assembled in the exponent bits. Branch-free
-/// so that loops over it vectorise (a libm call per element does not).
-#[inline(always)]
-fn exp_neg(x: f32) -> f32 {
-    // Adding and subtracting 1.5 · 2^23 rounds to the nearest integer in f32 arithmetic.
-    const ROUND: f32 = 12_582_912.0;
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
-    let x = x.max(-87.0);
-    let n = (x * core::f32::consts::LOG2_E + ROUND) - ROUND;
-    let r = (x - n * LN2_HI) - n * LN2_LO;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-
-/// The error function by Abramowitz & Stegun 7.1.26: absolute error ≤ 1.5e-7 in exact
-/// arithmetic, ≤ 6e-7 against libm's `erff` in f32 (tested), i.e. GELU to a few ulp;
-/// branch-free, unlike `erff`.
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    const P: f32 = 0.327_591_1;
-    const A: [f32; 5] = [
-        0.254_829_6,
-        -0.284_496_74,
-        1.421_413_8,
-        -1.453_152_1,
-        1.061_405_4,
-    ];
-    let ax = x.abs();
-    let t = 1.0 / (1.0 + P * ax);
-    let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
-    let y = 1.0 - poly * exp_neg(-ax * ax);
-    y.copysign(x)
 }
 
 /// Dot product with eight independent accumulators (vectorises without reassociation flags).
@@ -421,27 +370,4 @@ fn attend(
         }
     });
     y
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fast_exp_and_erf_match_libm() {
-        let mut worst_exp = 0.0f32;
-        let mut worst_erf = 0.0f32;
-        for i in 0..=200_000 {
-            let x = -10.0 + i as f32 * 1e-4;
-            let e = exp_neg(-x.abs() * 8.0);
-            let reference = libm::expf(-x.abs() * 8.0);
-            worst_exp = worst_exp.max((e - reference).abs() / reference);
-            worst_erf = worst_erf.max((erf(x) - libm::erff(x)).abs());
-        }
-        assert!(worst_exp < 3e-7, "exp relative error {worst_exp}");
-        assert!(worst_erf < 6e-7, "erf absolute error {worst_erf}");
-        assert!(erf(0.0).abs() < 1e-7);
-        assert_eq!(erf(12.0), 1.0);
-        assert_eq!(erf(-12.0), -1.0);
-    }
 }
