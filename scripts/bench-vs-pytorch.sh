@@ -6,6 +6,8 @@
 #   scripts/bench-vs-pytorch.sh                 # everything (≈ 45 min on 2 cores)
 #   scripts/bench-vs-pytorch.sh sampling merge  # a subset: sampling train_step merge ppo sgemm
 #   PEER_PY=/path/to/python scripts/bench-vs-pytorch.sh
+#   ROUNDS=3 scripts/bench-vs-pytorch.sh train_step   # alternate ours and the peer 3 times
+#                                                    # (the VM's speed drifts by ±25 % within minutes)
 #
 # Peer setup (once):
 #   python3 -m venv .venv-peer && .venv-peer/bin/pip install torch transformers datasets accelerate
@@ -19,20 +21,23 @@ WHAT=${*:-sampling train_step merge ppo sgemm}
 has() { [[ " $WHAT " == *" $1 "* ]]; }
 echo "== machine"; lscpu | grep -E "Model name|^CPU\(s\)"
 ours() { cargo bench --bench "$1" 2>&1 | grep -E "^$2[/-]|time:|thrpt:"; }
-has sampling && ours sampling sampling
-has train_step && ours train_step train_step
-has merge && ours merge merge3
-has ppo && ours ppo_iteration ppo_iteration
-if has sampling || has train_step || has merge; then
-    echo "== PyTorch + HF transformers (sampling, train step, merge)"
-    for shape in qm9 small; do "$PEER_PY" "$PEERS/hf_gpt_bench.py" 64 --shape "$shape"; done
-fi
-if has ppo; then
-    echo "== TRL PPOTrainer, rollout 128 in 4 minibatches of 32, 4 epochs"
-    for small in "" --small; do
-        "$PEER_PY" "$PEERS/trl_ppo_bench.py" $small --per-device-bs 128 --iters 2 --trl-path "$TRL_PATH" 2>&1 | tail -1
-    done
-fi
+for round in $(seq "${ROUNDS:-1}"); do
+    echo "== round $round"
+    has sampling && ours sampling sampling
+    has train_step && ours train_step train_step
+    has merge && ours merge merge3
+    has ppo && ours ppo_iteration ppo_iteration
+    if has sampling || has train_step || has merge; then
+        echo "== PyTorch + HF transformers (sampling, train step, merge)"
+        for shape in qm9 small; do "$PEER_PY" "$PEERS/hf_gpt_bench.py" 64 --shape "$shape"; done
+    fi
+    if has ppo; then
+        echo "== TRL PPOTrainer, rollout 128 in 4 minibatches of 32, 4 epochs"
+        for small in "" --small; do
+            "$PEER_PY" "$PEERS/trl_ppo_bench.py" $small --per-device-bs 128 --iters 2 --trl-path "$TRL_PATH" 2>&1 | tail -1
+        done
+    fi
+done
 if has sgemm; then
     echo "== SGEMM 2048², PyTorch (the machine's practical matmul ceiling)"
     "$PEER_PY" "$PEERS/sgemm_bench.py" "$(nproc)"

@@ -17,6 +17,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod experiment;
+pub(crate) mod gelu;
 pub mod merge;
 pub mod policy;
 pub mod reward;

@@ -7,6 +7,7 @@ use super::sampling::{SamplingConfig, sample_next, uniform_draws};
 use super::sequences::{PromptLayout, Rollout, Sequences, response_mask};
 use super::{Policy, PolicyError, ResponseScores};
 use crate::checkpoint::{self, CheckpointError};
+use crate::gelu::gelu;
 use crate::tokenizer::{EOS, PAD, Tokenizer};
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -15,11 +16,9 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::module::{attention, embedding, linear};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
-use gelu::gelu;
 use host_decode::HostDecoder;
 use std::path::Path;
 
-mod gelu;
 mod host_decode;
 
 /// Shape and regularisation of a [`Gpt`].

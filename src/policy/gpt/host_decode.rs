@@ -12,8 +12,8 @@
 //! Same arithmetic as the Burn path up to float summation order and GELU's erf (≤ 6e-7): the
 //! tests draw the same tokens on both paths, log-probabilities within 1e-5 to 1e-4.
 
-use super::gelu::gelu_in_place;
 use super::{Gpt, KvCache};
+use crate::gelu::gelu_in_place;
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{DType, Tensor};

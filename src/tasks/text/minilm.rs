@@ -10,9 +10,9 @@
 //!
 //! Reads top to bottom: config → weights file → model → sentence encoder.
 
+use crate::gelu::gelu;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::gelu;
 use burn::tensor::module::{attention, embedding};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};

@@ -6,7 +6,8 @@
 //! rayon pool, the derivative shares one exponential between `erf` and the normal density,
 //! and the backward pass writes into the incoming gradient's buffer when it owns it. The
 //! kernels plug into Burn's autograd as a backend extension with a hand-written backward
-//! node; on every other backend [`gelu`] is Burn's own.
+//! node; on every other backend [`gelu`] is Burn's own. Used by the policy (`Gpt`, its
+//! decoding steps) and the MiniLM reward encoder.
 //!
 //! Agreement with Burn's GELU is ≤ 6e-7 · |x| in value and ≤ 1e-6 in slope (erf by
 //! Abramowitz & Stegun 7.1.26; tested against libm and against Burn's autodiff).
@@ -21,7 +22,7 @@ const CHUNK: usize = 8192;
 const INV_SQRT_2PI: f32 = 0.398_942_3;
 
 /// GELU of `x`: the host kernels on the CPU backend, Burn's `gelu` elsewhere.
-pub(super) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "flex")]
     if crate::device::is_host(&x.device()) {
         return extension::gelu(x);
@@ -30,7 +31,7 @@ pub(super) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// GELU in place on host data.
-pub(super) fn gelu_in_place(x: &mut [f32]) {
+pub(crate) fn gelu_in_place(x: &mut [f32]) {
     x.par_chunks_mut(CHUNK).for_each(|c| {
         for v in c {
             *v = gelu_one(*v);
@@ -143,7 +144,7 @@ mod extension {
     }
 
     /// GELU through the extension (CPU backend, with or without autodiff).
-    pub(super) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    pub(crate) fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         Tensor::from_dispatch(Dispatch::host_gelu(x.into_dispatch()))
     }
 
