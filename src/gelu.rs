@@ -9,7 +9,7 @@
 //! node; on every other backend [`gelu`] is Burn's own. Used by the policy (`Gpt`, its
 //! decoding steps) and the MiniLM reward encoder.
 //!
-//! Agreement with Burn's GELU is ≤ 6e-7 · |x| in value and ≤ 1e-6 in slope (erf by
+//! Agreement with Burn's GELU is ≤ 6e-7 · max(|x|, 1) in value and ≤ 1e-6 in slope (erf by
 //! Abramowitz & Stegun 7.1.26; tested against libm and against Burn's autodiff).
 
 use burn::tensor::Tensor;
