@@ -4,7 +4,8 @@
 //! thread with libm's `erff` and `expf`: 13 % of a training step at the shipped small shape
 //! (docs/performance.md, Run I). Here both run branch-free (so the loops vectorise) on the
 //! rayon pool, the derivative shares one exponential between `erf` and the normal density,
-//! and the backward pass writes into the incoming gradient's buffer when it owns it. The
+//! the forward pass overwrites its input when nothing else holds it (inference) and the
+//! backward pass writes into the incoming gradient's buffer when it owns it. The
 //! kernels plug into Burn's autograd as a backend extension with a hand-written backward
 //! node; on every other backend [`gelu`] is Burn's own. Used by the policy (`Gpt`, its
 //! decoding steps) and the MiniLM reward encoder.
@@ -37,17 +38,6 @@ pub(crate) fn gelu_in_place(x: &mut [f32]) {
             *v = gelu_one(*v);
         }
     });
-}
-
-/// `GELU(x)` into `out` (same length).
-fn gelu_into(x: &[f32], out: &mut [f32]) {
-    out.par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK))
-        .for_each(|(o, x)| {
-            for (o, &x) in o.iter_mut().zip(x) {
-                *o = gelu_one(x);
-            }
-        });
 }
 
 /// `grad ← grad · GELU′(x)` in place.
@@ -122,7 +112,7 @@ fn erf_with_exp(x: f32, e: f32) -> f32 {
 /// node that calls [`GeluKernels::host_gelu_backward`].
 #[cfg(feature = "flex")]
 mod extension {
-    use super::{gelu_backward_in_place, gelu_into};
+    use super::{gelu_backward_in_place, gelu_in_place};
     use burn::backend::TensorMetadata;
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -156,12 +146,18 @@ mod extension {
     }
 
     impl GeluKernels for Flex {
-        fn host_gelu(x: FlexTensor) -> FlexTensor {
-            let Some(src) = f32_slice(&x) else {
+        fn host_gelu(mut x: FlexTensor) -> FlexTensor {
+            if f32_slice(&x).is_none() {
                 return Flex::gelu(x);
-            };
-            let mut out = vec![0.0f32; src.len()];
-            gelu_into(src, &mut out);
+            }
+            let (start, n) = (x.layout().start_offset(), x.shape().num_elements());
+            if let Some(storage) = x.try_storage_mut::<f32>() {
+                // In place when `x` owns its buffer (inference: nothing keeps the input).
+                gelu_in_place(&mut storage[start..start + n]);
+                return x;
+            }
+            let mut out = f32_slice(&x).map(<[f32]>::to_vec).unwrap_or_default();
+            gelu_in_place(&mut out);
             FlexTensor::new(
                 Bytes::from_elems(out),
                 Layout::contiguous(x.shape()),
@@ -170,13 +166,10 @@ mod extension {
         }
 
         fn host_gelu_backward(x: FlexTensor, mut grad: FlexTensor) -> FlexTensor {
-            let same = x.shape() == grad.shape() && grad.is_contiguous();
-            let Some(xs) = f32_slice(&x).filter(|_| same) else {
+            let fits = x.shape() == grad.shape() && f32_slice(&grad).is_some();
+            let Some(xs) = f32_slice(&x).filter(|_| fits) else {
                 return Flex::gelu_backward(x, grad);
             };
-            if f32_slice(&grad).is_none() {
-                return Flex::gelu_backward(x, grad);
-            }
             // Copy-on-write: in place when `grad` owns its buffer.
             let start = grad.layout().start_offset();
             let g = &mut grad.storage_mut::<f32>()[start..start + xs.len()];
@@ -305,6 +298,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Without autodiff an input nobody else holds is overwritten in place; a shared one is
+    /// left untouched.
+    #[cfg(feature = "flex")]
+    #[test]
+    fn host_gelu_in_place_and_copied_match_burn() {
+        use burn::tensor::{Distribution, Tensor, TensorData};
+        let device = crate::device::default_device();
+        device.seed(11);
+        let x = Tensor::<2>::random([19, 517], Distribution::Normal(0.0, 2.5), &device);
+        let xs = to_vec(x.clone());
+        let expected = to_vec(burn::tensor::activation::gelu(x.clone()));
+        let owned = Tensor::<2>::from_data(TensorData::new(xs.clone(), [19, 517]), &device);
+        let shared = gelu(x.clone());
+        for y in [to_vec(gelu(owned)), to_vec(shared)] {
+            for i in 0..xs.len() {
+                let scale = xs[i].abs().max(1.0);
+                assert!((y[i] - expected[i]).abs() <= 1e-6 * scale, "value at {i}");
+            }
+        }
+        assert_eq!(to_vec(x), xs, "a shared input is not overwritten");
     }
 
     #[cfg(feature = "flex")]
