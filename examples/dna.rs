@@ -28,6 +28,7 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
+use multireward::experiment::{Budget, RicSettings, Task};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Sample};
 use multireward::tasks::dna::{
@@ -39,14 +40,14 @@ use multireward::tokenizer::SPECIALS;
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::process::ExitCode;
 
 #[path = "support/alloc.rs"]
 mod alloc;
-#[path = "support/experiment.rs"]
-mod experiment;
+#[path = "support/cli.rs"]
+mod cli;
 
-use experiment::{Preset, RunArgs};
+use cli::{Preset, RunArgs};
 
 /// The objectives, in the paper's column order.
 const OBJECTIVES: [&str; 3] = ["K562", "HepG2", "SK-N-SH"];
@@ -77,32 +78,31 @@ struct Args {
 /// The presets: default (≈ 10 min on 2 cores), `--quick`, `--full` (the reference's PPO
 /// budget: 25 rounds × m = 4 steps × 3 experts, 128 samples).
 fn presets() -> [Preset; 3] {
-    let default = Preset {
-        iterations: 24,
-        samples: 64,
-        merge_every: 2,
-        eval_samples: 512,
-        max_new_tokens: 50,
-        epochs: 2,
-        minibatches: 2,
-    };
-    let quick = Preset {
+    let default = Budget::new(24, 64)
+        .with_merge_every(2)
+        .with_max_new_tokens(50)
+        .with_updates(2, 2);
+    let quick = Budget {
         iterations: 6,
         samples: 32,
         merge_every: 1,
-        eval_samples: 128,
         ..default
     };
-    let full = Preset {
-        iterations: 300,
-        samples: 128,
-        merge_every: 4,
-        eval_samples: 1024,
-        epochs: 4,
-        minibatches: 4,
-        ..default
-    };
-    [default, quick, full]
+    let full = Budget::new(300, 128).with_max_new_tokens(50);
+    [
+        Preset {
+            budget: default,
+            eval_samples: 512,
+        },
+        Preset {
+            budget: quick,
+            eval_samples: 128,
+        },
+        Preset {
+            budget: full,
+            eval_samples: 1024,
+        },
+    ]
 }
 
 /// The paper's DNA table (METHOD.md §4; Malinois-predicted MPRA activity, another scale).
@@ -187,15 +187,16 @@ fn realism(
     })
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     alloc::keep_freed_memory();
+    cli::main_with(run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let t0 = Instant::now();
+    let mut config = args.run.config(presets(), RicSettings::default())?;
     let device = device_from_env()?;
-    let n = OBJECTIVES.len();
-    let [default, quick, full] = presets();
-    let preset = args.run.preset(default, quick, full);
-    let reference = Gpt::load(&args.policy, &device)?;
+    let reference = args.run.reference(Gpt::load(&args.policy, &device)?);
     let tokenizer = DnaTokenizer::load(&tokenizer_path(&args.policy))?;
     let records = load_dhs(&dhs_path())?;
     let seqs = |split: Split, cell: Option<CellType>| -> Vec<&str> {
@@ -206,7 +207,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect()
     };
     let calibration = seqs(Split::Val, None);
-    let (mut train_rewards, eval_rewards) = reward_sets(&args, &calibration, &device)?;
+    let (train_rewards, eval_rewards) = reward_sets(&args, &calibration, &device)?;
     let real: Vec<(CellType, Vec<&str>)> = [CellType::K562, CellType::HepG2]
         .into_iter()
         .map(|c| (c, seqs(Split::Test, Some(c))))
@@ -226,72 +227,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{real_oracle_md}");
 
     // Exactly 200 bp: 200 / k tokens, specials (EOS included) never sampled.
+    config.budget.max_new_tokens = 200 / tokenizer.k();
+    let config = config.with_eval_seed(2_000_003);
     let sampling = SamplingConfig {
-        max_new_tokens: 200 / tokenizer.k(),
         temperature: args.temperature,
         vocab_floor: SPECIALS.len(),
         ..Default::default()
     };
-    let preset = Preset {
-        max_new_tokens: sampling.max_new_tokens,
-        ..preset
-    };
-    let (ppo_config, reference) = args.run.ppo(&preset, &sampling, reference);
-    let plan = args.run.plan(&preset, n)?;
-    println!(
-        "objectives {OBJECTIVES:?}; {} PPO iterations × {} samples per strategy, m = {}, {} \
-         seed(s); {} evaluation samples per policy",
-        preset.iterations, preset.samples, preset.merge_every, args.run.seeds, preset.eval_samples
-    );
-
-    let unconditional = experiment::Prompts::unconditional();
-    let eval = experiment::EvalPlan {
-        samples: preset.eval_samples,
-        prompts: &unconditional,
-        seed: 2_000_003,
-        oracles: &eval_rewards,
-    };
-    let runs = experiment::run_all(
-        &args.run,
-        &plan,
-        n,
-        &reference,
-        &ppo_config,
-        (&mut train_rewards, &unconditional),
-        &tokenizer,
-        &eval,
-        |scored| {
+    let info = json!({
+        "objectives": OBJECTIVES, "temperature": args.temperature, "policy": args.policy,
+        "rewards": {
+            "K562/HepG2": {"reward": "log-odds, one-hot CNN (classifier-reward)", "oracle": "log-odds, 5-mer MLP (classifier-oracle)"},
+            "SK-N-SH": {"reward": "z-scored occupancy of PHOX2B, HAND2, ASCL1, Isl1, GATA2", "oracle": "z-scored occupancy of PHOX2A, Hand1::Tcf3, ASCL1 MA1631.2, ISL2, Gata3"},
+        },
+        "real_test_sequences": real_stats,
+    });
+    let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
+        .with_sampling(sampling)
+        .with_describe(|scored| {
             let realism = realism(&scored.texts, &real, &motif_groups);
             let summary = format!("GC {:.3}", realism["gc"].as_f64().unwrap_or(f64::NAN));
             (json!({ "realism": realism }), summary)
-        },
-    )?;
-
-    let mut config = args.run.config_json(&preset, &plan, &ppo_config);
-    config["objectives"] = json!(OBJECTIVES);
-    config["temperature"] = json!(args.temperature);
-    config["policy"] = json!(args.policy);
-    config["rewards"] = json!({
-        "K562/HepG2": {"reward": "log-odds, one-hot CNN (classifier-reward)", "oracle": "log-odds, 5-mer MLP (classifier-oracle)"},
-        "SK-N-SH": {"reward": "z-scored occupancy of PHOX2B, HAND2, ASCL1, Isl1, GATA2", "oracle": "z-scored occupancy of PHOX2A, Hand1::Tcf3, ASCL1 MA1631.2, ISL2, Gata3"},
-    });
-    let metadata = json!({
-        "real_test_sequences": real_stats,
-        "evaluation": "oracle scores of all samples (all are 200 bp of ACGT); KL = mean summed k1 KL to the pretrained policy at the sampling temperature",
-    });
-    let realism_md = format!(
-        "{}\n{real_oracle_md}",
-        realism_table(&runs.metrics, &real_stats)
-    );
-    runs.write(
-        &args.out,
-        &OBJECTIVES,
-        config,
-        metadata,
-        &paper_rows(),
-        &realism_md,
-        t0,
-    )
+        })
+        .with_markdown(|rows| format!("{}\n{real_oracle_md}", realism_table(rows, &real_stats)))
+        .with_paper(paper_rows())
+        .with_info(info);
+    args.run.compare(task, config, &args.out, |_| {})?;
+    Ok(())
 }
 
 /// Markdown table of the evaluation oracles' means on the real DHS test sites of each cell

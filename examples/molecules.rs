@@ -24,6 +24,7 @@ use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, load_qm9};
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
+use multireward::experiment::{Budget, RicSettings, Task};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Transform};
 use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
@@ -36,14 +37,14 @@ use multireward::tokenizer::SmilesTokenizer;
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::process::ExitCode;
 
 #[path = "support/alloc.rs"]
 mod alloc;
-#[path = "support/experiment.rs"]
-mod experiment;
+#[path = "support/cli.rs"]
+mod cli;
 
-use experiment::{Preset, RunArgs};
+use cli::{Preset, RunArgs};
 
 #[derive(Parser, Debug)]
 #[command(about = "Multi-objective fine-tuning of the shipped SMILES policy")]
@@ -51,7 +52,7 @@ struct Args {
     /// Objectives: `alpha,gap,u0` (QM9 properties) or any of `qed,logp,sa`.
     #[arg(long, default_value = "alpha,gap,u0")]
     objectives: String,
-    /// Budget, optimiser and strategies.
+    /// Budget, optimiser, strategies, checkpoints.
     #[command(flatten)]
     run: RunArgs,
     /// The pretrained policy.
@@ -65,35 +66,34 @@ struct Args {
     out: PathBuf,
 }
 
-/// The presets for `n` objectives: default (≈ 8 min), `--quick`, `--full` (25 rounds × m = 4
-/// steps × N experts, 128 samples of 100 tokens).
+/// The presets for `n` objectives: default, `--quick`, `--full` (25 rounds × m = 4 steps × N
+/// experts, 128 samples of 100 tokens).
 fn presets(n: usize) -> [Preset; 3] {
-    let default = Preset {
-        iterations: 10 * n,
-        samples: 64,
-        merge_every: 2,
-        eval_samples: 512,
-        max_new_tokens: 32,
-        epochs: 2,
-        minibatches: 2,
-    };
-    let quick = Preset {
+    let default = Budget::new(10 * n, 64)
+        .with_merge_every(2)
+        .with_max_new_tokens(32)
+        .with_updates(2, 2);
+    let quick = Budget {
         iterations: 2 * n,
         samples: 32,
         merge_every: 1,
-        eval_samples: 128,
         ..default
     };
-    let full = Preset {
-        iterations: 100 * n,
-        samples: 128,
-        merge_every: 4,
-        eval_samples: 1024,
-        max_new_tokens: 100,
-        epochs: 4,
-        minibatches: 4,
-    };
-    [default, quick, full]
+    let full = Budget::new(100 * n, 128);
+    [
+        Preset {
+            budget: default,
+            eval_samples: 512,
+        },
+        Preset {
+            budget: quick,
+            eval_samples: 128,
+        },
+        Preset {
+            budget: full,
+            eval_samples: 1024,
+        },
+    ]
 }
 
 /// The paper's QM9 table (METHOD.md §4; PAMNet-evaluated α, gap, U0).
@@ -107,13 +107,16 @@ fn paper_rows() -> Vec<PaperRow> {
     ]
 }
 
+/// Training rewards, evaluation oracles and their description.
+type RewardSets = (RewardSet, RewardSet, serde_json::Value);
+
 /// Training rewards and evaluation oracles for the chosen objectives.
 fn reward_sets(
     names: &[String],
     args: &Args,
     reference: &Gpt,
     tokenizer: &SmilesTokenizer,
-) -> Result<(RewardSet, RewardSet, serde_json::Value), Box<dyn std::error::Error>> {
+) -> Result<RewardSets, Box<dyn std::error::Error>> {
     let device = reference.device();
     let w = 1.0 / names.len() as f64;
     // Invalid molecules get a total below any typical valid one (objectives are ~z-scores).
@@ -168,74 +171,46 @@ fn reward_sets(
     ))
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     alloc::keep_freed_memory();
+    cli::main_with(run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let t0 = Instant::now();
-    let device = device_from_env()?;
     let names: Vec<String> = args
         .objectives
         .split(',')
         .map(|s| s.trim().to_lowercase())
         .collect();
-    let n = names.len();
-    let [default, quick, full] = presets(n);
-    let preset = args.run.preset(default, quick, full);
-    let reference = Gpt::load(&args.policy, &device)?;
+    let config = args
+        .run
+        .config(presets(names.len()), RicSettings::default())?;
+    let device = device_from_env()?;
+    let reference = args.run.reference(Gpt::load(&args.policy, &device)?);
     let tokenizer = SmilesTokenizer::load(&tokenizer_path(&args.policy))?;
-    let (mut train_rewards, eval_rewards, reward_meta) =
+    let (train_rewards, eval_rewards, reward_meta) =
         reward_sets(&names, &args, &reference, &tokenizer)?;
     let corpus: HashSet<String> = load_qm9(&data_path("qm9_slim.csv.gz"))?
         .iter()
         .filter_map(|r| canonical_smiles(&r.smiles))
         .collect();
-    let sampling = SamplingConfig {
-        max_new_tokens: preset.max_new_tokens,
-        stop_at_eos: true,
-        ..Default::default()
-    };
-    let (ppo_config, reference) = args.run.ppo(&preset, &sampling, reference);
-    let plan = args.run.plan(&preset, n)?;
-    println!(
-        "objectives {names:?}; {} PPO iterations × {} samples per strategy, m = {}, {} seed(s); \
-         {} evaluation samples per policy",
-        preset.iterations, preset.samples, preset.merge_every, args.run.seeds, preset.eval_samples
-    );
-
-    let unconditional = experiment::Prompts::unconditional();
-    let eval = experiment::EvalPlan {
-        samples: preset.eval_samples,
-        prompts: &unconditional,
-        seed: 1_000_003,
-        oracles: &eval_rewards,
-    };
-    let runs = experiment::run_all(
-        &args.run,
-        &plan,
-        n,
-        &reference,
-        &ppo_config,
-        (&mut train_rewards, &unconditional),
-        &tokenizer,
-        &eval,
-        |scored| {
+    let qm9 = names.iter().map(String::as_str).eq(["alpha", "gap", "u0"]);
+    let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
+        .with_sampling(SamplingConfig {
+            stop_at_eos: true,
+            ..Default::default()
+        })
+        .with_describe(|scored| {
             let quality = sample_quality(&scored.texts, Some(&corpus));
             let summary = format!("validity {:.1} %", 100.0 * quality.validity);
             (json!({ "quality": quality }), summary)
-        },
-    )?;
-
-    let qm9 = names.iter().map(String::as_str).eq(["alpha", "gap", "u0"]);
-    let paper = if qm9 { paper_rows() } else { Vec::new() };
-    let mut config = args.run.config_json(&preset, &plan, &ppo_config);
-    config["objectives"] = json!(names);
-    config["policy"] = json!(args.policy);
-    config["rewards"] = reward_meta;
-    let metadata = json!({
-        "evaluation": "oracle scores of the valid samples; quality over all samples; KL = mean summed k1 KL to the pretrained policy at the sampling temperature",
-    });
-    let quality_md = quality_table(&runs.metrics);
-    runs.write(&args.out, &names, config, metadata, &paper, &quality_md, t0)
+        })
+        .with_markdown(quality_table)
+        .with_paper(if qm9 { paper_rows() } else { Vec::new() })
+        .with_info(json!({"objectives": names, "policy": args.policy, "rewards": reward_meta}));
+    args.run.compare(task, config, &args.out, |_| {})?;
+    Ok(())
 }
 
 /// Markdown table of sample quality and KL per (strategy, seed).

@@ -12,7 +12,7 @@ use multireward::policy::{GptConfig, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::rl::{Ppo, PpoConfig, RlError};
 use multireward::strategy::{Learner, OptimizerConfig, PpoLearner, StepContext};
-use multireward::tokenizer::{BOS, SmilesTokenizer};
+use multireward::tokenizer::SmilesTokenizer;
 
 #[path = "support/alloc.rs"]
 mod alloc;
@@ -67,8 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ppo: Ppo::new(config, &reference),
         rewards: &mut rewards,
         tokenizer: &tok,
-        prompts: vec![vec![BOS]],
-        prompt_texts: vec![String::new()],
+        prompts: multireward::policy::Prompts::unconditional(),
         optimizer: OptimizerConfig::default(),
     };
     let mut optim = learner.optimizer();

@@ -32,7 +32,8 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
-use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::experiment::{Budget, RicSettings, Task};
+use multireward::policy::{Gpt, Policy, Prompts, SamplingConfig};
 use multireward::reward::RewardSet;
 use multireward::strategy::Strategy;
 use multireward::tasks::text::minilm::FETCH_COMMAND;
@@ -47,15 +48,15 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
 #[path = "support/alloc.rs"]
 mod alloc;
-#[path = "support/experiment.rs"]
-mod experiment;
+#[path = "support/cli.rs"]
+mod cli;
 
-use experiment::{Preset, Prompts, RunArgs};
+use cli::{Preset, RunArgs};
 
 /// The objectives, in the paper's column order (faithful, summary, deberta).
 const OBJECTIVES: [&str; 3] = ["faithful", "relevance", "rougeL"];
@@ -108,32 +109,31 @@ fn presets() -> [Preset; 3] {
     // One clipped update per iteration on all 96 samples: at this budget the gradient's noise,
     // not its bias, limits PPO, and 2 × 2 updates on 64 samples left every PPO strategy at or
     // below the SFT policy (docs/results.md).
-    let default = Preset {
-        iterations: 12,
-        samples: 96,
-        merge_every: 2,
-        eval_samples: 384,
-        max_new_tokens: 24,
-        epochs: 1,
-        minibatches: 1,
-    };
-    let quick = Preset {
+    let default = Budget::new(12, 96)
+        .with_merge_every(2)
+        .with_max_new_tokens(24)
+        .with_updates(1, 1);
+    let quick = Budget {
         iterations: 6,
         samples: 32,
         merge_every: 1,
-        eval_samples: 64,
         ..default
     };
-    let full = Preset {
-        iterations: 300,
-        samples: 128,
-        merge_every: 4,
-        eval_samples: 1024,
-        epochs: 4,
-        minibatches: 4,
-        ..default
-    };
-    [default, quick, full]
+    let full = Budget::new(300, 128).with_max_new_tokens(24);
+    [
+        Preset {
+            budget: default,
+            eval_samples: 384,
+        },
+        Preset {
+            budget: quick,
+            eval_samples: 64,
+        },
+        Preset {
+            budget: full,
+            eval_samples: 1024,
+        },
+    ]
 }
 
 /// The paper's summarisation table (METHOD.md §4; Reddit TL;DR with the faithful / summary /
@@ -159,25 +159,33 @@ fn prompts(
         .iter()
         .map(|t| tokenizer.prompt(t, tokens))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Prompts { ids, texts })
+    Ok(Prompts::new(ids, texts)?)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     alloc::keep_freed_memory();
+    cli::main_with(run)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = Args::parse();
     // Without `--expert-lr`, the IterativeRS / Rewarded Soups experts learn at N × `--lr`: each
     // expert's update reaches the merged policy with weight 1/N (at `--lr` both stayed at the
     // SFT level, KL 0.1; docs/results.md).
     let n_lr = OBJECTIVES.len() as f64 * args.run.lr;
     args.run.expert_lr.get_or_insert(n_lr);
-    args.run.ric_rounds.get_or_insert(TEXT_RIC_ROUNDS);
-    let t0 = Instant::now();
-    let device = device_from_env()?;
+    let ric = RicSettings {
+        rounds: TEXT_RIC_ROUNDS,
+        lr: TEXT_RIC_LR,
+        ..Default::default()
+    };
+    let config = args.run.config(presets(), ric)?.with_eval_seed(2_000_003);
     let n = OBJECTIVES.len();
-    let [default, quick, full] = presets();
-    let preset = args.run.preset(default, quick, full);
+    let device = device_from_env()?;
     // The summariser was trained with dropout 0.1; RL runs without it, as TRL's PPO does.
-    let reference = Gpt::load(&args.policy, &device)?.without_dropout();
+    let reference = args
+        .run
+        .reference(Gpt::load(&args.policy, &device)?.without_dropout());
     let tokenizer = BpeTokenizer::load(&tokenizer_path(&args.policy))?;
     let corpus = load_summaries(&summaries_path())?;
     let of = |split: Split| -> Vec<&SummaryPair> {
@@ -194,6 +202,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     test.truncate(args.eval_prompts.unwrap_or(n_eval));
     let train_prompts = prompts(&train, &tokenizer, args.prompt_tokens)?;
     let eval_prompts = prompts(&test, &tokenizer, args.prompt_tokens)?;
+    println!(
+        "{} training / {} evaluation prompts",
+        train_prompts.len(),
+        eval_prompts.len()
+    );
 
     // One MiniLM and embedding cache for both embedding rewards; the same functions evaluate.
     let encoder = SentenceEncoder::load(&args.minilm, &device)
@@ -216,59 +229,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .add(RougeReward::new(OBJECTIVES[2], references.clone(), true), w)
             .build()
     };
-    let (mut train_rewards, eval_rewards) = (build()?, build()?);
-
-    let sampling = SamplingConfig {
-        max_new_tokens: preset.max_new_tokens,
-        temperature: args.temperature,
-        stop_at_eos: true,
-        ..Default::default()
-    };
-    let (ppo_config, reference) = args.run.ppo(&preset, &sampling, reference);
-    let mut plan = args.run.plan(&preset, n)?;
-    // RiC's supervised rounds learn the summaries only, as the summariser's SFT did, and at
-    // a tenth of the molecules' rate: at 1e-3 the whole summariser drifts to KL 14 and loses
-    // a quarter of its average reward (docs/results.md).
-    // Each round makes one pass over its labelled samples (the new conditioning tokens need the
-    // steps; one step per PPO update would give RiC 6 per round here).
-    for strategy in &mut plan {
-        if let Strategy::Ric(ric) = strategy {
-            ric.sft.loss_after = Some(SEP);
-            ric.sft.lr = args.run.ric_lr.unwrap_or(TEXT_RIC_LR);
-            ric.sft.steps = (ric.offline_samples / ric.sft.batch_size).max(1);
-        }
-    }
-    println!(
-        "objectives {OBJECTIVES:?}; {} training / {} evaluation prompts; {} PPO iterations × {} \
-         samples per strategy, m = {}, {} seed(s); {} evaluation samples per policy",
-        train_prompts.ids.len(),
-        eval_prompts.ids.len(),
-        preset.iterations,
-        preset.samples,
-        preset.merge_every,
-        args.run.seeds,
-        preset.eval_samples
-    );
-
-    let eval = experiment::EvalPlan {
-        samples: preset.eval_samples,
-        prompts: &eval_prompts,
-        seed: 2_000_003,
-        oracles: &eval_rewards,
-    };
-    // The first summary of each shown prompt, per evaluated policy (pretrained first).
-    let mut shown: Vec<Vec<String>> = Vec::new();
-    let runs = experiment::run_all(
-        &args.run,
-        &plan,
-        n,
-        &reference,
-        &ppo_config,
-        (&mut train_rewards, &train_prompts),
-        &tokenizer,
-        &eval,
-        |scored| {
-            let firsts: Vec<String> = (0..SHOWN)
+    let (train_rewards, eval_rewards) = (build()?, build()?);
+    let info = json!({
+        "objectives": OBJECTIVES, "temperature": args.temperature, "policy": args.policy,
+        "prompts": {"train": train_prompts.len(), "eval": eval_prompts.len(), "prompt_tokens": args.prompt_tokens},
+        "rewards": {
+            "faithful": "P(true synopsis) under the MiniLM-feature head (assets/text-rewards/faithfulness)",
+            "relevance": "cosine(MiniLM(description), MiniLM(summary))",
+            "rougeL": "ROUGE-L F1 (rouge-score tokenizer, Porter stemmer) against the human synopsis",
+        },
+    });
+    let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
+        .with_prompts(train_prompts)
+        .with_eval_prompts(eval_prompts)
+        .with_sampling(SamplingConfig {
+            temperature: args.temperature,
+            stop_at_eos: true,
+            ..Default::default()
+        })
+        .with_describe(|scored| {
+            // The first summary of each shown prompt.
+            let shown: Vec<String> = (0..SHOWN)
                 .map(|p| {
                     scored
                         .prompt_of
@@ -278,41 +259,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .unwrap_or_default()
                 })
                 .collect();
-            shown.push(firsts);
             let quality = quality(&scored.texts);
             let summary = format!(
                 "{:.1} words, {:.0} % unique",
                 quality["words"].as_f64().unwrap_or(f64::NAN),
                 100.0 * quality["unique"].as_f64().unwrap_or(f64::NAN)
             );
-            (json!({ "quality": quality }), summary)
-        },
-    )?;
-
-    let mut config = args.run.config_json(&preset, &plan, &ppo_config);
-    config["objectives"] = json!(OBJECTIVES);
-    config["temperature"] = json!(args.temperature);
-    config["policy"] = json!(args.policy);
-    config["prompts"] = json!({"train": train_prompts.ids.len(), "eval": eval_prompts.ids.len(), "prompt_tokens": args.prompt_tokens});
-    config["rewards"] = json!({
-        "faithful": "P(true synopsis) under the MiniLM-feature head (assets/text-rewards/faithfulness)",
-        "relevance": "cosine(MiniLM(description), MiniLM(summary))",
-        "rougeL": "ROUGE-L F1 (rouge-score tokenizer, Porter stemmer) against the human synopsis",
-    });
-    let metadata = json!({
-        "evaluation": "the three rewards on summaries of held-out test-split descriptions; KL = mean summed k1 KL to the SFT policy at the sampling temperature",
-    });
-    let mut md = quality_table(&runs.metrics);
-    md.push_str(&examples_table(&test, &runs.metrics, &shown));
-    runs.write(
-        &args.out,
-        &OBJECTIVES,
-        config,
-        metadata,
-        &paper_rows(),
-        &md,
-        t0,
-    )
+            (json!({ "quality": quality, "shown": shown }), summary)
+        })
+        .with_markdown(|rows| format!("{}{}", quality_table(rows), examples_table(&test, rows)))
+        .with_paper(paper_rows())
+        .with_info(info);
+    // RiC's supervised rounds learn the summaries only, as the summariser's SFT did, at a tenth
+    // of the molecules' rate (at 1e-3 the summariser drifts to KL 14 and loses a quarter of its
+    // average reward; docs/results.md), and make one pass over their labelled samples per round.
+    args.run.compare(task, config, &args.out, |strategy| {
+        if let Strategy::Ric(ric) = strategy {
+            ric.sft.loss_after = Some(SEP);
+            ric.sft.steps = (ric.offline_samples / ric.sft.batch_size).max(1);
+        }
+    })?;
+    Ok(())
 }
 
 /// Length, distinctness and emptiness of generated summaries.
@@ -357,11 +324,7 @@ fn quality_table(rows: &[serde_json::Value]) -> String {
 
 /// Markdown: for the first shown test descriptions, the human synopsis and each policy's first
 /// summary (seed 0 and the pretrained policy).
-fn examples_table(
-    test: &[&SummaryPair],
-    rows: &[serde_json::Value],
-    shown: &[Vec<String>],
-) -> String {
+fn examples_table(test: &[&SummaryPair], rows: &[serde_json::Value]) -> String {
     let cell = |t: &str| t.replace('|', "\\|");
     let mut md = String::from("\nExample summaries of held-out test descriptions (seed 0):\n");
     for (p, pair) in test.iter().take(SHOWN).enumerate() {
@@ -374,15 +337,16 @@ fn examples_table(
             cell(&words.join(" ")),
             cell(&pair.summary)
         );
-        for (r, texts) in rows.iter().zip(shown) {
+        for r in rows {
             if r["seed"].as_u64().is_some_and(|s| s != 0) {
                 continue;
             }
+            let text = r["metrics"]["shown"][p].as_str().unwrap_or_default();
             let name = match r["strategy"].as_str().unwrap_or_default() {
                 "Pretrained" => "SFT (before)",
                 s => s,
             };
-            let _ = writeln!(md, "| {name} | {} |", cell(&texts[p]));
+            let _ = writeln!(md, "| {name} | {} |", cell(text));
         }
     }
     md

@@ -223,7 +223,9 @@ pub fn split<T: Clone>(items: &[T], fractions: &[f64], seed: u64) -> Vec<Vec<T>>
     out
 }
 
-/// Path of a file in the crate's `data/` directory.
+/// Path of a file in the repository's `data/` directory, next to the crate's sources. The
+/// corpora are not in the published crate (`docs/packaging.md`): with a registry dependency,
+/// pass paths to a clone's `data/` to the loaders instead.
 pub fn data_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data")

@@ -7,11 +7,13 @@
 //! - [`train`]: supervised causal-LM training (pretraining / SFT);
 //! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder with KV-cache
 //!   sampling;
-//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`]: the ground floor.
+//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`]: the ground floor;
+//! - [`assets`]: where the shipped checkpoints (policies, reward models) are found on disk.
 //!
 //! Domain code lives under [`tasks`].
 #![warn(missing_docs)]
 
+pub mod assets;
 pub mod checkpoint;
 pub mod data;
 pub mod device;

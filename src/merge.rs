@@ -153,6 +153,22 @@ pub fn check_convex(weights: &[f64], models: usize) -> Result<(), MergeError> {
 }
 
 /// A way of combining same-architecture models.
+///
+/// ```
+/// use burn::module::Module;
+/// use multireward::device::default_device;
+/// use multireward::merge::{Linear, Merger};
+/// use multireward::policy::GptConfig;
+///
+/// let config = GptConfig::new(1, 2, 16, 32, 7, 16);
+/// let (a, b) = (config.init(&default_device()), config.init(&default_device()));
+/// // The Rewarded Soups average 0.3·θ_a + 0.7·θ_b.
+/// let soup = Linear.merge(&[&a, &b], &[0.3, 0.7], None)?;
+/// assert_eq!(soup.num_params(), a.num_params());
+/// // Linear weights must be convex.
+/// assert!(Linear.merge(&[&a, &b], &[0.5, 0.6], None).is_err());
+/// # Ok::<(), multireward::merge::MergeError>(())
+/// ```
 pub trait Merger {
     /// Merge `models` with `weights`. `base` is the model the experts were fine-tuned from
     /// (the reference policy); methods that work on task vectors need it.

@@ -65,8 +65,7 @@ fn train(estimator: Estimator, value_head: bool) -> (f64, f64, Vec<f64>) {
         ppo: Ppo::new(config, &reference),
         rewards: &mut rewards,
         tokenizer: &tok,
-        prompts: vec![vec![BOS]],
-        prompt_texts: vec![String::new()],
+        prompts: multireward::policy::Prompts::unconditional(),
         optimizer: OptimizerConfig {
             lr: 3e-3,
             weight_decay: 0.0,
@@ -107,10 +106,13 @@ fn gae_without_value_head_is_a_typed_error() {
     let device = default_device().autodiff();
     let policy = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
     let ppo = Ppo::new(PpoConfig::default(), &policy);
-    assert!(matches!(
-        ppo.validate(&policy),
-        Err(multireward::rl::RlError::NoValueHead)
-    ));
+    let err = ppo.validate(&policy).unwrap_err();
+    assert!(matches!(err, multireward::rl::RlError::NoValueHead));
+    let msg = err.to_string();
+    assert!(
+        msg.contains("GroupBaseline::LeaveOneOut") && msg.contains("with_value_head()"),
+        "{msg}"
+    );
 }
 
 #[test]

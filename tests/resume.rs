@@ -1,6 +1,7 @@
-//! A run stopped after merge round k and resumed from its checkpoint ends with bit-identical
-//! weights to an uninterrupted run (flex, same seed), with Adam state and running reward
-//! normalisers carried across.
+//! A run of any strategy stopped at a checkpoint (a merge round, a RiC round or every k
+//! iterations) and resumed ends with bit-identical weights, budget and log to an uninterrupted
+//! run (flex, same seed), with Adam state and running reward normalisers carried across; a
+//! non-finite step stops a run with a typed error.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
@@ -9,8 +10,11 @@ use multireward::merge::Linear;
 use multireward::policy::{Gpt, GptConfig, SamplingConfig};
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
-use multireward::strategy::{MergeWeights, OptimizerConfig, PpoLearner, RunOptions, Strategy};
-use multireward::tokenizer::{BOS, SmilesTokenizer};
+use multireward::strategy::{
+    MergeWeights, OptimizerConfig, PpoLearner, RicConfig, RicTarget, RunOptions, Strategy,
+};
+use multireward::tokenizer::SmilesTokenizer;
+use multireward::train::LmTrainingConfig;
 
 fn count(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {
     move |s: &Sample| Some(s.completion.chars().filter(|&x| x == c).count() as f64)
@@ -41,8 +45,11 @@ fn params(m: &Gpt) -> Vec<f32> {
     f.0
 }
 
-fn run(reference: &Gpt, tok: &SmilesTokenizer, options: Option<(&RunOptions, bool)>) -> Gpt {
-    let mut set = rewards();
+fn learner<'a>(
+    reference: &Gpt,
+    tok: &'a SmilesTokenizer,
+    set: &'a mut RewardSet,
+) -> PpoLearner<'a, Gpt> {
     let config = PpoConfig {
         samples_per_step: 16,
         minibatches: 2,
@@ -57,66 +64,226 @@ fn run(reference: &Gpt, tok: &SmilesTokenizer, options: Option<(&RunOptions, boo
         },
         ..Default::default()
     };
-    let mut learner = PpoLearner {
+    PpoLearner {
         ppo: Ppo::new(config, reference),
-        rewards: &mut set,
+        rewards: set,
         tokenizer: tok,
-        prompts: vec![vec![BOS]],
-        prompt_texts: vec![String::new()],
+        prompts: multireward::policy::Prompts::unconditional(),
         optimizer: OptimizerConfig {
             lr: 1e-3,
             weight_decay: 0.01,
         },
-    };
-    let strategy = Strategy::IterativeRs {
-        steps: 6,
-        merge_every: 2,
-        active: 2,
-        merge_weights: MergeWeights::Preferences,
-    };
-    let out = match options {
-        None => strategy.run(reference, &mut learner, &Linear, 5).unwrap(),
-        Some((opts, false)) => strategy
-            .run_with(reference, &mut learner, &Linear, 5, opts)
-            .unwrap(),
-        Some((opts, true)) => Strategy::resume(
-            opts.checkpoint_dir.as_ref().unwrap(),
+    }
+}
+
+/// The final policy of `strategy` run through, and of the same run stopped by `stop` (which
+/// checkpoints into its directory) and resumed in a fresh learner; and the stopped policy.
+fn through_and_resumed(
+    reference: &Gpt,
+    tok: &SmilesTokenizer,
+    strategy: &Strategy,
+    stop: &RunOptions,
+) -> (Gpt, Gpt, Gpt) {
+    let mut set = rewards();
+    let full = strategy
+        .run(
             reference,
-            &mut learner,
+            &mut learner(reference, tok, &mut set),
             &Linear,
-            &RunOptions::default(),
+            5,
         )
-        .unwrap(),
-    };
-    out.policy
+        .unwrap();
+    assert!(full.completed);
+    let mut set = rewards();
+    let partial = strategy
+        .run_with(
+            reference,
+            &mut learner(reference, tok, &mut set),
+            &Linear,
+            5,
+            stop,
+        )
+        .unwrap();
+    assert!(!partial.completed, "{} did not stop", strategy.name());
+    let dir = stop.checkpoint_dir.as_ref().unwrap();
+    assert!(dir.join(multireward::strategy::STATE_FILE).exists());
+    // A fresh reward set: the running normalisers come from the checkpoint.
+    let mut set = rewards();
+    let resumed = Strategy::resume(
+        dir,
+        reference,
+        &mut learner(reference, tok, &mut set),
+        &Linear,
+        &RunOptions::default(),
+    )
+    .unwrap();
+    assert!(resumed.completed);
+    assert_eq!(resumed.budget, full.budget, "{}", strategy.name());
+    assert_eq!(
+        serde_json::to_string(&resumed.log).unwrap(),
+        serde_json::to_string(&full.log).unwrap(),
+        "{}: logs differ",
+        strategy.name()
+    );
+    (full.policy, resumed.policy, partial.policy)
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
-fn stopped_and_resumed_run_is_bit_identical() {
+fn stopped_and_resumed_runs_are_bit_identical() {
     let device = default_device().autodiff();
     device.seed(8);
     let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
     let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
-    let full = run(&reference, &tok, None);
-
     let dir = std::env::temp_dir().join(format!("mr-resume-{}", std::process::id()));
-    let stop = RunOptions {
-        checkpoint_dir: Some(dir.clone()),
-        stop_after_round: Some(1),
+    let ric = RicConfig {
+        offline_samples: 16,
+        online_samples: 8,
+        online_rounds: 2,
+        bins: 2,
+        sft: LmTrainingConfig {
+            steps: 3,
+            batch_size: 4,
+            lr: 1e-3,
+            warmup: 1,
+            eval_every: usize::MAX,
+            progress: false,
+            ..Default::default()
+        },
+        target: RicTarget::Top,
     };
-    let partial = run(&reference, &tok, Some((&stop, false)));
-    assert!(dir.join(multireward::strategy::STATE_FILE).exists());
-    let resumed = run(&reference, &tok, Some((&stop, true)));
+    let cases = [
+        (
+            Strategy::IterativeRs {
+                steps: 6,
+                merge_every: 2,
+                active: 2,
+                merge_weights: MergeWeights::Preferences,
+            },
+            RunOptions {
+                stop_after_round: Some(1),
+                ..Default::default()
+            },
+        ),
+        // Mid-block: a checkpoint every 2 iterations, stopped after the first one past 3.
+        (
+            Strategy::IterativeRs {
+                steps: 4,
+                merge_every: 4,
+                active: 3,
+                merge_weights: MergeWeights::Preferences,
+            },
+            RunOptions {
+                checkpoint_every: Some(2),
+                stop_after_iterations: Some(3),
+                ..Default::default()
+            },
+        ),
+        (
+            Strategy::Morlhf { steps: 4 },
+            RunOptions {
+                checkpoint_every: Some(2),
+                stop_after_iterations: Some(2),
+                ..Default::default()
+            },
+        ),
+        // Stopped inside the second expert's run.
+        (
+            Strategy::RewardedSoups {
+                steps: 2,
+                merge_weights: MergeWeights::Preferences,
+            },
+            RunOptions {
+                checkpoint_every: Some(3),
+                stop_after_iterations: Some(3),
+                ..Default::default()
+            },
+        ),
+        (
+            Strategy::Ric(ric),
+            RunOptions {
+                stop_after_round: Some(1),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (strategy, stop) in cases {
+        let stop = RunOptions {
+            checkpoint_dir: Some(dir.clone()),
+            ..stop
+        };
+        let (full, resumed, partial) = through_and_resumed(&reference, &tok, &strategy, &stop);
+        let (a, b, c) = (params(&full), params(&resumed), params(&partial));
+        let diff = max_diff(&a, &b);
+        assert_eq!(
+            diff,
+            0.0,
+            "{}: resumed run differs by {diff}",
+            strategy.name()
+        );
+        // The stop really happened mid-run.
+        if a.len() == c.len() {
+            assert!(a.iter().zip(&c).any(|(x, y)| x != y), "{}", strategy.name());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
 
-    let (a, b, c) = (params(&full), params(&resumed), params(&partial));
-    assert_eq!(a.len(), b.len());
-    let diff = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max);
-    assert_eq!(diff, 0.0, "resumed run differs by {diff}");
-    // The stop really happened mid-run: the round-1 merge is not the final policy.
-    assert!(a.iter().zip(&c).any(|(x, y)| x != y));
+#[test]
+fn a_non_finite_step_stops_the_run_with_a_typed_error() {
+    let device = default_device().autodiff();
+    device.seed(3);
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let mut set = rewards();
+    let mut l = learner(&reference, &tok, &mut set);
+    l.optimizer.lr = f64::NAN;
+    let dir = std::env::temp_dir().join(format!("mr-nonfinite-{}", std::process::id()));
+    let options = RunOptions {
+        checkpoint_dir: Some(dir.clone()),
+        checkpoint_every: Some(1),
+        ..Default::default()
+    };
+    let err = Strategy::Morlhf { steps: 3 }
+        .run_with(&reference, &mut l, &Linear, 1, &options)
+        .err()
+        .expect("a NaN learning rate must stop the run");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("MORLHF stopped at step 1") && msg.contains("non-finite"),
+        "{msg}"
+    );
+    // Nothing after the bad step was checkpointed.
+    assert!(!dir.join(multireward::strategy::STATE_FILE).exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn zero_counts_in_run_options_are_refused() {
+    let device = default_device().autodiff();
+    let tok = SmilesTokenizer::from_corpus(["C"]).unwrap();
+    let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let mut set = rewards();
+    let options = RunOptions {
+        stop_after_round: Some(0),
+        ..Default::default()
+    };
+    let err = Strategy::Morlhf { steps: 1 }
+        .run_with(
+            &reference,
+            &mut learner(&reference, &tok, &mut set),
+            &Linear,
+            1,
+            &options,
+        )
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("stop_after_round is 0"), "{err}");
 }

@@ -41,8 +41,7 @@ fn ric_follows_its_conditioning() {
         ppo: Ppo::new(config, &reference),
         rewards: &mut rewards,
         tokenizer: &tok,
-        prompts: vec![vec![BOS]],
-        prompt_texts: vec![String::new()],
+        prompts: multireward::policy::Prompts::unconditional(),
         optimizer: OptimizerConfig::default(),
     };
     let ric = Strategy::Ric(RicConfig {

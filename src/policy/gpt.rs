@@ -730,7 +730,7 @@ mod tests {
     /// The shipped SMILES policy, whose trained attention is far from uniform, batch 64.
     #[test]
     fn host_steps_match_burn_steps_on_trained_weights() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/smiles-gpt");
+        let dir = crate::assets::smiles_policy().unwrap();
         let model = Gpt::load(&dir, &default_device()).unwrap();
         let prompts: Vec<Vec<u32>> = (0..64).map(|i| vec![BOS; 1 + i % 3]).collect();
         host_and_burn_agree(&model, &prompts, 0.7, 1e-4);

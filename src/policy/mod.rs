@@ -2,10 +2,12 @@
 //! and the shipped GPT implementation.
 
 mod gpt;
+mod prompts;
 mod sampling;
 mod sequences;
 
 pub use gpt::{Gpt, GptConfig};
+pub use prompts::Prompts;
 pub use sampling::{SamplingConfig, sample_next, uniform_draws};
 pub use sequences::{Rollout, Sequences, response_mask};
 
@@ -61,6 +63,22 @@ pub struct ResponseScores {
 /// traversal) and turned into a frozen inference copy with [`Module::valid`]. Whether
 /// [`Policy::score`] records an autodiff graph depends only on the device of the policy's
 /// parameters: call it on the training copy for gradients and on `valid()` for none.
+///
+/// ```
+/// use multireward::device::default_device;
+/// use multireward::policy::{GptConfig, Policy, SamplingConfig};
+/// use multireward::tokenizer::BOS;
+///
+/// let policy = GptConfig::new(1, 2, 16, 32, 7, 16).init(&default_device());
+/// let cfg = SamplingConfig { max_new_tokens: 5, seed: Some(0), ..Default::default() };
+/// let rollout = policy.sample(&vec![vec![BOS]; 3], &cfg)?;
+/// assert_eq!(rollout.response_ids().len(), 3);
+/// // Scoring the sampled tokens again gives the rollout's log-probabilities.
+/// let scores = policy.score(&rollout.sequences, cfg.temperature);
+/// assert_eq!(scores.log_probs.dims(), rollout.log_probs.dims());
+/// assert!(scores.values.is_none() && !policy.has_value_head());
+/// # Ok::<(), multireward::policy::PolicyError>(())
+/// ```
 pub trait Policy: Module {
     /// Sample one response per prompt. Prompts are token ids (at least `[BOS]`); they are
     /// left-padded to a common length. Sampling always runs on a non-autodiff copy. The

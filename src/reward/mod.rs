@@ -63,7 +63,27 @@ impl<'a> Sample<'a> {
     }
 }
 
-/// A named reward that scores a batch of samples.
+/// A named reward that scores a batch of samples. [`FnReward`] makes one from a closure.
+///
+/// ```
+/// use multireward::reward::{Reward, RewardError, Sample};
+///
+/// /// Completion length in characters; `None` for an empty completion.
+/// struct Length;
+///
+/// impl Reward for Length {
+///     fn name(&self) -> &str {
+///         "length"
+///     }
+///     fn score(&self, samples: &[Sample<'_>]) -> Result<Vec<Option<f64>>, RewardError> {
+///         let len = |s: &Sample<'_>| s.completion.chars().count() as f64;
+///         Ok(samples.iter().map(|s| Some(len(s)).filter(|&n| n > 0.0)).collect())
+///     }
+/// }
+///
+/// assert_eq!(Length.score(&Sample::unprompted(&["CCO", ""]))?, [Some(3.0), None]);
+/// # Ok::<(), RewardError>(())
+/// ```
 pub trait Reward: Send + Sync {
     /// The reward's name (unique within a [`RewardSet`]; used for logging).
     fn name(&self) -> &str;

@@ -19,8 +19,13 @@ pub enum RlError {
     /// The settings are inconsistent.
     #[error("bad RL config: {0}")]
     BadConfig(String),
-    /// GAE needs a value head and the policy has none.
-    #[error("the GAE estimator needs a policy with a value head (or use Estimator::Group)")]
+    /// GAE (the default [`PpoConfig::estimator`]) needs a value head and the policy has none.
+    #[error(
+        "PpoConfig's estimator is Estimator::Gae (the default), which needs a value head, and \
+         the policy has none (nor do the shipped policies): set `estimator: Estimator::Group \
+         {{ size, baseline: GroupBaseline::LeaveOneOut }}` in PpoConfig (RLOO, no critic), or \
+         give the reference policy a fresh value head with `Gpt::with_value_head()`"
+    )]
     NoValueHead,
     /// The scorer returned the wrong number of scores or a non-finite one.
     #[error("bad scores: {0}")]

@@ -2,7 +2,7 @@
 //! policy's tokenizer and every reward logged.
 
 use super::{Collected, Learner, StepContext, StepReport, StrategyError};
-use crate::policy::{Policy, Rollout};
+use crate::policy::{Policy, Prompts, Rollout};
 use crate::reward::{RewardSet, Sample};
 use crate::rl::{Ppo, RlError};
 use crate::tokenizer::Tokenizer;
@@ -49,10 +49,9 @@ pub struct PpoLearner<'a, P: Policy> {
     pub rewards: &'a mut RewardSet,
     /// Decodes responses for the rewards.
     pub tokenizer: &'a dyn Tokenizer,
-    /// Prompts (token ids); each step draws its own (see [`Ppo::step_prompts`]).
-    pub prompts: Vec<Vec<u32>>,
-    /// Prompt texts given to the rewards, one per prompt.
-    pub prompt_texts: Vec<String>,
+    /// Prompts (token ids and the texts the rewards see); each step draws its own (see
+    /// [`Ppo::step_prompts`]).
+    pub prompts: Prompts,
     /// Optimiser settings.
     pub optimizer: OptimizerConfig,
 }
@@ -75,7 +74,7 @@ impl<P: Policy> PpoLearner<'_, P> {
 fn texts(
     rollout: &Rollout,
     prompt_of: &[usize],
-    prompt_texts: &[String],
+    prompts: &Prompts,
     tokenizer: &dyn Tokenizer,
 ) -> Vec<(String, String)> {
     rollout
@@ -83,7 +82,7 @@ fn texts(
         .iter()
         .zip(prompt_of)
         .map(|(ids, &p)| {
-            let prompt = prompt_texts.get(p).cloned().unwrap_or_default();
+            let prompt = prompts.text(p).to_string();
             // A token the tokenizer cannot decode makes the sample unusable (an empty text the
             // rewards judge), not the step.
             (prompt, tokenizer.decode(ids).unwrap_or_default())
@@ -113,7 +112,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
     }
 
     fn prompts(&self) -> Vec<Vec<u32>> {
-        self.prompts.clone()
+        self.prompts.ids().to_vec()
     }
 
     fn collect(
@@ -130,7 +129,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             ..self.ppo.config.sampling.clone()
         };
         let rollout = policy.sample(rows, &cfg)?;
-        let texts = texts(&rollout, prompt_of, &self.prompt_texts, self.tokenizer);
+        let texts = texts(&rollout, prompt_of, &self.prompts, self.tokenizer);
         let samples = as_samples(&texts);
         let batch = self.rewards.score(&samples)?;
         let columns = self.objective_columns();
@@ -187,14 +186,13 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             rewards,
             tokenizer,
             prompts,
-            prompt_texts,
             ..
         } = self;
         let prompt_of = ppo.step_prompt_indices(prompts.len(), ctx.step_seed());
         let mut last = None;
         let mut reward_error = None;
         let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {
-            let texts = texts(rollout, &prompt_of, prompt_texts, *tokenizer);
+            let texts = texts(rollout, &prompt_of, prompts, *tokenizer);
             let samples = as_samples(&texts);
             let batch = rewards.evaluate(&samples).map_err(|e| {
                 let msg = e.to_string();
@@ -211,7 +209,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             policy,
             optim,
             self.optimizer.lr,
-            prompts,
+            prompts.ids(),
             ctx.step_seed(),
             &mut scorer,
         );

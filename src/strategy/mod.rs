@@ -7,7 +7,11 @@
 //! [`RewardSet`](crate::reward::RewardSet)); tests plug in exact-gradient learners to check
 //! the special cases of METHOD.md §1 (m = 1 ⇔ MORLHF, m = T ⇔ Rewarded Soups).
 
+mod iterative_rs;
 mod learner;
+mod morlhf;
+mod progress;
+mod rewarded_soups;
 mod ric;
 mod run_state;
 
@@ -20,6 +24,7 @@ use crate::policy::{Policy, PolicyError};
 use crate::reward::{RewardError, RewardStats};
 use crate::rl::{PpoStats, RlError};
 use burn::optim::ModuleOptimizer;
+use progress::Progress;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
@@ -46,6 +51,20 @@ pub enum StrategyError {
     /// The settings are inconsistent.
     #[error("bad strategy config: {0}")]
     BadConfig(String),
+    /// A step produced a non-finite value; the run stopped (its last checkpoint, if any, is
+    /// the state before that step's checkpoint period).
+    #[error("{strategy} stopped at step {step}{}: the {what} became non-finite (NaN or ±∞); \
+             lower the learning rate or check the rewards", expert.map_or(String::new(), |e| format!(" of expert {e}")))]
+    NonFinite {
+        /// The strategy's name.
+        strategy: &'static str,
+        /// The 1-based step.
+        step: usize,
+        /// The expert, if any.
+        expert: Option<usize>,
+        /// What became non-finite (e.g. "loss", "weights").
+        what: &'static str,
+    },
 }
 
 /// Where in a run a learner step happens (for seeding and logging).
@@ -228,13 +247,76 @@ pub struct RunOutput<P: Policy> {
     pub completed: bool,
 }
 
-/// Checkpointing and early stop of a run.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunOptions {
-    /// Write the run state here after every merge round (IterativeRS), atomically.
+impl<P: Policy> RunOutput<P> {
+    /// A run that reached its end with final policy `policy`.
+    fn finished(policy: P, run: Progress<P>) -> Self {
+        Self {
+            policy,
+            experts: run.experts.into_iter().map(|e| e.policy).collect(),
+            budget: run.budget,
+            log: run.log,
+            condition: run.ric.map(|r| r.target).unwrap_or_default(),
+            completed: true,
+        }
+    }
+
+    /// A run stopped early by [`RunOptions`], with `policy` as its current policy.
+    fn stopped(policy: P, run: Progress<P>) -> Self {
+        Self {
+            completed: false,
+            ..Self::finished(policy, run)
+        }
+    }
+}
+
+/// Checkpointing, early stop and step notifications of a run. The default writes no
+/// checkpoint and never stops early.
+#[derive(Clone, Default)]
+pub struct RunOptions<'a> {
+    /// Write the run state here (atomically, replacing the previous one) after every merge
+    /// round of IterativeRS, every round of RiC and every [`RunOptions::checkpoint_every`] learner steps of any
+    /// strategy.
     pub checkpoint_dir: Option<std::path::PathBuf>,
-    /// Stop after this many merge rounds (to be resumed later).
+    /// Also checkpoint after every this many learner steps (PPO iterations summed over experts;
+    /// RiC: supervised rounds), at the next step boundary. `None`: merge rounds only.
+    pub checkpoint_every: Option<usize>,
+    /// Stop after this many merge rounds (IterativeRS) or supervised rounds (RiC; each is
+    /// checkpointed), after their checkpoint; ≥ 1.
     pub stop_after_round: Option<usize>,
+    /// Stop at the first checkpoint after this many learner steps (any strategy; ≥ 1).
+    pub stop_after_iterations: Option<usize>,
+    /// Called after every learner step with its record (progress bars, logging).
+    pub on_step: Option<&'a (dyn Fn(&StepRecord) + Sync)>,
+}
+
+impl std::fmt::Debug for RunOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("checkpoint_dir", &self.checkpoint_dir)
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("stop_after_round", &self.stop_after_round)
+            .field("stop_after_iterations", &self.stop_after_iterations)
+            .field("on_step", &self.on_step.map(|_| "callback"))
+            .finish()
+    }
+}
+
+impl RunOptions<'_> {
+    /// Check the options: every count ≥ 1.
+    pub fn validate(&self) -> Result<(), StrategyError> {
+        for (name, v) in [
+            ("checkpoint_every", self.checkpoint_every),
+            ("stop_after_round", self.stop_after_round),
+            ("stop_after_iterations", self.stop_after_iterations),
+        ] {
+            if v == Some(0) {
+                return Err(StrategyError::BadConfig(format!(
+                    "RunOptions::{name} is 0; it must be at least 1 (or None)"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The strategies. Swapping is one line: build another variant and call [`Strategy::run`].
@@ -350,37 +432,28 @@ impl Strategy {
                 prefs.len()
             )));
         }
-        match *self {
+        let progress = match *self {
             Self::IterativeRs {
                 steps,
                 merge_every,
                 active,
                 ref merge_weights,
             } => {
-                let start = IrsProgress::new(reference, learner, seed, active);
-                let plan = IrsPlan {
+                let plan = iterative_rs::Plan {
                     steps,
                     merge_every,
                     active,
                     seed,
                     merge_weights,
                 };
-                iterative_rs(self, reference, learner, merger, plan, start, options)
+                plan.validate(n)?;
+                iterative_rs::start(reference, learner, &plan)
             }
-            Self::Morlhf { steps } => morlhf(reference, learner, seed, steps),
-            Self::Ric(ref cfg) => ric::ric(reference, learner, seed, cfg),
-            Self::RewardedSoups {
-                steps,
-                ref merge_weights,
-            } => rewarded_soups(reference, learner, merger, seed, steps, merge_weights),
-        }
-    }
-}
-
-fn expert<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expert<P> {
-    Expert {
-        policy: policy.clone().train(),
-        optim: learner.optimizer(),
+            Self::Morlhf { .. } => morlhf::start(reference, learner),
+            Self::RewardedSoups { .. } => rewarded_soups::start(reference, learner),
+            Self::Ric(_) => Progress::start(reference, learner, 0),
+        };
+        self.continue_run(reference, learner, merger, seed, progress, options)
     }
 }
 
@@ -455,239 +528,6 @@ fn selection_score(values: &[Vec<f64>], score: SelectionScore) -> f64 {
     rows.iter().flat_map(|r| r.iter()).sum::<f64>() / n as f64
 }
 
-/// The fixed settings of an IterativeRS run.
-#[derive(Debug, Clone, Copy)]
-struct IrsPlan<'a> {
-    steps: usize,
-    merge_every: usize,
-    active: usize,
-    seed: u64,
-    merge_weights: &'a MergeWeights,
-}
-
-/// Where an IterativeRS run stands: what a checkpoint holds.
-struct IrsProgress<P: Policy> {
-    experts: Vec<Expert<P>>,
-    merged: Option<P>,
-    round: usize,
-    current: Vec<usize>,
-    /// Steps already taken.
-    done: usize,
-    budget: Budget,
-    log: Vec<StepRecord>,
-}
-
-impl<P: Policy> IrsProgress<P> {
-    fn new<L: Learner<P>>(reference: &P, learner: &L, seed: u64, active: usize) -> Self {
-        let n = learner.objectives();
-        Self {
-            experts: (0..n).map(|_| expert(reference, learner)).collect(),
-            merged: None,
-            round: 0,
-            current: active_set(n, active, seed, 0),
-            done: 0,
-            budget: Budget::default(),
-            log: Vec::new(),
-        }
-    }
-}
-
-fn iterative_rs<P: Policy, L: Learner<P>, G: Merger>(
-    strategy: &Strategy,
-    reference: &P,
-    learner: &mut L,
-    merger: &G,
-    plan: IrsPlan<'_>,
-    mut run: IrsProgress<P>,
-    options: &RunOptions,
-) -> Result<RunOutput<P>, StrategyError> {
-    let n = learner.objectives();
-    let IrsPlan {
-        steps,
-        merge_every,
-        active,
-        seed,
-        merge_weights,
-    } = plan;
-    if steps == 0 || merge_every == 0 || active == 0 || active > n {
-        return Err(StrategyError::BadConfig(format!(
-            "IterativeRS needs steps ≥ 1, merge_every ≥ 1 and 1 ≤ active ≤ {n}"
-        )));
-    }
-    for t in run.done + 1..=steps {
-        for &i in &run.current {
-            let ctx = StepContext {
-                step: t,
-                expert: Some(i),
-                round: run.round,
-                seed,
-            };
-            let e = &mut run.experts[i];
-            let policy = e.policy.clone();
-            let (policy, report) = learner.step(policy, &mut e.optim, &one_hot(n, i), &ctx)?;
-            e.policy = policy;
-            run.budget.add(&report);
-            run.log.push(StepRecord {
-                step: t,
-                expert: Some(i),
-                round: run.round,
-                report,
-            });
-        }
-        run.done = t;
-        if t % merge_every == 0 && t < steps {
-            let merged = merge_experts(
-                merge_weights,
-                merger,
-                &run.experts,
-                &run.current,
-                reference,
-                learner,
-                seed ^ run.round as u64,
-            )?;
-            run.budget.merges += 1;
-            run.round += 1;
-            run.current = active_set(n, active, seed, run.round);
-            for &i in &run.current {
-                run.experts[i] = expert(&merged, learner);
-            }
-            run.merged = Some(merged);
-            if let Some(dir) = &options.checkpoint_dir {
-                run_state::save(dir, strategy, seed, &run, learner)?;
-            }
-            if options.stop_after_round == Some(run.round) {
-                return Ok(RunOutput {
-                    policy: run.merged.take().expect("just merged"),
-                    experts: run.experts.into_iter().map(|e| e.policy).collect(),
-                    budget: run.budget,
-                    log: run.log,
-                    completed: false,
-                    condition: Vec::new(),
-                });
-            }
-        }
-    }
-    let all: Vec<usize> = (0..n).collect();
-    let policy = merge_experts(
-        merge_weights,
-        merger,
-        &run.experts,
-        &all,
-        reference,
-        learner,
-        seed ^ u64::MAX,
-    )?;
-    run.budget.merges += 1;
-    Ok(RunOutput {
-        policy,
-        experts: run.experts.into_iter().map(|e| e.policy).collect(),
-        budget: run.budget,
-        log: run.log,
-        completed: true,
-        condition: Vec::new(),
-    })
-}
-
-fn rewarded_soups<P: Policy, L: Learner<P>, G: Merger>(
-    reference: &P,
-    learner: &mut L,
-    merger: &G,
-    seed: u64,
-    steps: usize,
-    merge_weights: &MergeWeights,
-) -> Result<RunOutput<P>, StrategyError> {
-    if steps == 0 {
-        return Err(StrategyError::BadConfig(
-            "Rewarded Soups needs steps ≥ 1".into(),
-        ));
-    }
-    let n = learner.objectives();
-    let mut budget = Budget::default();
-    let mut log = Vec::new();
-    let mut experts = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut e = expert(reference, learner);
-        for t in 1..=steps {
-            let ctx = StepContext {
-                step: t,
-                expert: Some(i),
-                round: 0,
-                seed,
-            };
-            let (policy, report) = learner.step(e.policy, &mut e.optim, &one_hot(n, i), &ctx)?;
-            e.policy = policy;
-            budget.add(&report);
-            log.push(StepRecord {
-                step: t,
-                expert: Some(i),
-                round: 0,
-                report,
-            });
-        }
-        experts.push(e);
-    }
-    let all: Vec<usize> = (0..n).collect();
-    let policy = merge_experts(
-        merge_weights,
-        merger,
-        &experts,
-        &all,
-        reference,
-        learner,
-        seed ^ u64::MAX,
-    )?;
-    budget.merges += 1;
-    Ok(RunOutput {
-        policy,
-        experts: experts.into_iter().map(|e| e.policy).collect(),
-        budget,
-        log,
-        completed: true,
-        condition: Vec::new(),
-    })
-}
-
-fn morlhf<P: Policy, L: Learner<P>>(
-    reference: &P,
-    learner: &mut L,
-    seed: u64,
-    steps: usize,
-) -> Result<RunOutput<P>, StrategyError> {
-    if steps == 0 {
-        return Err(StrategyError::BadConfig("MORLHF needs steps ≥ 1".into()));
-    }
-    let n = learner.objectives();
-    let weights = renormalised(&learner.preferences(), &(0..n).collect::<Vec<_>>())?;
-    let mut e = expert(reference, learner);
-    let mut budget = Budget::default();
-    let mut log = Vec::new();
-    for t in 1..=steps {
-        let ctx = StepContext {
-            step: t,
-            expert: None,
-            round: 0,
-            seed,
-        };
-        let (policy, report) = learner.step(e.policy, &mut e.optim, &weights, &ctx)?;
-        e.policy = policy;
-        budget.add(&report);
-        log.push(StepRecord {
-            step: t,
-            expert: None,
-            round: 0,
-            report,
-        });
-    }
-    Ok(RunOutput {
-        policy: e.policy,
-        experts: Vec::new(),
-        budget,
-        log,
-        completed: true,
-        condition: Vec::new(),
-    })
-}
-
 impl Strategy {
     /// Continue a run from the checkpoint in `dir` (written by [`Strategy::run_with`] with
     /// [`RunOptions::checkpoint_dir`]). `reference`, `learner` and `merger` must be set up as
@@ -697,36 +537,57 @@ impl Strategy {
         reference: &P,
         learner: &mut L,
         merger: &G,
-        options: &RunOptions,
+        options: &RunOptions<'_>,
     ) -> Result<RunOutput<P>, StrategyError> {
         let (state, progress) = run_state::load(dir, reference, learner)?;
-        match state.strategy {
+        state
+            .strategy
+            .continue_run(reference, learner, merger, state.seed, progress, options)
+    }
+
+    /// Continue `progress` (fresh or loaded from a checkpoint) to the end of the run.
+    fn continue_run<P: Policy, L: Learner<P>, G: Merger>(
+        &self,
+        reference: &P,
+        learner: &mut L,
+        merger: &G,
+        seed: u64,
+        progress: Progress<P>,
+        options: &RunOptions<'_>,
+    ) -> Result<RunOutput<P>, StrategyError> {
+        match *self {
             Self::IterativeRs {
                 steps,
                 merge_every,
                 active,
                 ref merge_weights,
             } => {
-                let plan = IrsPlan {
+                let plan = iterative_rs::Plan {
                     steps,
                     merge_every,
                     active,
-                    seed: state.seed,
+                    seed,
                     merge_weights,
                 };
-                iterative_rs(
-                    &state.strategy,
-                    reference,
-                    learner,
-                    merger,
-                    plan,
-                    progress,
-                    options,
-                )
+                iterative_rs::run(self, reference, learner, merger, plan, progress, options)
             }
-            _ => Err(StrategyError::BadConfig(
-                "only IterativeRS runs have merge-round checkpoints".into(),
-            )),
+            Self::Morlhf { steps } => {
+                morlhf::run(self, reference, learner, steps, seed, progress, options)
+            }
+            Self::Ric(ref cfg) => ric::run(self, reference, learner, seed, cfg, progress, options),
+            Self::RewardedSoups {
+                steps,
+                ref merge_weights,
+            } => rewarded_soups::run(
+                self,
+                reference,
+                learner,
+                merger,
+                (steps, merge_weights),
+                seed,
+                progress,
+                options,
+            ),
         }
     }
 }

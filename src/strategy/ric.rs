@@ -8,7 +8,10 @@
 //! Online rounds sample conditioned on the target bins, keep the Pareto-efficient samples and
 //! fine-tune again (RiC's online stage).
 
-use super::{Budget, Collected, Learner, RunOutput, StepRecord, StepReport, StrategyError};
+use super::progress::{Books, Progress};
+use super::{
+    Collected, Learner, RunOptions, RunOutput, StepContext, StepReport, Strategy, StrategyError,
+};
 use crate::eval::metrics::pareto_front;
 use crate::policy::Policy;
 use crate::tokenizer::EOS;
@@ -128,43 +131,86 @@ fn conditioned(prompt: &[u32], cond: &[u32]) -> Vec<u32> {
     row
 }
 
-/// Run RiC from `reference`; the output's `condition` holds the conditioning tokens to place
-/// after BOS when sampling from the returned policy.
-pub(super) fn ric<P: Policy, L: Learner<P>>(
+/// RiC's part of a checkpoint: the labelled data so far and the conditioning.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(super) struct RicState {
+    /// Labelled training rows, `[BOS] cond… prompt… response [EOS]`.
+    pub data: Vec<Vec<u32>>,
+    /// Per-objective quantile edges of the offline rewards.
+    pub edges: Vec<Vec<f64>>,
+    /// The conditioning tokens sampled with (placed after BOS).
+    pub target: Vec<u32>,
+}
+
+impl RicConfig {
+    /// Check the settings against `n` objectives.
+    pub fn validate(&self, n: usize) -> Result<(), StrategyError> {
+        if self.bins < 2 || self.offline_samples == 0 {
+            return Err(StrategyError::BadConfig(format!(
+                "RiC needs bins ≥ 2 and offline_samples ≥ 1 (got bins {}, offline_samples {})",
+                self.bins, self.offline_samples
+            )));
+        }
+        if self.online_rounds > 0 && self.online_samples == 0 {
+            return Err(StrategyError::BadConfig(
+                "RiC's online rounds need online_samples ≥ 1".into(),
+            ));
+        }
+        if self.sft.steps == 0
+            || self.sft.batch_size == 0
+            || self.sft.lr.is_nan()
+            || self.sft.lr <= 0.0
+        {
+            return Err(StrategyError::BadConfig(format!(
+                "RiC's fine-tuning needs steps ≥ 1, batch_size ≥ 1 and a positive finite \
+                 learning rate (got steps {}, batch_size {}, lr {})",
+                self.sft.steps, self.sft.batch_size, self.sft.lr
+            )));
+        }
+        if !self.sft.lr.is_finite() {
+            return Err(StrategyError::BadConfig(format!(
+                "RiC's learning rate {} is not finite",
+                self.sft.lr
+            )));
+        }
+        if let RicTarget::Bins(t) = &self.target
+            && (t.len() != n || t.iter().any(|&b| b >= self.bins))
+        {
+            return Err(StrategyError::BadConfig(format!(
+                "target {t:?} needs {n} bins below {}",
+                self.bins
+            )));
+        }
+        if let RicTarget::BestSupported { min_fraction } = self.target
+            && !(0.0..=1.0).contains(&min_fraction)
+        {
+            return Err(StrategyError::BadConfig(format!(
+                "RiC's min_fraction {min_fraction} is not in [0, 1]"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The offline round: samples of the reference labelled with their rewards, the bin edges and
+/// the target conditioning; and the policy with the conditioning tokens added.
+fn offline<P: Policy, L: Learner<P>>(
     reference: &P,
     learner: &mut L,
     seed: u64,
     cfg: &RicConfig,
-) -> Result<RunOutput<P>, StrategyError> {
+) -> Result<(RicState, P), StrategyError> {
     let n = learner.objectives();
-    if cfg.bins < 2 || cfg.offline_samples == 0 {
-        return Err(StrategyError::BadConfig(
-            "RiC needs bins ≥ 2 and offline_samples ≥ 1".into(),
-        ));
-    }
     let base = reference.vocab_size();
     let prompts = learner.prompts();
-    if let RicTarget::Bins(t) = &cfg.target
-        && (t.len() != n || t.iter().any(|&b| b >= cfg.bins))
-    {
-        return Err(StrategyError::BadConfig(format!(
-            "target {t:?} needs {n} bins below {}",
-            cfg.bins
-        )));
-    }
-    let mut budget = Budget::default();
-    let mut log = Vec::new();
-
-    // Offline data: samples of the reference with their rewards.
     let prompt_of: Vec<usize> = (0..cfg.offline_samples)
         .map(|i| i % prompts.len())
         .collect();
     let rows: Vec<Vec<u32>> = prompt_of.iter().map(|&i| prompts[i].clone()).collect();
     let Collected { responses, values } =
         learner.collect(&reference.valid(), &rows, &prompt_of, seed, None)?;
-    budget.samples += responses.len();
     let edges = quantile_edges(&values, n, cfg.bins);
-    let target_tokens: Vec<u32> = match &cfg.target {
+    let target: Vec<u32> = match &cfg.target {
         RicTarget::Top => (0..n)
             .map(|i| (base + i * cfg.bins + cfg.bins - 1) as u32)
             .collect(),
@@ -177,45 +223,87 @@ pub(super) fn ric<P: Policy, L: Learner<P>>(
             best_supported(&values, &edges, cfg.bins, base, *min_fraction)
         }
     };
-    // A labelled training row: [BOS] cond… prompt… response [EOS].
-    let label = |prompt: usize, response: &[u32], values: &[f64]| {
-        let cond = condition(values, &edges, cfg.bins, base);
-        let mut row = conditioned(&prompts[prompt], &cond);
+    let mut state = RicState {
+        data: Vec::new(),
+        edges,
+        target,
+    };
+    for j in 0..responses.len() {
+        let row = state.label(&prompts[prompt_of[j]], &responses[j], &values[j], cfg, base);
+        state.data.push(row);
+    }
+    Ok((state, extended(reference, seed, n * cfg.bins)))
+}
+
+/// `reference` with `extra` conditioning tokens, their embeddings drawn from the device RNG
+/// seeded from the run's seed (so that a run is reproducible).
+pub(super) fn extended<P: Policy>(reference: &P, seed: u64, extra: usize) -> P {
+    reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
+    reference.with_extra_tokens(extra).train()
+}
+
+impl RicState {
+    /// A labelled training row: `[BOS] cond… prompt… response [EOS]`.
+    fn label(
+        &self,
+        prompt: &[u32],
+        response: &[u32],
+        values: &[f64],
+        cfg: &RicConfig,
+        base: usize,
+    ) -> Vec<u32> {
+        let cond = condition(values, &self.edges, cfg.bins, base);
+        let mut row = conditioned(prompt, &cond);
         row.extend_from_slice(response);
         row.push(EOS);
         row
-    };
-    let mut data: Vec<Vec<u32>> = (0..responses.len())
-        .map(|j| label(prompt_of[j], &responses[j], &values[j]))
-        .collect();
+    }
+}
 
-    // The conditioning tokens' embeddings are drawn from the device RNG: seed it so that a run
-    // is reproducible.
-    reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
-    let mut policy = reference.with_extra_tokens(n * cfg.bins).train();
+/// Continue a RiC run: the offline round if not done yet, then each remaining supervised
+/// round (fine-tune; in online rounds, sample conditioned on the target and add the Pareto
+/// front to the data), checkpointing after each. The output's `condition` holds the
+/// conditioning tokens to place after BOS when sampling from the returned policy.
+pub(super) fn run<P: Policy, L: Learner<P>>(
+    strategy: &Strategy,
+    reference: &P,
+    learner: &mut L,
+    seed: u64,
+    cfg: &RicConfig,
+    mut run: Progress<P>,
+    options: &RunOptions<'_>,
+) -> Result<RunOutput<P>, StrategyError> {
+    let n = learner.objectives();
+    cfg.validate(n)?;
+    let base = reference.vocab_size();
+    let prompts = learner.prompts();
+    let mut books = Books::new(strategy, seed, options, &run)?;
+    // Samples generated in the round being run (the offline ones count to round 0).
+    let mut generated = 0;
+    let (mut state, mut policy) = match (run.ric.take(), run.merged.take()) {
+        (Some(state), Some(policy)) => (state, policy),
+        _ => {
+            let (state, policy) = offline(reference, learner, seed, cfg)?;
+            generated = state.data.len();
+            (state, policy)
+        }
+    };
     let vocab = policy.vocab_size();
-    for round in 0..=cfg.online_rounds {
+    for round in run.round..=cfg.online_rounds {
         let trainer = LmTrainer::new(LmTrainingConfig {
             seed: cfg.sft.seed ^ seed ^ round as u64,
             ..cfg.sft.clone()
         });
-        let (trained, report) = trainer.fit(policy, &data, &[], vocab)?;
+        let (trained, report) = trainer.fit(policy, &state.data, &[], vocab)?;
         policy = trained;
-        budget.iterations += 1;
-        budget.updates += cfg.sft.steps;
-        let mut step = StepReport {
-            optimised: report.train_loss.last().map_or(f64::NAN, |x| x.1),
-            samples: data.len(),
-            updates: cfg.sft.steps,
-            ..Default::default()
-        };
+        let optimised = report.train_loss.last().map_or(f64::NAN, |x| x.1);
         if round < cfg.online_rounds {
             // Online: sample conditioned on the target, keep the Pareto-efficient samples.
             let prompt_of: Vec<usize> =
                 (0..cfg.online_samples).map(|i| i % prompts.len()).collect();
             let rows: Vec<Vec<u32>> = prompt_of
                 .iter()
-                .map(|&i| conditioned(&prompts[i], &target_tokens))
+                .map(|&i| conditioned(&prompts[i], &state.target))
                 .collect();
             let Collected { responses, values } = learner.collect(
                 &policy.valid(),
@@ -224,27 +312,42 @@ pub(super) fn ric<P: Policy, L: Learner<P>>(
                 seed.wrapping_add(round as u64 + 1),
                 Some(base),
             )?;
-            budget.samples += responses.len();
-            step.samples += responses.len();
+            generated += responses.len();
             for j in pareto_front(&values).unwrap_or_default() {
-                data.push(label(prompt_of[j], &responses[j], &values[j]));
+                let row = state.label(&prompts[prompt_of[j]], &responses[j], &values[j], cfg, base);
+                state.data.push(row);
             }
         }
-        log.push(StepRecord {
+        let ctx = StepContext {
             step: round + 1,
             expert: None,
             round,
-            report: step,
-        });
+            seed,
+        };
+        // One iteration per supervised round: its fine-tuning updates and the samples
+        // generated for it.
+        let step = StepReport {
+            optimised,
+            samples: std::mem::take(&mut generated),
+            updates: cfg.sft.steps,
+            ..Default::default()
+        };
+        books.record(&mut run, &ctx, step, &policy)?;
+        run.round = round + 1;
+        run.done = round + 1;
+        run.merged = Some(policy);
+        run.ric = Some(state);
+        // Every round is checkpointed (a round is many updates).
+        let stop = books.boundary(&run, learner, true)?;
+        policy = run.merged.take().expect("just stored");
+        state = run.ric.take().expect("just stored");
+        if stop && round < cfg.online_rounds {
+            run.ric = Some(state);
+            return Ok(RunOutput::stopped(policy, run));
+        }
     }
-    Ok(RunOutput {
-        policy,
-        experts: Vec::new(),
-        budget,
-        log,
-        completed: true,
-        condition: target_tokens,
-    })
+    run.ric = Some(state);
+    Ok(RunOutput::finished(policy, run))
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
-//! Merge-round checkpoints of an IterativeRS run: every expert's weights and optimiser state,
-//! the merged policy, the round, the active set, the budget, the log and the learner's state
-//! (e.g. running reward normalisers), written atomically into one directory.
+//! Run checkpoints of every strategy: every expert's weights and optimiser state, the merged
+//! (or RiC's fine-tuned) policy, the round, the active set, the budget, the log, RiC's data and
+//! the learner's state (e.g. running reward normalisers), written atomically into one directory.
+//! Floats in the JSON round-trip exactly (serde_json's `float_roundtrip`).
 //!
 //! No RNG state needs saving: every random choice (sampling, minibatch order, active sets)
 //! is derived from the run's seed and the step/expert/round counters stored here, so a resumed
 //! run draws exactly what the uninterrupted run would have.
 
-use super::{Budget, Expert, IrsProgress, Learner, StepRecord, Strategy, StrategyError, expert};
+use super::progress::{Progress, expert};
+use super::ric::RicState;
+use super::{Budget, Expert, Learner, StepRecord, Strategy, StrategyError};
 use crate::checkpoint::{CheckpointError, write_dir_atomically};
 use crate::policy::Policy;
 use std::path::Path;
@@ -35,6 +38,9 @@ pub struct RunState {
     pub learner: serde_json::Value,
     /// Every learner step so far.
     pub log: Vec<StepRecord>,
+    /// RiC's labelled data and conditioning (RiC runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ric: Option<RicState>,
 }
 
 fn ckpt(e: impl std::fmt::Display) -> StrategyError {
@@ -53,7 +59,7 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
     dir: &Path,
     strategy: &Strategy,
     seed: u64,
-    run: &IrsProgress<P>,
+    run: &Progress<P>,
     learner: &L,
 ) -> Result<(), StrategyError> {
     let state = RunState {
@@ -66,6 +72,7 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
         experts: run.experts.len(),
         learner: learner.state(),
         log: run.log.clone(),
+        ric: run.ric.clone(),
     };
     write_dir_atomically(dir, |tmp| {
         for (i, e) in run.experts.iter().enumerate() {
@@ -91,27 +98,40 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
     .map_err(ckpt)
 }
 
+impl RunState {
+    /// Read the state file of the checkpoint in `dir` (weights are not read).
+    pub fn read(dir: &Path) -> Result<Self, StrategyError> {
+        let p = dir.join(STATE_FILE);
+        let text =
+            std::fs::read_to_string(&p).map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
+        serde_json::from_str(&text).map_err(|e| ckpt(format!("{}: {e}", p.display())))
+    }
+}
+
 /// Read a checkpoint written by [`save`], rebuilding experts from `reference`'s architecture.
 pub(super) fn load<P: Policy, L: Learner<P>>(
     dir: &Path,
     reference: &P,
     learner: &mut L,
-) -> Result<(RunState, IrsProgress<P>), StrategyError> {
-    let p = dir.join(STATE_FILE);
-    let text = std::fs::read_to_string(&p).map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
-    let state: RunState =
-        serde_json::from_str(&text).map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
-    if state.experts != learner.objectives() {
+) -> Result<(RunState, Progress<P>), StrategyError> {
+    let state = RunState::read(dir)?;
+    let n = learner.objectives();
+    let expected = match &state.strategy {
+        Strategy::Morlhf { .. } => 1,
+        Strategy::Ric(_) => 0,
+        _ => n,
+    };
+    if state.experts != expected {
         return Err(StrategyError::BadConfig(format!(
-            "checkpoint has {} experts, the learner {} objectives",
+            "checkpoint has {} experts; a {} run with {n} objectives has {expected}",
             state.experts,
-            learner.objectives()
+            state.strategy.name()
         )));
     }
     learner.restore(&state.learner)?;
-    let load_policy = |name: String| -> Result<P, StrategyError> {
+    let load_policy = |name: String, template: &P| -> Result<P, StrategyError> {
         let p = dir.join(name);
-        let m = reference
+        let m = template
             .clone()
             .try_load_file(&p)
             .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
@@ -119,7 +139,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
     };
     let mut experts = Vec::with_capacity(state.experts);
     for i in 0..state.experts {
-        let policy = load_policy(format!("expert-{i}.bpk"))?;
+        let policy = load_policy(format!("expert-{i}.bpk"), reference)?;
         let p = dir.join(format!("optim-{i}.bpk"));
         let optim = expert(reference, learner)
             .optim
@@ -127,12 +147,17 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
             .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
         experts.push(Expert { policy, optim });
     }
+    // RiC's policy has the conditioning tokens added to the vocabulary.
+    let template = match &state.strategy {
+        Strategy::Ric(cfg) => super::ric::extended(reference, state.seed, n * cfg.bins),
+        _ => reference.clone(),
+    };
     let merged = dir
         .join("merged.bpk")
         .exists()
-        .then(|| load_policy("merged.bpk".into()))
+        .then(|| load_policy("merged.bpk".into(), &template))
         .transpose()?;
-    let progress = IrsProgress {
+    let progress = Progress {
         experts,
         merged,
         round: state.round,
@@ -140,6 +165,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
         done: state.done,
         budget: state.budget,
         log: state.log.clone(),
+        ric: state.ric.clone(),
     };
     Ok((state, progress))
 }

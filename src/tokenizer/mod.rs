@@ -66,6 +66,18 @@ pub enum TokenizerError {
 }
 
 /// A tokenizer shared by policies, rewards and training code.
+///
+/// ```
+/// use multireward::tokenizer::{BOS, EOS, SmilesTokenizer, Tokenizer};
+///
+/// let tokenizer = SmilesTokenizer::from_corpus(["CCO", "c1ccccc1Cl"])?;
+/// let ids = tokenizer.encode_with_specials("ClCCO")?;
+/// assert_eq!((ids[0], ids[ids.len() - 1]), (BOS, EOS));
+/// assert_eq!(tokenizer.decode(&ids)?, "ClCCO");
+/// // `N` never occurs in the corpus, so it has no id.
+/// assert!(tokenizer.encode("CCN").is_err());
+/// # Ok::<(), multireward::tokenizer::TokenizerError>(())
+/// ```
 pub trait Tokenizer: Send + Sync {
     /// Encode text into domain token ids, without BOS/EOS.
     fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError>;

@@ -60,6 +60,24 @@ impl Property {
 }
 
 /// Turns SMILES into regressor inputs; `None` for a molecule it cannot featurise.
+///
+/// ```
+/// use multireward::reward::{Reward, Sample};
+/// use multireward::tasks::molecules::qm9::{Featurizer, MorganFeatures, Property, PropertyReward};
+/// use multireward::tasks::molecules::regressor::Regressor;
+///
+/// // The shipped gap oracle reads folded Morgan counts.
+/// let dir = multireward::assets::qm9_rewards()?.join("gap-oracle");
+/// let oracle = Regressor::load(&dir, &multireward::device::default_device())?;
+/// let features = MorganFeatures { bits: oracle.config().d_in };
+/// let rows = features.features(&["CCO", "C%"]);
+/// assert!(rows[0].as_ref().is_some_and(|r| r.len() == features.bits) && rows[1].is_none());
+/// // A featurizer and a regressor make a QM9 reward.
+/// let reward = PropertyReward::new("gap", Property::Gap, Box::new(features), oracle);
+/// let scores = reward.score(&Sample::unprompted(&["CCO", "C%"]))?;
+/// assert!(scores[0].is_some_and(f64::is_finite) && scores[1].is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Featurizer: Send + Sync {
     /// Short description (for logs and metadata).
     fn name(&self) -> String;

@@ -707,7 +707,7 @@ impl SentenceEncoder {
 
     /// L2-normalised embeddings (each [`SentenceEncoder::dim`] long), in the order of `texts`.
     /// Texts are sorted by length and run in padded batches of at most 64 rows and
-    /// [`BATCH_TOKENS`] padded tokens, one host read-back per batch.
+    /// 2048 padded tokens, one host read-back per batch.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, MiniLmError> {
         if texts.is_empty() {
             return Ok(Vec::new());

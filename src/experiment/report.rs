@@ -1,6 +1,6 @@
-//! Experiment reports: what a comparison of strategies writes to its results directory —
-//! the paper-style Markdown table, JSON (config, metadata, budgets, results), a per-step CSV
-//! with one row per (step, strategy, expert, reward), and the pairwise reward scatter plot.
+//! What a comparison writes to its results directory: the paper-style Markdown table, JSON
+//! (config, metadata, budgets, results), a per-step CSV with one row per (step, strategy,
+//! expert, reward), and the pairwise reward scatter plot.
 
 use crate::eval::metrics::pareto_front;
 use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
@@ -97,17 +97,21 @@ pub fn write_report<S: AsRef<str>>(
     }
     .write(dir)?;
 
+    // Each file is written under a temporary name and renamed into place, so a reader (or a
+    // kill) never sees a half-written one.
     let steps = dir.join(STEPS_FILE);
-    if steps.exists() {
-        std::fs::remove_file(&steps).map_err(|source| EvalError::Io {
-            path: steps.clone(),
+    let tmp_steps = dir.join(format!(".tmp-{}-{STEPS_FILE}", std::process::id()));
+    if tmp_steps.exists() {
+        std::fs::remove_file(&tmp_steps).map_err(|source| EvalError::Io {
+            path: tmp_steps.clone(),
             source,
         })?;
     }
-    let log = StepLog::open(&steps)?;
+    let log = StepLog::open(&tmp_steps)?;
     for r in results {
         log.append(&step_rows(&r.name, &r.log))?;
     }
+    rename(&tmp_steps, &steps)?;
 
     let plot = dir.join(PLOT_FILE);
     // One series per strategy, its seeds pooled.
@@ -124,7 +128,14 @@ pub fn write_report<S: AsRef<str>>(
         .collect();
     let series: Vec<(&str, &[Vec<f64>])> = pooled.iter().map(|(n, s)| (*n, s.as_slice())).collect();
     if objectives.len() >= 2 {
-        write_pairwise_scatter(&plot, objectives, &series)?;
+        let tmp_plot = dir.join(format!(".tmp-{}-{PLOT_FILE}", std::process::id()));
+        write_pairwise_scatter(&tmp_plot, objectives, &series)?;
+        rename(&tmp_plot, &plot)?;
+    } else if plot.exists() {
+        std::fs::remove_file(&plot).map_err(|source| EvalError::Io {
+            path: plot.clone(),
+            source,
+        })?;
     }
     let files = ReportFiles {
         markdown: dir.join(crate::eval::report::MARKDOWN_FILE),
@@ -133,6 +144,13 @@ pub fn write_report<S: AsRef<str>>(
         plot,
     };
     Ok((summaries, files))
+}
+
+fn rename(from: &Path, to: &Path) -> Result<(), EvalError> {
+    std::fs::rename(from, to).map_err(|source| EvalError::Io {
+        path: to.to_path_buf(),
+        source,
+    })
 }
 
 /// Strategy names in order of first appearance (results sharing a name are seeds).

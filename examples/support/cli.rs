@@ -1,0 +1,213 @@
+//! The command line shared by the comparison examples (molecules, DNA, text, custom task): the
+//! budget presets and flags mapped onto [`ComparisonConfig`], the results and checkpoint
+//! directories, `--resume`, and a `main` that prints errors as sentences.
+
+use clap::ValueEnum;
+use multireward::experiment::{
+    Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError, Outcome, RicSettings,
+    StrategyKind, Task,
+};
+use multireward::policy::{Gpt, Policy};
+use multireward::strategy::{RicTarget, Strategy};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Advantage estimator of the RL strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EstimatorArg {
+    /// Leave-one-out group baseline (no value head; fastest on CPU).
+    Rloo,
+    /// GAE on a fresh value head (the reference code's PPO).
+    Gae,
+}
+
+/// Budget, optimiser, strategy and output flags (flattened into each example's arguments).
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Smoke run (≈ 1–2 min): tiny budget.
+    #[arg(long, conflicts_with = "full")]
+    pub quick: bool,
+    /// The reference code's budget: 25 rounds of m = 4 steps, 128 samples (hours on a CPU).
+    #[arg(long)]
+    pub full: bool,
+    /// Seeds per strategy (the table shows mean ± std).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
+    /// PPO iterations per strategy (summed over experts); overrides the preset.
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Samples per PPO iteration; overrides the preset.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// IterativeRS merge period m (steps per expert between merges); overrides the preset.
+    #[arg(long)]
+    pub merge_every: Option<usize>,
+    /// Samples drawn from each final policy for evaluation; overrides the preset.
+    #[arg(long)]
+    pub eval_samples: Option<usize>,
+    /// Generated tokens per sample; overrides the preset.
+    #[arg(long)]
+    pub max_new_tokens: Option<usize>,
+    /// PPO epochs per iteration; overrides the preset (reference: 4).
+    #[arg(long)]
+    pub ppo_epochs: Option<usize>,
+    /// PPO minibatches per epoch; overrides the preset (reference: 4).
+    #[arg(long)]
+    pub minibatches: Option<usize>,
+    /// Adam learning rate of PPO (the reference uses 1.41e-5 for 25× our budget).
+    #[arg(long, default_value_t = 1e-4)]
+    pub lr: f64,
+    /// Adam learning rate of the IterativeRS and Rewarded Soups experts (default: `--lr`).
+    #[arg(long)]
+    pub expert_lr: Option<f64>,
+    /// KL coefficient β.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub kl_coef: f32,
+    /// Advantage estimator.
+    #[arg(long, value_enum, default_value_t = EstimatorArg::Rloo)]
+    pub estimator: EstimatorArg,
+    /// Strategies to run (comma-separated of iterativers, morlhf, soups, ric).
+    #[arg(long, default_value = "iterativers,morlhf,soups,ric")]
+    pub strategies: String,
+    /// RiC: reward quantile bins per objective.
+    #[arg(long, default_value_t = 4)]
+    pub ric_bins: usize,
+    /// RiC: online rounds after the offline one (default: the example's).
+    #[arg(long)]
+    pub ric_rounds: Option<usize>,
+    /// RiC: condition on the top bins of all objectives (`top`) or on the best bin combination
+    /// holding ≥ 2 % of the offline data (`best`).
+    #[arg(long, default_value = "top")]
+    pub ric_target: String,
+    /// RiC: supervised learning rate (default: the example's).
+    #[arg(long)]
+    pub ric_lr: Option<f64>,
+    /// Checkpoint every this many PPO iterations (besides every merge round).
+    #[arg(long, default_value_t = 5)]
+    pub checkpoint_every: usize,
+    /// Checkpoint directory (default: `checkpoints/` under `--out`).
+    #[arg(long)]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue an earlier run into the same `--out`: finished runs keep their results, an
+    /// unfinished one continues from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// A budget preset with its evaluation samples.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// The training budget.
+    pub budget: Budget,
+    /// Samples per final policy for evaluation.
+    pub eval_samples: usize,
+}
+
+impl RunArgs {
+    /// The comparison settings: the preset chosen by `--quick` / `--full` (else `default`)
+    /// with the flags' overrides; RiC's rounds and learning rate default to `ric`'s.
+    pub fn config(
+        &self,
+        [default, quick, full]: [Preset; 3],
+        ric: RicSettings,
+    ) -> Result<ComparisonConfig, ExperimentError> {
+        let base = if self.full {
+            full
+        } else if self.quick {
+            quick
+        } else {
+            default
+        };
+        let b = base.budget;
+        let budget = Budget {
+            iterations: self.iterations.unwrap_or(b.iterations),
+            samples: self.samples.unwrap_or(b.samples),
+            merge_every: self.merge_every.unwrap_or(b.merge_every),
+            max_new_tokens: self.max_new_tokens.unwrap_or(b.max_new_tokens),
+            epochs: self.ppo_epochs.unwrap_or(b.epochs),
+            minibatches: self.minibatches.unwrap_or(b.minibatches),
+        };
+        let target = match self.ric_target.as_str() {
+            "top" => RicTarget::Top,
+            "best" => RicTarget::BestSupported { min_fraction: 0.02 },
+            other => {
+                return Err(ExperimentError::setting(
+                    "ric-target",
+                    format!("is {other:?}; use top or best"),
+                ));
+            }
+        };
+        Ok(
+            ComparisonConfig::new(budget, self.eval_samples.unwrap_or(base.eval_samples))
+                .with_strategies(StrategyKind::parse_list(&self.strategies)?)
+                .with_seeds(self.seeds)
+                .with_lr(self.lr)
+                .with_expert_lr(self.expert_lr)
+                .with_kl_coef(self.kl_coef)
+                .with_estimator(match self.estimator {
+                    EstimatorArg::Rloo => EstimatorKind::Rloo,
+                    EstimatorArg::Gae => EstimatorKind::Gae,
+                })
+                .with_checkpoint_every(self.checkpoint_every)
+                .with_ric(RicSettings {
+                    bins: self.ric_bins,
+                    rounds: self.ric_rounds.unwrap_or(ric.rounds),
+                    target,
+                    lr: self.ric_lr.unwrap_or(ric.lr),
+                }),
+        )
+    }
+
+    /// The reference policy for `--estimator`: with a fresh value head (seeded, so that a
+    /// resumed run gets the same one) for GAE.
+    pub fn reference(&self, policy: Gpt) -> Gpt {
+        match self.estimator {
+            EstimatorArg::Rloo => policy,
+            EstimatorArg::Gae => {
+                policy.device().seed(0x5641_4c55_4548_4541);
+                policy.with_value_head()
+            }
+        }
+    }
+
+    /// Plan (adjusted by `edit`), run and report `task` with `config` into `out`.
+    pub fn compare(
+        &self,
+        task: Task<'_, Gpt>,
+        config: ComparisonConfig,
+        out: &std::path::Path,
+        edit: impl FnMut(&mut Strategy),
+    ) -> Result<Outcome, ExperimentError> {
+        let mut comparison = Comparison::new(task, config)?
+            .edit_plan(edit)?
+            .with_checkpoint_dir(self.checkpoint_dir.clone())
+            .with_resume(self.resume);
+        let b = comparison.ppo();
+        println!(
+            "{} strategies × {} seed(s); {} samples per PPO iteration, {} tokens each",
+            comparison.plan().len(),
+            self.seeds,
+            b.samples_per_step,
+            b.sampling.max_new_tokens
+        );
+        comparison.run(out)
+    }
+}
+
+/// Run `body` and print its error as `error: <sentence>` (with its causes), exit code 1.
+pub fn main_with(body: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>) -> ExitCode {
+    match body() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut source = e.source();
+            while let Some(s) = source {
+                if !e.to_string().contains(&s.to_string()) {
+                    eprintln!("  caused by: {s}");
+                }
+                source = s.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,724 @@
+//! [`Comparison`]: a task's strategies × seeds under equal budgets, each run checkpointed and
+//! resumable, each result evaluated and written as it arrives.
+//!
+//! The results directory holds the report ([`write_report`]: `results.md`, `results.json`,
+//! `steps.csv`, `scatter.png`), `timings.json` (wall-clock seconds, kept out of
+//! `results.json` so that a resumed run's report equals an uninterrupted one's byte for byte),
+//! `runs/` (every finished run's evaluation, lossless, so a resumed comparison skips it) and,
+//! by default, `checkpoints/` (the unfinished runs' [`RunOptions`] checkpoints).
+
+use super::ExperimentError;
+use super::config::{ComparisonConfig, EstimatorKind};
+use super::evaluate::{Scored, means, sample_and_score};
+use super::report::{StrategyResult, write_report};
+use crate::eval::report::{MARKDOWN_FILE, PaperRow};
+use crate::merge::Linear;
+use crate::policy::{Policy, Prompts, SamplingConfig};
+use crate::reward::RewardSet;
+use crate::rl::{Ppo, PpoConfig};
+use crate::strategy::{
+    self, OptimizerConfig, PpoLearner, RunOptions, STATE_FILE, StepRecord, Strategy,
+};
+use crate::tokenizer::Tokenizer;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Domain metrics of an evaluation: a JSON object merged into the run's metrics, and a short
+/// console summary.
+pub type Describe<'a> = Box<dyn FnMut(&Scored) -> (Value, String) + 'a>;
+
+/// Extra Markdown appended to `results.md`, from every evaluation's
+/// `{"strategy", "seed", "metrics"}` row (the pretrained policy first).
+pub type ExtraMarkdown<'a> = Box<dyn Fn(&[Value]) -> String + 'a>;
+
+/// What a task supplies to a comparison: the reference policy and its tokenizer, the training
+/// rewards (objectives = the rewards with positive weight, their weights the preferences), the
+/// evaluation oracles (one per objective, same order), the prompts and the sampling settings.
+pub struct Task<'a, P: Policy> {
+    reference: P,
+    tokenizer: &'a dyn Tokenizer,
+    rewards: RewardSet,
+    oracles: RewardSet,
+    prompts: Prompts,
+    eval_prompts: Option<Prompts>,
+    sampling: SamplingConfig,
+    describe: Option<Describe<'a>>,
+    markdown: Option<ExtraMarkdown<'a>>,
+    paper: Vec<PaperRow>,
+    info: Value,
+}
+
+impl<'a, P: Policy> Task<'a, P> {
+    /// A task of unconditional generation from `reference`, trained on `rewards` and judged by
+    /// `oracles`, sampling at temperature 0.7 and stopping at EOS.
+    pub fn new(
+        reference: P,
+        tokenizer: &'a dyn Tokenizer,
+        rewards: RewardSet,
+        oracles: RewardSet,
+    ) -> Self {
+        Self {
+            reference,
+            tokenizer,
+            rewards,
+            oracles,
+            prompts: Prompts::unconditional(),
+            eval_prompts: None,
+            sampling: SamplingConfig {
+                stop_at_eos: true,
+                ..Default::default()
+            },
+            describe: None,
+            markdown: None,
+            paper: Vec::new(),
+            info: Value::Null,
+        }
+    }
+
+    /// With training prompts (and, unless [`Task::with_eval_prompts`] is given, evaluation
+    /// prompts).
+    pub fn with_prompts(mut self, prompts: Prompts) -> Self {
+        self.prompts = prompts;
+        self
+    }
+
+    /// With separate evaluation prompts (e.g. a held-out split).
+    pub fn with_eval_prompts(mut self, prompts: Prompts) -> Self {
+        self.eval_prompts = Some(prompts);
+        self
+    }
+
+    /// With these sampling settings (`max_new_tokens` is the budget's).
+    pub fn with_sampling(mut self, sampling: SamplingConfig) -> Self {
+        self.sampling = sampling;
+        self
+    }
+
+    /// With domain metrics for every evaluation (e.g. validity of molecules).
+    pub fn with_describe(mut self, describe: impl FnMut(&Scored) -> (Value, String) + 'a) -> Self {
+        self.describe = Some(Box::new(describe));
+        self
+    }
+
+    /// With extra Markdown (e.g. a sample-quality table) appended to `results.md`.
+    pub fn with_markdown(mut self, markdown: impl Fn(&[Value]) -> String + 'a) -> Self {
+        self.markdown = Some(Box::new(markdown));
+        self
+    }
+
+    /// With published numbers shown beside ours.
+    pub fn with_paper(mut self, rows: Vec<PaperRow>) -> Self {
+        self.paper = rows;
+        self
+    }
+
+    /// With the task's own settings, recorded under `"task"` in `results.json`'s config.
+    pub fn with_info(mut self, info: Value) -> Self {
+        self.info = info;
+        self
+    }
+
+    /// The reference policy.
+    pub fn reference(&self) -> &P {
+        &self.reference
+    }
+
+    /// Objective names: the oracles' names.
+    pub fn objectives(&self) -> Vec<String> {
+        self.oracles.names().iter().map(|s| s.to_string()).collect()
+    }
+}
+
+/// A comparison of strategies on a task: [`Comparison::new`] checks every setting,
+/// [`Comparison::run`] trains and evaluates.
+///
+/// ```no_run
+/// use multireward::experiment::{Budget, Comparison, ComparisonConfig, StrategyKind, Task};
+/// use multireward::policy::{Gpt, Policy};
+/// use multireward::reward::{FnReward, RewardSet, Sample};
+/// use multireward::tokenizer::SmilesTokenizer;
+///
+/// let device = multireward::device::default_device();
+/// let dir = multireward::assets::smiles_policy()?;
+/// let reference = Gpt::load(&dir, &device)?;
+/// let tokenizer = SmilesTokenizer::load(&multireward::checkpoint::tokenizer_path(&dir))?;
+/// let count = |c: char| move |s: &Sample| Some(s.completion.matches(c).count() as f64);
+/// let set = || RewardSet::builder()
+///     .add(FnReward::new("nitrogen", count('N')), 1.0)
+///     .add(FnReward::new("oxygen", count('O')), 1.0)
+///     .build();
+/// let task = Task::new(reference, &tokenizer, set()?, set()?);
+/// let config = ComparisonConfig::new(Budget::new(4, 16).with_max_new_tokens(24), 64)
+///     .with_strategies(vec![StrategyKind::IterativeRs, StrategyKind::Morlhf]);
+/// let outcome = Comparison::new(task, config)?.run(std::path::Path::new("results/mine"))?;
+/// println!("{}", outcome.table);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Comparison<'a, P: Policy> {
+    task: Task<'a, P>,
+    config: ComparisonConfig,
+    plan: Vec<Strategy>,
+    ppo: PpoConfig,
+    checkpoint_dir: Option<PathBuf>,
+    resume: bool,
+    progress: bool,
+}
+
+/// What [`Comparison::run`] produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The pretrained policy's evaluation first, then one per (seed, strategy).
+    pub results: Vec<StrategyResult>,
+    /// The Markdown table written to `results.md`.
+    pub table: String,
+    /// Wall-clock seconds of this invocation.
+    pub seconds: f64,
+}
+
+/// A finished run's evaluation as kept in `runs/`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SavedRun {
+    strategy: String,
+    seed: Option<u64>,
+    /// The planned strategy (`null` for the pretrained policy).
+    plan: Value,
+    scores: Vec<Vec<f64>>,
+    metrics: Value,
+    log: Vec<StepRecord>,
+    budget: strategy::Budget,
+    seconds: f64,
+}
+
+/// Folder of the finished runs inside the results directory.
+pub const RUNS_DIR: &str = "runs";
+/// Default checkpoint folder inside the results directory.
+pub const CHECKPOINTS_DIR: &str = "checkpoints";
+/// Wall-clock timings inside the results directory.
+pub const TIMINGS_FILE: &str = "timings.json";
+/// The settings a results directory was made with, inside [`RUNS_DIR`].
+const SETTINGS_FILE: &str = "settings.json";
+/// Files of a report, removed when a results directory is reused without resuming.
+const REPORT_FILES: [&str; 5] = [
+    MARKDOWN_FILE,
+    crate::eval::report::JSON_FILE,
+    super::report::STEPS_FILE,
+    super::report::PLOT_FILE,
+    TIMINGS_FILE,
+];
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
+    move |source| ExperimentError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Write `bytes` to `path` atomically (a temporary sibling renamed into place).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    s.push('\n');
+    s.into_bytes()
+}
+
+/// File-name form of a strategy name ("Rewarded Soups" → "rewarded-soups").
+fn slug(name: &str) -> String {
+    name.to_lowercase().replace(' ', "-")
+}
+
+impl<'a, P: Policy> Comparison<'a, P> {
+    /// Check `config` against `task` (every setting, before anything is trained) and plan the
+    /// strategies. Errors name the setting by its command-line flag.
+    pub fn new(mut task: Task<'a, P>, config: ComparisonConfig) -> Result<Self, ExperimentError> {
+        let n = task.oracles.names().len();
+        let objectives = task.rewards.weights().iter().filter(|w| **w > 0.0).count();
+        if objectives == 0 || objectives != n {
+            return Err(ExperimentError::Task(format!(
+                "the training rewards have {objectives} objectives (positive weights) but there \
+                 are {n} evaluation oracles; give one oracle per objective, in the same order"
+            )));
+        }
+        config.validate(n)?;
+        if config.estimator == EstimatorKind::Gae && !task.reference.has_value_head() {
+            return Err(ExperimentError::setting(
+                "estimator",
+                "is gae, which needs a reference policy with a value head (e.g. \
+                 Gpt::with_value_head); the shipped policies have none: use --estimator rloo"
+                    .into(),
+            ));
+        }
+        task.sampling.max_new_tokens = config.budget.max_new_tokens;
+        task.sampling.seed = None;
+        let eval_prompts = task.eval_prompts.as_ref().unwrap_or(&task.prompts);
+        if let Some(max_len) = task.reference.max_len() {
+            let longest = task
+                .prompts
+                .ids()
+                .iter()
+                .chain(eval_prompts.ids())
+                .map(Vec::len)
+                .max()
+                .unwrap_or(1);
+            // RiC adds one conditioning token per objective after BOS.
+            let extra = if config
+                .strategies
+                .contains(&super::config::StrategyKind::Ric)
+            {
+                n
+            } else {
+                0
+            };
+            if longest + extra + config.budget.max_new_tokens > max_len {
+                return Err(ExperimentError::setting(
+                    "max-new-tokens",
+                    format!(
+                        "is {}, but with prompts of up to {} tokens{} a sequence would exceed the \
+                         policy's context of {max_len} tokens",
+                        config.budget.max_new_tokens,
+                        longest,
+                        if extra > 0 {
+                            " and RiC's conditioning"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+        }
+        let ppo = PpoConfig {
+            samples_per_step: config.budget.samples,
+            epochs: config.budget.epochs,
+            minibatches: config.budget.minibatches,
+            kl_coef: config.kl_coef,
+            estimator: config.estimator.estimator(),
+            sampling: task.sampling.clone(),
+            ..Default::default()
+        };
+        Ppo::new(ppo.clone(), &task.reference)
+            .validate(&task.reference)
+            .map_err(|e| ExperimentError::Task(e.to_string()))?;
+        let plan = config.plan(n);
+        Ok(Self {
+            task,
+            config,
+            plan,
+            ppo,
+            checkpoint_dir: None,
+            resume: false,
+            progress: true,
+        })
+    }
+
+    /// Keep run checkpoints in `dir` (default: `checkpoints/` in the results directory).
+    pub fn with_checkpoint_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.checkpoint_dir = dir;
+        self
+    }
+
+    /// Continue an earlier invocation with the same settings: finished runs keep their
+    /// evaluations, an unfinished one continues from its last checkpoint. Without it the
+    /// results directory's earlier report, runs and checkpoints are removed first.
+    pub fn with_resume(mut self, resume: bool) -> Self {
+        self.resume = resume;
+        self
+    }
+
+    /// Draw progress bars and print a line per evaluation (default on).
+    pub fn with_progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Adjust every planned strategy with `edit` (e.g. a domain's RiC fine-tuning settings);
+    /// the edited plan is validated again and recorded in `results.json`.
+    pub fn edit_plan(
+        mut self,
+        mut edit: impl FnMut(&mut Strategy),
+    ) -> Result<Self, ExperimentError> {
+        let n = self.task.oracles.names().len();
+        for s in &mut self.plan {
+            edit(s);
+            if let Strategy::Ric(c) = s {
+                c.validate(n)
+                    .map_err(|e| ExperimentError::Task(format!("edited plan: {e}")))?;
+            }
+        }
+        Ok(self)
+    }
+
+    /// The strategies as planned (equal budgets).
+    pub fn plan(&self) -> &[Strategy] {
+        &self.plan
+    }
+
+    /// The PPO settings every RL strategy uses.
+    pub fn ppo(&self) -> &PpoConfig {
+        &self.ppo
+    }
+
+    /// What `results.json` records as the config.
+    fn config_json(&self) -> Value {
+        json!({
+            "comparison": self.config,
+            "plan": self.plan,
+            "ppo": self.ppo,
+            "task": self.task.info,
+        })
+    }
+
+    /// Make `out` ready: writable, and emptied of an earlier invocation's files unless
+    /// resuming (then checked to hold the same settings).
+    fn prepare(&self, out: &Path) -> Result<(), ExperimentError> {
+        let unwritable = |e: std::io::Error| {
+            ExperimentError::setting("out", format!("{} cannot be written: {e}", out.display()))
+        };
+        std::fs::create_dir_all(out.join(RUNS_DIR)).map_err(unwritable)?;
+        let probe = out.join(format!(".write-test-{}", std::process::id()));
+        std::fs::write(&probe, b"").map_err(unwritable)?;
+        let _ = std::fs::remove_file(&probe);
+        let settings = json_bytes(&self.config_json()["comparison"].clone());
+        let settings_path = out.join(RUNS_DIR).join(SETTINGS_FILE);
+        if self.resume {
+            if let Ok(old) = std::fs::read(&settings_path) {
+                let mut old: Value = serde_json::from_slice(&old).unwrap_or(Value::Null);
+                let mut new: Value = serde_json::from_slice(&settings).unwrap_or(Value::Null);
+                // More or fewer seeds and strategies may be resumed; the rest must match.
+                for v in [&mut old, &mut new] {
+                    if let Value::Object(m) = v {
+                        m.remove("seeds");
+                        m.remove("strategies");
+                    }
+                }
+                if old != new {
+                    return Err(ExperimentError::Task(format!(
+                        "--resume: {} was made with other settings ({}); rerun without --resume \
+                         or choose another --out",
+                        out.display(),
+                        settings_path.display()
+                    )));
+                }
+            }
+        } else {
+            for name in REPORT_FILES {
+                let p = out.join(name);
+                if p.exists() {
+                    std::fs::remove_file(&p).map_err(io(&p))?;
+                }
+            }
+            for dir in [out.join(RUNS_DIR), out.join(CHECKPOINTS_DIR)] {
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+                }
+            }
+            std::fs::create_dir_all(out.join(RUNS_DIR)).map_err(io(out))?;
+        }
+        write_atomic(&settings_path, &settings)
+    }
+
+    /// Evaluate the pretrained policy, then train every planned strategy for every seed
+    /// (resuming where a checkpoint exists), evaluate each final policy and rewrite the report
+    /// in `out` after each. A failed run leaves the report of the finished ones and its last
+    /// checkpoint; run again with [`Comparison::with_resume`] to continue.
+    pub fn run(&mut self, out: &Path) -> Result<Outcome, ExperimentError> {
+        let started = Instant::now();
+        let checkpoints = self
+            .checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| out.join(CHECKPOINTS_DIR));
+        self.prepare(out)?;
+        let n = self.task.oracles.names().len();
+        let bars = MultiProgress::with_draw_target(if self.progress {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let planned: Vec<u64> = self
+            .plan
+            .iter()
+            .map(|s| (s.iterations(n) as u64).max(1))
+            .collect();
+        let overall = bars.add(ProgressBar::new(
+            planned.iter().sum::<u64>() * self.config.seeds as u64,
+        ));
+        overall.set_style(style(
+            "{prefix:>16} [{elapsed_precise}] {bar:30} {pos}/{len} iterations, eta {eta}",
+        ));
+        overall.set_prefix("all runs");
+        let verbose = self.progress;
+        let say = |line: String| {
+            if verbose {
+                let _ = bars.println(line);
+            }
+        };
+
+        let mut saved: Vec<SavedRun> = Vec::new();
+        let pretrained_path = out.join(RUNS_DIR).join("pretrained.json");
+        let pretrained = match self.load_saved(&pretrained_path, &Value::Null, None)? {
+            Some(run) => run,
+            None => {
+                let t0 = Instant::now();
+                let reference = self.task.reference.clone();
+                let (scores, metrics, summary) = self.evaluate(&reference, &[], 0)?;
+                say(format!("Pretrained: {summary}"));
+                let run = SavedRun {
+                    strategy: "Pretrained".into(),
+                    seed: None,
+                    plan: Value::Null,
+                    scores,
+                    metrics,
+                    log: Vec::new(),
+                    budget: Default::default(),
+                    seconds: t0.elapsed().as_secs_f64(),
+                };
+                write_atomic(&pretrained_path, &json_bytes(&run))?;
+                run
+            }
+        };
+        saved.push(pretrained);
+        self.write(out, &saved)?;
+
+        for seed in 0..self.config.seeds as u64 {
+            for (k, strategy) in self.plan.clone().iter().enumerate() {
+                let name = strategy.name();
+                let key = format!("{}-seed{seed}", slug(name));
+                let path = out.join(RUNS_DIR).join(format!("{key}.json"));
+                let plan_json = serde_json::to_value(strategy).unwrap_or(Value::Null);
+                if let Some(run) = self.load_saved(&path, &plan_json, Some(seed))? {
+                    overall.inc(planned[k]);
+                    saved.push(run);
+                    continue;
+                }
+                let t0 = Instant::now();
+                let bar = bars.add(ProgressBar::new(planned[k]));
+                bar.set_style(style(
+                    "{prefix:>16} [{elapsed_precise}] {bar:30} {pos}/{len} iterations {msg} (eta {eta})",
+                ));
+                bar.set_prefix(format!("{name} s{seed}"));
+                let on_step = |rec: &StepRecord| {
+                    let means: Vec<String> = rec
+                        .report
+                        .rewards
+                        .iter()
+                        .map(|r| format!("{} {:.2}", r.name, r.raw_mean.unwrap_or(f64::NAN)))
+                        .collect();
+                    bar.set_message(format!("{} kl {:.2}", means.join(" "), rec.report.kl));
+                    bar.inc(1);
+                    overall.inc(1);
+                };
+                let dir = checkpoints.join(&key);
+                let output = self
+                    .train(strategy, seed, &dir, &on_step)
+                    .map_err(|source| ExperimentError::Run {
+                        strategy: name,
+                        seed,
+                        checkpoint: dir.clone(),
+                        source: Box::new(source),
+                    })?;
+                bar.finish_and_clear();
+                let policy = burn::module::Module::valid(&output.policy);
+                let (scores, metrics, summary) = self.evaluate(&policy, &output.condition, seed)?;
+                let seconds = t0.elapsed().as_secs_f64();
+                say(format!("{name} seed {seed}: {summary}, {seconds:.0} s"));
+                let run = SavedRun {
+                    strategy: name.into(),
+                    seed: Some(seed),
+                    plan: plan_json,
+                    scores,
+                    metrics,
+                    log: output.log,
+                    budget: output.budget,
+                    seconds,
+                };
+                write_atomic(&path, &json_bytes(&run))?;
+                saved.push(run);
+                self.write(out, &saved)?;
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+                }
+            }
+        }
+        overall.finish_and_clear();
+        let table = std::fs::read_to_string(out.join(MARKDOWN_FILE)).map_err(io(out))?;
+        let seconds = started.elapsed().as_secs_f64();
+        say(format!(
+            "\n{table}\nwrote {} ({seconds:.0} s)",
+            out.display()
+        ));
+        Ok(Outcome {
+            results: saved.iter().map(result_of).collect(),
+            table,
+            seconds,
+        })
+    }
+
+    /// Train `strategy` (seed `seed`), from its checkpoint in `dir` when resuming and one
+    /// exists.
+    fn train(
+        &mut self,
+        strategy: &Strategy,
+        seed: u64,
+        dir: &Path,
+        on_step: &(dyn Fn(&StepRecord) + Sync),
+    ) -> Result<strategy::RunOutput<P>, strategy::StrategyError> {
+        let has_checkpoint = dir.join(STATE_FILE).exists();
+        if has_checkpoint && !self.resume {
+            std::fs::remove_dir_all(dir).map_err(|e| {
+                strategy::StrategyError::Checkpoint(format!("{}: {e}", dir.display()))
+            })?;
+        }
+        let options = RunOptions {
+            checkpoint_dir: Some(dir.to_path_buf()),
+            checkpoint_every: Some(self.config.checkpoint_every),
+            on_step: Some(on_step),
+            ..Default::default()
+        };
+        let reference = &self.task.reference;
+        let mut learner = PpoLearner {
+            ppo: Ppo::new(self.ppo.clone(), reference),
+            rewards: &mut self.task.rewards,
+            tokenizer: self.task.tokenizer,
+            prompts: self.task.prompts.clone(),
+            optimizer: OptimizerConfig {
+                lr: self.config.lr_of(strategy),
+                weight_decay: self.config.weight_decay,
+            },
+        };
+        if has_checkpoint && self.resume {
+            let state = strategy::RunState::read(dir)?;
+            if &state.strategy != strategy || state.seed != seed {
+                return Err(strategy::StrategyError::Checkpoint(format!(
+                    "{} holds a run of {} seed {}, not of {} seed {seed}; remove it or choose \
+                     another --checkpoint-dir",
+                    dir.display(),
+                    state.strategy.name(),
+                    state.seed,
+                    strategy.name()
+                )));
+            }
+            Strategy::resume(dir, reference, &mut learner, &Linear, &options)
+        } else {
+            strategy.run_with(reference, &mut learner, &Linear, seed, &options)
+        }
+    }
+
+    /// A finished run kept in `path`, if any and if it is of `plan` and `seed`.
+    fn load_saved(
+        &self,
+        path: &Path,
+        plan: &Value,
+        seed: Option<u64>,
+    ) -> Result<Option<SavedRun>, ExperimentError> {
+        if !self.resume || !path.exists() {
+            return Ok(None);
+        }
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        let run: SavedRun = serde_json::from_slice(&bytes).map_err(|e| {
+            ExperimentError::Task(format!(
+                "--resume: {} is not a saved run: {e}",
+                path.display()
+            ))
+        })?;
+        if &run.plan != plan || run.seed != seed {
+            return Err(ExperimentError::Task(format!(
+                "--resume: {} holds a run with other settings; rerun without --resume",
+                path.display()
+            )));
+        }
+        Ok(Some(run))
+    }
+
+    /// Oracle scores, metrics and a console summary of `policy` (with RiC's `condition`).
+    fn evaluate(
+        &mut self,
+        policy: &P,
+        condition: &[u32],
+        seed: u64,
+    ) -> Result<(Vec<Vec<f64>>, Value, String), ExperimentError> {
+        let task = &mut self.task;
+        let prompts = task.eval_prompts.as_ref().unwrap_or(&task.prompts);
+        let scored = sample_and_score(
+            (policy, condition),
+            &task.reference,
+            &task.sampling,
+            prompts,
+            self.config.eval.samples,
+            self.config.eval.seed.wrapping_add(seed),
+            task.tokenizer,
+            &task.oracles,
+        )?;
+        let (mut metrics, summary) = match &mut task.describe {
+            Some(describe) => describe(&scored),
+            None => (json!({}), String::new()),
+        };
+        if !metrics.is_object() {
+            metrics = json!({ "task": metrics });
+        }
+        metrics["kl"] = json!(scored.kl);
+        let n = task.oracles.names().len();
+        let summary = format!(
+            "oracle means {:.3?}{}{summary}, KL {:.2}",
+            means(&scored.scores, n),
+            if summary.is_empty() { "" } else { ", " },
+            scored.kl
+        );
+        Ok((scored.scores, metrics, summary))
+    }
+
+    /// Rewrite the report and the timings from the runs so far.
+    fn write(&self, out: &Path, saved: &[SavedRun]) -> Result<(), ExperimentError> {
+        let results: Vec<StrategyResult> = saved.iter().map(result_of).collect();
+        let metrics: Vec<Value> = saved
+            .iter()
+            .map(|r| json!({"strategy": r.strategy, "seed": r.seed, "metrics": r.metrics}))
+            .collect();
+        let metadata = json!({
+            "evaluation": "oracle scores of the samples every oracle could score; KL = mean \
+                           summed k1 KL to the pretrained policy at the sampling temperature",
+            "metrics": metrics,
+        });
+        let objectives = self.task.objectives();
+        write_report(
+            out,
+            &objectives,
+            &results,
+            self.config_json(),
+            metadata,
+            &self.task.paper,
+            None,
+        )?;
+        if let Some(markdown) = &self.task.markdown {
+            let path = out.join(MARKDOWN_FILE);
+            let table = std::fs::read_to_string(&path).map_err(io(&path))?;
+            write_atomic(&path, format!("{table}\n{}", markdown(&metrics)).as_bytes())?;
+        }
+        let timings: Vec<Value> = saved
+            .iter()
+            .map(|r| json!({"strategy": r.strategy, "seed": r.seed, "seconds": r.seconds}))
+            .collect();
+        write_atomic(&out.join(TIMINGS_FILE), &json_bytes(&timings))
+    }
+}
+
+fn result_of(run: &SavedRun) -> StrategyResult {
+    StrategyResult {
+        name: run.strategy.clone(),
+        scores: run.scores.clone(),
+        log: run.log.clone(),
+        budget: run.budget,
+    }
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}

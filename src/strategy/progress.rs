@@ -1,0 +1,188 @@
+//! Where a run stands and the bookkeeping every strategy's loop shares: recording a learner
+//! step in the budget and the log, refusing a non-finite step, telling the caller, and writing
+//! checkpoints when they are due (see [`RunOptions`]).
+
+use super::{
+    Budget, Expert, Learner, RunOptions, StepContext, StepRecord, StepReport, Strategy,
+    StrategyError, run_state,
+};
+use crate::policy::Policy;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+
+/// Where a run stands: what a checkpoint holds.
+pub(super) struct Progress<P: Policy> {
+    /// The policies being trained, one per expert (MORLHF: one; RiC: none).
+    pub experts: Vec<Expert<P>>,
+    /// The last merged policy (IterativeRS), or RiC's fine-tuned policy.
+    pub merged: Option<P>,
+    /// Merge rounds completed (RiC: supervised rounds completed).
+    pub round: usize,
+    /// Objectives active in the current block (IterativeRS).
+    pub current: Vec<usize>,
+    /// Steps completed, counted as the strategy's loop counts them.
+    pub done: usize,
+    /// Compute spent so far.
+    pub budget: Budget,
+    /// Every learner step so far.
+    pub log: Vec<StepRecord>,
+    /// RiC's labelled data and conditioning.
+    pub ric: Option<super::ric::RicState>,
+}
+
+impl<P: Policy> Progress<P> {
+    /// A run at its start with `experts` fresh experts from `reference`.
+    pub fn start<L: Learner<P>>(reference: &P, learner: &L, experts: usize) -> Self {
+        Self {
+            experts: (0..experts).map(|_| expert(reference, learner)).collect(),
+            merged: None,
+            round: 0,
+            current: Vec::new(),
+            done: 0,
+            budget: Budget::default(),
+            log: Vec::new(),
+            ric: None,
+        }
+    }
+}
+
+/// A fresh expert restarting from `policy`: a trainable copy and a fresh optimiser.
+pub(super) fn expert<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expert<P> {
+    Expert {
+        policy: policy.clone().train(),
+        optim: learner.optimizer(),
+    }
+}
+
+/// The bookkeeping of one run: which strategy and seed, and when the last checkpoint was
+/// written.
+pub(super) struct Books<'o, 'a> {
+    strategy: &'o Strategy,
+    seed: u64,
+    options: &'o RunOptions<'a>,
+    /// `budget.iterations` at the last checkpoint (or the start).
+    checkpointed_at: usize,
+}
+
+impl<'o, 'a> Books<'o, 'a> {
+    /// Bookkeeping of `strategy` (seed `seed`) resuming at `progress`.
+    pub fn new<P: Policy>(
+        strategy: &'o Strategy,
+        seed: u64,
+        options: &'o RunOptions<'a>,
+        progress: &Progress<P>,
+    ) -> Result<Self, StrategyError> {
+        options.validate()?;
+        Ok(Self {
+            strategy,
+            seed,
+            options,
+            checkpointed_at: progress.budget.iterations,
+        })
+    }
+
+    /// Record a learner step: refuse it if anything it produced is not finite, add it to the
+    /// budget and the log, and tell [`RunOptions::on_step`].
+    pub fn record<P: Policy>(
+        &self,
+        run: &mut Progress<P>,
+        ctx: &StepContext,
+        report: StepReport,
+        policy: &P,
+    ) -> Result<(), StrategyError> {
+        check_finite(self.strategy.name(), ctx, &report, policy)?;
+        run.budget.add(&report);
+        let record = StepRecord {
+            step: ctx.step,
+            expert: ctx.expert,
+            round: ctx.round,
+            report,
+        };
+        if let Some(on_step) = self.options.on_step {
+            on_step(&record);
+        }
+        run.log.push(record);
+        Ok(())
+    }
+
+    /// After a step boundary (and after a merge round when `merged` is true): write a
+    /// checkpoint when one is due, and say whether the run must stop here.
+    pub fn boundary<P: Policy, L: Learner<P>>(
+        &mut self,
+        run: &Progress<P>,
+        learner: &L,
+        merged: bool,
+    ) -> Result<bool, StrategyError> {
+        let every = self.options.checkpoint_every;
+        let due =
+            merged || every.is_some_and(|k| run.budget.iterations >= self.checkpointed_at + k);
+        if !due {
+            return Ok(false);
+        }
+        if let Some(dir) = &self.options.checkpoint_dir {
+            run_state::save(dir, self.strategy, self.seed, run, learner)?;
+        }
+        self.checkpointed_at = run.budget.iterations;
+        let stop_round = merged && self.options.stop_after_round == Some(run.round);
+        let stop_iterations = self
+            .options
+            .stop_after_iterations
+            .is_some_and(|k| run.budget.iterations >= k);
+        Ok(stop_round || stop_iterations)
+    }
+}
+
+/// Refuse a step whose reward, KL, loss, gradient or resulting weights are not finite, naming
+/// the strategy and the step.
+fn check_finite<P: Policy>(
+    strategy: &'static str,
+    ctx: &StepContext,
+    report: &StepReport,
+    policy: &P,
+) -> Result<(), StrategyError> {
+    let what = if !report.optimised.is_finite() {
+        Some("optimised reward")
+    } else if !report.kl.is_finite() {
+        Some("KL to the reference")
+    } else if report
+        .ppo
+        .as_ref()
+        .is_some_and(|s| !(s.pg_loss.is_finite() && s.vf_loss.is_finite()))
+    {
+        Some("loss")
+    } else if report
+        .ppo
+        .as_ref()
+        .is_some_and(|s| !s.grad_norm.is_finite())
+    {
+        Some("gradient")
+    } else if !weights_are_finite(policy) {
+        Some("weights")
+    } else {
+        None
+    };
+    match what {
+        None => Ok(()),
+        Some(what) => Err(StrategyError::NonFinite {
+            strategy,
+            step: ctx.step,
+            expert: ctx.expert,
+            what,
+        }),
+    }
+}
+
+/// Whether every float parameter of `module` is finite.
+pub(super) fn weights_are_finite<M: Module>(module: &M) -> bool {
+    struct Finite(bool);
+    impl ModuleVisitor for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.0 {
+                self.0 = param.val().into_data().iter::<f32>().all(|x| x.is_finite());
+            }
+        }
+    }
+    let mut v = Finite(true);
+    module.visit(&mut v);
+    v.0
+}
