@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 /// The molecules example built next to this test (`cargo test` builds the examples).
 fn molecules() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
-    let dir = exe.parent().and_then(Path::parent).expect("target profile dir");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
     let bin = dir.join("examples").join("molecules");
     assert!(bin.exists(), "{} not built", bin.display());
     bin
@@ -44,7 +47,11 @@ fn killed_and_resumed_run_writes_the_same_results() {
     let (through, killed) = (root.join("through"), root.join("killed"));
 
     let out = run(&through, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let expected = std::fs::read(through.join("results.json")).unwrap();
 
     // Kill once IterativeRS is finished and MORLHF has a checkpoint.
@@ -64,7 +71,10 @@ fn killed_and_resumed_run_writes_the_same_results() {
             child.try_wait().unwrap().is_none(),
             "the run ended before it could be killed"
         );
-        assert!(started.elapsed() < Duration::from_secs(900), "no checkpoint");
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "no checkpoint"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // SIGKILL by PID.
@@ -77,11 +87,22 @@ fn killed_and_resumed_run_writes_the_same_results() {
     assert!(killed.join("runs/iterativers-seed0.json").exists());
     assert!(!killed.join("runs/morlhf-seed0.json").exists());
     // The finished run's results were written as they arrived.
-    let partial = std::fs::read_to_string(killed.join("results.json")).unwrap();
-    assert!(partial.contains("IterativeRS") && !partial.contains("\"MORLHF\""));
+    let partial: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(killed.join("results.json")).unwrap()).unwrap();
+    let strategies: Vec<&str> = partial["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["strategy"].as_str().unwrap())
+        .collect();
+    assert_eq!(strategies, ["Pretrained", "IterativeRS"]);
 
     let out = run(&killed, &["--resume"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let resumed = std::fs::read(killed.join("results.json")).unwrap();
     assert!(
         resumed == expected,
@@ -104,16 +125,23 @@ fn bad_settings_are_sentences_naming_the_flag_before_training() {
         (&["--kl-coef", "-5"], "--kl-coef is -5"),
         (&["--lr", "NaN"], "--lr is NaN"),
         (&["--samples", "12"], "--samples is 12"),
-        (&["--strategies", "iterativers,soup"], "--strategies \"soup\""),
-        (&["--out", "/proc/forbidden"], "--out /proc/forbidden cannot be written"),
+        (
+            &["--strategies", "iterativers,soup"],
+            "--strategies \"soup\"",
+        ),
+        (
+            &["--out", "/proc/forbidden"],
+            "--out /proc/forbidden cannot be written",
+        ),
     ];
     for (args, expected) in cases {
         let started = Instant::now();
-        let out = Command::new(molecules())
-            .arg("--quick")
-            .arg("--out")
-            .arg(&out_dir)
-            .args(args)
+        let mut command = Command::new(molecules());
+        command.arg("--quick").args(args);
+        if args[0] != "--out" {
+            command.arg("--out").arg(&out_dir);
+        }
+        let out = command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .unwrap();
@@ -125,8 +153,8 @@ fn bad_settings_are_sentences_naming_the_flag_before_training() {
         );
         // Refused before any training: no run was written.
         assert!(!out_dir.join("runs/pretrained.json").exists(), "{args:?}");
-        assert!(!stderr.contains("Debug"), "{stderr}");
-        let _ = started;
+        // Refused at once, not after loading and training.
+        assert!(started.elapsed() < Duration::from_secs(60), "{args:?}");
     }
     let _ = std::fs::remove_dir_all(&out_dir);
 }

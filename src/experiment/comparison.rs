@@ -31,7 +31,8 @@ use std::time::Instant;
 pub type Describe<'a> = Box<dyn FnMut(&Scored) -> (Value, String) + 'a>;
 
 /// Extra Markdown appended to `results.md`, from every evaluation's
-/// `{"strategy", "seed", "metrics"}` row (the pretrained policy first).
+/// `{"strategy", "seed", "metrics"}` row (the pretrained policy first; `metrics` is the
+/// [`Task::with_describe`] object plus `"kl"`).
 pub type ExtraMarkdown<'a> = Box<dyn Fn(&[Value]) -> String + 'a>;
 
 /// What a task supplies to a comparison: the reference policy and its tokenizer, the training
@@ -456,8 +457,11 @@ impl<'a, P: Policy> Comparison<'a, P> {
         ));
         overall.set_prefix("all runs");
         let verbose = self.progress;
+        // Lines go above the bars on a terminal, to stdout otherwise.
         let say = |line: String| {
-            if verbose {
+            if verbose && bars.is_hidden() {
+                println!("{line}");
+            } else if verbose {
                 let _ = bars.println(line);
             }
         };
@@ -549,6 +553,8 @@ impl<'a, P: Policy> Comparison<'a, P> {
             }
         }
         overall.finish_and_clear();
+        // Finished runs read back by a resumed invocation are in the report too.
+        self.write(out, &saved)?;
         let table = std::fs::read_to_string(out.join(MARKDOWN_FILE)).map_err(io(out))?;
         let seconds = started.elapsed().as_secs_f64();
         say(format!(
