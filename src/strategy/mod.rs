@@ -109,6 +109,33 @@ pub struct StepReport {
 }
 
 /// One algorithmic step of one policy on one objective.
+///
+/// [`PpoLearner`] is the real one; a test or a new training method plugs in its own:
+///
+/// ```
+/// use burn::optim::{ModuleOptimizer, SgdConfig};
+/// use multireward::policy::{Gpt, GptConfig};
+/// use multireward::strategy::{Learner, StepContext, StepReport, Strategy, StrategyError};
+///
+/// /// Leaves the policy as it is and reports the weights' sum as its reward.
+/// struct Idle;
+///
+/// impl Learner<Gpt> for Idle {
+///     fn objectives(&self) -> usize { 2 }
+///     fn preferences(&self) -> Vec<f64> { vec![1.0, 1.0] }
+///     fn optimizer(&self) -> ModuleOptimizer { SgdConfig::new().init() }
+///     fn step(&mut self, policy: Gpt, _: &mut ModuleOptimizer, weights: &[f64], _: &StepContext)
+///         -> Result<(Gpt, StepReport), StrategyError> {
+///         Ok((policy, StepReport { optimised: weights.iter().sum(), ..Default::default() }))
+///     }
+/// }
+///
+/// let device = multireward::device::default_device().autodiff();
+/// let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+/// let out = Strategy::Morlhf { steps: 3 }.run(&reference, &mut Idle, &multireward::merge::Linear, 0)?;
+/// assert_eq!(out.budget.iterations, 3);
+/// # Ok::<(), StrategyError>(())
+/// ```
 pub trait Learner<P: Policy> {
     /// Number of objectives `N` (rewards with positive weight).
     fn objectives(&self) -> usize;
