@@ -106,11 +106,11 @@ fn presets() -> [Preset; 3] {
         .with_max_new_tokens(16)
         .with_updates(1, 2);
     let full = Budget::new(200, 128);
-    let preset = |budget, eval_samples| Preset {
-        budget,
-        eval_samples,
-    };
-    [preset(default, 512), preset(quick, 64), preset(full, 1024)]
+    [
+        Preset::new(default, 512),
+        Preset::new(quick, 64),
+        Preset::new(full, 1024),
+    ]
 }
 
 fn main() -> ExitCode {
@@ -138,8 +138,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         })
         .with_markdown(validity_table)
         .with_info(json!({"objectives": ["rings", "heteroatoms"], "oracles": "same functions"}));
-    // Prints the table and writes the report; `|_| {}` leaves the planned strategies as they are.
-    args.run.compare(task, config, &args.out, |_| {})?;
+    // Prints the table and writes the report.
+    args.run.compare(task, config, &args.out)?;
     Ok(())
 }
 

@@ -90,18 +90,9 @@ fn presets() -> [Preset; 3] {
     };
     let full = Budget::new(300, 128).with_max_new_tokens(50);
     [
-        Preset {
-            budget: default,
-            eval_samples: 512,
-        },
-        Preset {
-            budget: quick,
-            eval_samples: 128,
-        },
-        Preset {
-            budget: full,
-            eval_samples: 1024,
-        },
+        Preset::new(default, 512),
+        Preset::new(quick, 128),
+        Preset::new(full, 1024),
     ]
 }
 
@@ -252,7 +243,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_markdown(|rows| format!("{}\n{real_oracle_md}", realism_table(rows, &real_stats)))
         .with_paper(paper_rows())
         .with_info(info);
-    args.run.compare(task, config, &args.out, |_| {})?;
+    args.run.compare(task, config, &args.out)?;
     Ok(())
 }
 

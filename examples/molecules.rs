@@ -81,18 +81,9 @@ fn presets(n: usize) -> [Preset; 3] {
     };
     let full = Budget::new(100 * n, 128);
     [
-        Preset {
-            budget: default,
-            eval_samples: 512,
-        },
-        Preset {
-            budget: quick,
-            eval_samples: 128,
-        },
-        Preset {
-            budget: full,
-            eval_samples: 1024,
-        },
+        Preset::new(default, 512),
+        Preset::new(quick, 128),
+        Preset::new(full, 1024),
     ]
 }
 
@@ -209,7 +200,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .with_markdown(quality_table)
         .with_paper(if qm9 { paper_rows() } else { Vec::new() })
         .with_info(json!({"objectives": names, "policy": args.policy, "rewards": reward_meta}));
-    args.run.compare(task, config, &args.out, |_| {})?;
+    args.run.compare(task, config, &args.out)?;
     Ok(())
 }
 

@@ -121,18 +121,9 @@ fn presets() -> [Preset; 3] {
     };
     let full = Budget::new(300, 128).with_max_new_tokens(24);
     [
-        Preset {
-            budget: default,
-            eval_samples: 384,
-        },
-        Preset {
-            budget: quick,
-            eval_samples: 64,
-        },
-        Preset {
-            budget: full,
-            eval_samples: 1024,
-        },
+        Preset::new(default, 384),
+        Preset::new(quick, 64),
+        Preset::new(full, 1024),
     ]
 }
 
@@ -273,7 +264,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     // RiC's supervised rounds learn the summaries only, as the summariser's SFT did, at a tenth
     // of the molecules' rate (at 1e-3 the summariser drifts to KL 14 and loses a quarter of its
     // average reward; docs/results.md), and make one pass over their labelled samples per round.
-    args.run.compare(task, config, &args.out, |strategy| {
+    args.run.compare_with(task, config, &args.out, |strategy| {
         if let Strategy::Ric(ric) = strategy {
             ric.sft.loss_after = Some(SEP);
             ric.sft.steps = (ric.offline_samples / ric.sft.batch_size).max(1);

@@ -13,7 +13,6 @@
 //! looked and how to get the assets.
 
 use crate::checkpoint::{CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
-use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 use thiserror::Error;
 
@@ -56,15 +55,11 @@ pub enum AssetError {
 }
 
 fn list(paths: &[PathBuf]) -> String {
-    let mut out = String::new();
-    for (i, p) in paths.iter().enumerate() {
-        let sep = if i == 0 { "" } else { ", " };
-        let _ = write!(out, "{sep}{}", p.display());
-    }
     if paths.is_empty() {
-        out.push_str("nowhere");
+        return "nowhere".into();
     }
-    out
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    shown.join(", ")
 }
 
 /// Files a shipped folder must hold, relative to it (`None`: only the folder must exist).

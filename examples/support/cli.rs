@@ -103,6 +103,16 @@ pub struct Preset {
     pub eval_samples: usize,
 }
 
+impl Preset {
+    /// `budget` with `eval_samples` evaluation samples per policy.
+    pub fn new(budget: Budget, eval_samples: usize) -> Self {
+        Self {
+            budget,
+            eval_samples,
+        }
+    }
+}
+
 impl RunArgs {
     /// The comparison settings: the preset chosen by `--quick` / `--full` (else `default`)
     /// with the flags' overrides; RiC's rounds and learning rate default to `ric`'s.
@@ -170,8 +180,19 @@ impl RunArgs {
         }
     }
 
-    /// Plan (adjusted by `edit`), run and report `task` with `config` into `out`.
+    /// Plan, run and report `task` with `config` into `out`.
+    #[allow(dead_code)] // summarize adjusts its plan with `compare_with`
     pub fn compare(
+        &self,
+        task: Task<'_, Gpt>,
+        config: ComparisonConfig,
+        out: &std::path::Path,
+    ) -> Result<Outcome, ExperimentError> {
+        self.compare_with(task, config, out, |_| {})
+    }
+
+    /// [`RunArgs::compare`] with every planned strategy adjusted by `edit`.
+    pub fn compare_with(
         &self,
         task: Task<'_, Gpt>,
         config: ComparisonConfig,

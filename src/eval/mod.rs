@@ -91,13 +91,13 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EvalError + '_ {
 }
 
 /// The hidden sibling `.{name}{suffix}` that [`write_atomic`] and the PNG writer stage into.
-fn temp_sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn temp_sibling(path: &Path, suffix: &str) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     path.with_file_name(format!(".{name}{suffix}"))
 }
 
 /// Write `bytes` to a temporary sibling of `path`, then rename it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
     let tmp = temp_sibling(path, ".tmp");
     std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
     std::fs::rename(&tmp, path).map_err(|e| {

@@ -12,6 +12,7 @@ use super::config::{ComparisonConfig, EstimatorKind};
 use super::evaluate::{Scored, means, sample_and_score};
 use super::report::{StrategyResult, write_report};
 use crate::eval::report::{MARKDOWN_FILE, PaperRow};
+use crate::eval::write_atomic;
 use crate::merge::Linear;
 use crate::policy::{Policy, Prompts, SamplingConfig};
 use crate::reward::RewardSet;
@@ -182,14 +183,12 @@ pub struct Outcome {
 /// A finished run's evaluation as kept in `runs/`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SavedRun {
-    strategy: String,
+    #[serde(flatten)]
+    result: StrategyResult,
     seed: Option<u64>,
     /// The planned strategy (`null` for the pretrained policy).
     plan: Value,
-    scores: Vec<Vec<f64>>,
     metrics: Value,
-    log: Vec<StepRecord>,
-    budget: strategy::Budget,
     seconds: f64,
 }
 
@@ -215,16 +214,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Write `bytes` to `path` atomically (a temporary sibling renamed into place).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
-    let name = path
-        .file_name()
-        .map_or("file".into(), |n| n.to_string_lossy());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
@@ -388,20 +377,17 @@ impl<'a, P: Policy> Comparison<'a, P> {
         let probe = out.join(format!(".write-test-{}", std::process::id()));
         std::fs::write(&probe, b"").map_err(unwritable)?;
         let _ = std::fs::remove_file(&probe);
-        let settings = json_bytes(&self.config_json()["comparison"].clone());
         let settings_path = out.join(RUNS_DIR).join(SETTINGS_FILE);
         if self.resume {
             if let Ok(old) = std::fs::read(&settings_path) {
-                let mut old: Value = serde_json::from_slice(&old).unwrap_or(Value::Null);
-                let mut new: Value = serde_json::from_slice(&settings).unwrap_or(Value::Null);
                 // More or fewer seeds and strategies may be resumed; the rest must match.
-                for v in [&mut old, &mut new] {
-                    if let Value::Object(m) = v {
-                        m.remove("seeds");
-                        m.remove("strategies");
-                    }
-                }
-                if old != new {
+                let comparable = |c: ComparisonConfig| ComparisonConfig {
+                    seeds: 0,
+                    strategies: Vec::new(),
+                    ..c
+                };
+                let old = serde_json::from_slice(&old).ok().map(comparable);
+                if old != Some(comparable(self.config.clone())) {
                     return Err(ExperimentError::Task(format!(
                         "--resume: {} was made with other settings ({}); rerun without --resume \
                          or choose another --out",
@@ -424,7 +410,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             }
             std::fs::create_dir_all(out.join(RUNS_DIR)).map_err(io(out))?;
         }
-        write_atomic(&settings_path, &settings)
+        Ok(write_atomic(&settings_path, &json_bytes(&self.config))?)
     }
 
     /// Evaluate the pretrained policy, then train every planned strategy for every seed
@@ -476,13 +462,15 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 let (scores, metrics, summary) = self.evaluate(&reference, &[], 0)?;
                 say(format!("Pretrained: {summary}"));
                 let run = SavedRun {
-                    strategy: "Pretrained".into(),
+                    result: StrategyResult {
+                        name: "Pretrained".into(),
+                        scores,
+                        log: Vec::new(),
+                        budget: Default::default(),
+                    },
                     seed: None,
                     plan: Value::Null,
-                    scores,
                     metrics,
-                    log: Vec::new(),
-                    budget: Default::default(),
                     seconds: t0.elapsed().as_secs_f64(),
                 };
                 write_atomic(&pretrained_path, &json_bytes(&run))?;
@@ -501,6 +489,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 if let Some(run) = self.load_saved(&path, &plan_json, Some(seed))? {
                     overall.inc(planned[k]);
                     saved.push(run);
+                    self.write(out, &saved)?;
                     continue;
                 }
                 let t0 = Instant::now();
@@ -535,13 +524,15 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 let seconds = t0.elapsed().as_secs_f64();
                 say(format!("{name} seed {seed}: {summary}, {seconds:.0} s"));
                 let run = SavedRun {
-                    strategy: name.into(),
+                    result: StrategyResult {
+                        name: name.into(),
+                        scores,
+                        log: output.log,
+                        budget: output.budget,
+                    },
                     seed: Some(seed),
                     plan: plan_json,
-                    scores,
                     metrics,
-                    log: output.log,
-                    budget: output.budget,
                     seconds,
                 };
                 write_atomic(&path, &json_bytes(&run))?;
@@ -553,8 +544,6 @@ impl<'a, P: Policy> Comparison<'a, P> {
             }
         }
         overall.finish_and_clear();
-        // Finished runs read back by a resumed invocation are in the report too.
-        self.write(out, &saved)?;
         let table = std::fs::read_to_string(out.join(MARKDOWN_FILE)).map_err(io(out))?;
         let seconds = started.elapsed().as_secs_f64();
         say(format!(
@@ -562,7 +551,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             out.display()
         ));
         Ok(Outcome {
-            results: saved.iter().map(result_of).collect(),
+            results: saved.into_iter().map(|r| r.result).collect(),
             table,
             seconds,
         })
@@ -683,10 +672,10 @@ impl<'a, P: Policy> Comparison<'a, P> {
 
     /// Rewrite the report and the timings from the runs so far.
     fn write(&self, out: &Path, saved: &[SavedRun]) -> Result<(), ExperimentError> {
-        let results: Vec<StrategyResult> = saved.iter().map(result_of).collect();
+        let results: Vec<StrategyResult> = saved.iter().map(|r| r.result.clone()).collect();
         let metrics: Vec<Value> = saved
             .iter()
-            .map(|r| json!({"strategy": r.strategy, "seed": r.seed, "metrics": r.metrics}))
+            .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "metrics": r.metrics}))
             .collect();
         let metadata = json!({
             "evaluation": "oracle scores of the samples every oracle could score; KL = mean \
@@ -710,18 +699,12 @@ impl<'a, P: Policy> Comparison<'a, P> {
         }
         let timings: Vec<Value> = saved
             .iter()
-            .map(|r| json!({"strategy": r.strategy, "seed": r.seed, "seconds": r.seconds}))
+            .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "seconds": r.seconds}))
             .collect();
-        write_atomic(&out.join(TIMINGS_FILE), &json_bytes(&timings))
-    }
-}
-
-fn result_of(run: &SavedRun) -> StrategyResult {
-    StrategyResult {
-        name: run.strategy.clone(),
-        scores: run.scores.clone(),
-        log: run.log.clone(),
-        budget: run.budget,
+        Ok(write_atomic(
+            &out.join(TIMINGS_FILE),
+            &json_bytes(&timings),
+        )?)
     }
 }
 

@@ -15,7 +15,7 @@ pub const STEPS_FILE: &str = "steps.csv";
 pub const PLOT_FILE: &str = "scatter.png";
 
 /// One strategy's outcome, evaluated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StrategyResult {
     /// Strategy name (results with the same name are seeds of one strategy).
     pub name: String,
@@ -100,7 +100,7 @@ pub fn write_report<S: AsRef<str>>(
     // Each file is written under a temporary name and renamed into place, so a reader (or a
     // kill) never sees a half-written one.
     let steps = dir.join(STEPS_FILE);
-    let tmp_steps = dir.join(format!(".tmp-{}-{STEPS_FILE}", std::process::id()));
+    let tmp_steps = crate::eval::temp_sibling(&steps, ".tmp");
     if tmp_steps.exists() {
         std::fs::remove_file(&tmp_steps).map_err(|source| EvalError::Io {
             path: tmp_steps.clone(),

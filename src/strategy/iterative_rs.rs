@@ -4,7 +4,7 @@
 
 use super::progress::{Books, Progress, expert};
 use super::{
-    Learner, MergeWeights, RunOptions, RunOutput, StepContext, Strategy, StrategyError, active_set,
+    Learner, MergeWeights, RunOptions, RunOutput, Strategy, StrategyError, active_set,
     merge_experts, one_hot,
 };
 use crate::merge::Merger;
@@ -61,18 +61,7 @@ pub(super) fn run<P: Policy, L: Learner<P>, G: Merger>(
     let mut books = Books::new(strategy, plan.seed, options, &run)?;
     for t in run.done + 1..=plan.steps {
         for i in run.current.clone() {
-            let ctx = StepContext {
-                step: t,
-                expert: Some(i),
-                round: run.round,
-                seed: plan.seed,
-            };
-            let e = &mut run.experts[i];
-            // The step holds the only handle on the expert's parameters (in-place updates).
-            let policy = std::mem::replace(&mut e.policy, reference.clone());
-            let (policy, report) = learner.step(policy, &mut e.optim, &one_hot(n, i), &ctx)?;
-            books.record(&mut run, &ctx, report, &policy)?;
-            run.experts[i].policy = policy;
+            books.step(&mut run, learner, reference, i, &one_hot(n, i), t, Some(i))?;
         }
         run.done = t;
         // Merge at the end of step t when m divides t, except at t = T (the final merge of all

@@ -301,8 +301,8 @@ impl<P: Policy> RunOutput<P> {
 #[derive(Clone, Default)]
 pub struct RunOptions<'a> {
     /// Write the run state here (atomically, replacing the previous one) after every merge
-    /// round of IterativeRS, every round of RiC and every [`RunOptions::checkpoint_every`] learner steps of any
-    /// strategy.
+    /// round of IterativeRS, every round of RiC and every [`RunOptions::checkpoint_every`]
+    /// learner steps of any strategy.
     pub checkpoint_dir: Option<std::path::PathBuf>,
     /// Also checkpoint after every this many learner steps (PPO iterations summed over experts;
     /// RiC: supervised rounds), at the next step boundary. `None`: merge rounds only.
@@ -473,7 +473,6 @@ impl Strategy {
                     seed,
                     merge_weights,
                 };
-                plan.validate(n)?;
                 iterative_rs::start(reference, learner, &plan)
             }
             Self::Morlhf { .. } => morlhf::start(reference, learner),

@@ -1,7 +1,7 @@
 //! MORLHF: one policy trained on the preference-weighted sum of the rewards.
 
 use super::progress::{Books, Progress};
-use super::{Learner, RunOptions, RunOutput, StepContext, Strategy, StrategyError};
+use super::{Learner, RunOptions, RunOutput, Strategy, StrategyError};
 use crate::merge::renormalised;
 use crate::policy::Policy;
 
@@ -27,25 +27,14 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     let weights = renormalised(&learner.preferences(), &(0..n).collect::<Vec<_>>())?;
     let mut books = Books::new(strategy, seed, options, &run)?;
     for t in run.done + 1..=steps {
-        let ctx = StepContext {
-            step: t,
-            expert: None,
-            round: 0,
-            seed,
-        };
-        let e = &mut run.experts[0];
-        let policy = std::mem::replace(&mut e.policy, reference.clone());
-        let (policy, report) = learner.step(policy, &mut e.optim, &weights, &ctx)?;
-        books.record(&mut run, &ctx, report, &policy)?;
-        run.experts[0].policy = policy;
+        books.step(&mut run, learner, reference, 0, &weights, t, None)?;
         run.done = t;
         if books.boundary(&run, learner, false)? {
             let policy = run.experts[0].policy.clone();
             return Ok(RunOutput::stopped(policy, run));
         }
     }
+    // MORLHF's one policy is its result, not an expert.
     let policy = run.experts.remove(0).policy;
-    let mut out = RunOutput::finished(policy, run);
-    out.experts.clear();
-    Ok(out)
+    Ok(RunOutput::finished(policy, run))
 }

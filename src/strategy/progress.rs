@@ -81,6 +81,35 @@ impl<'o, 'a> Books<'o, 'a> {
         })
     }
 
+    /// One learner step of `run.experts[slot]` towards `weights` at step `step` (`expert`:
+    /// the objective it trains, `None` for MORLHF), checked and recorded. The expert's policy
+    /// is moved into the step (`placeholder` holds its place), so the step holds the only
+    /// handle on its parameters.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step<P: Policy, L: Learner<P>>(
+        &self,
+        run: &mut Progress<P>,
+        learner: &mut L,
+        placeholder: &P,
+        slot: usize,
+        weights: &[f64],
+        step: usize,
+        expert: Option<usize>,
+    ) -> Result<(), StrategyError> {
+        let ctx = StepContext {
+            step,
+            expert,
+            round: run.round,
+            seed: self.seed,
+        };
+        let e = &mut run.experts[slot];
+        let policy = std::mem::replace(&mut e.policy, placeholder.clone());
+        let (policy, report) = learner.step(policy, &mut e.optim, weights, &ctx)?;
+        self.record(run, &ctx, report, &policy)?;
+        run.experts[slot].policy = policy;
+        Ok(())
+    }
+
     /// Record a learner step: refuse it if anything it produced is not finite, add it to the
     /// budget and the log, and tell [`RunOptions::on_step`].
     pub fn record<P: Policy>(

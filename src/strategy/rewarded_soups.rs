@@ -3,8 +3,7 @@
 
 use super::progress::{Books, Progress};
 use super::{
-    Learner, MergeWeights, RunOptions, RunOutput, StepContext, Strategy, StrategyError,
-    merge_experts, one_hot,
+    Learner, MergeWeights, RunOptions, RunOutput, Strategy, StrategyError, merge_experts, one_hot,
 };
 use crate::merge::Merger;
 use crate::policy::Policy;
@@ -35,17 +34,7 @@ pub(super) fn run<P: Policy, L: Learner<P>, G: Merger>(
     let mut books = Books::new(strategy, seed, options, &run)?;
     for k in run.done..n * steps {
         let (i, t) = (k / steps, k % steps + 1);
-        let ctx = StepContext {
-            step: t,
-            expert: Some(i),
-            round: 0,
-            seed,
-        };
-        let e = &mut run.experts[i];
-        let policy = std::mem::replace(&mut e.policy, reference.clone());
-        let (policy, report) = learner.step(policy, &mut e.optim, &one_hot(n, i), &ctx)?;
-        books.record(&mut run, &ctx, report, &policy)?;
-        run.experts[i].policy = policy;
+        books.step(&mut run, learner, reference, i, &one_hot(n, i), t, Some(i))?;
         run.done = k + 1;
         if books.boundary(&run, learner, false)? {
             return Ok(RunOutput::stopped(reference.clone().train(), run));

@@ -158,19 +158,13 @@ impl RicConfig {
         }
         if self.sft.steps == 0
             || self.sft.batch_size == 0
-            || self.sft.lr.is_nan()
+            || !self.sft.lr.is_finite()
             || self.sft.lr <= 0.0
         {
             return Err(StrategyError::BadConfig(format!(
                 "RiC's fine-tuning needs steps ≥ 1, batch_size ≥ 1 and a positive finite \
                  learning rate (got steps {}, batch_size {}, lr {})",
                 self.sft.steps, self.sft.batch_size, self.sft.lr
-            )));
-        }
-        if !self.sft.lr.is_finite() {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC's learning rate {} is not finite",
-                self.sft.lr
             )));
         }
         if let RicTarget::Bins(t) = &self.target
@@ -280,23 +274,24 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     let mut books = Books::new(strategy, seed, options, &run)?;
     // Samples generated in the round being run (the offline ones count to round 0).
     let mut generated = 0;
-    let (mut state, mut policy) = match (run.ric.take(), run.merged.take()) {
-        (Some(state), Some(policy)) => (state, policy),
-        _ => {
-            let (state, policy) = offline(reference, learner, seed, cfg)?;
-            generated = state.data.len();
-            (state, policy)
-        }
-    };
-    let vocab = policy.vocab_size();
+    if run.ric.is_none() {
+        let (state, policy) = offline(reference, learner, seed, cfg)?;
+        generated = state.data.len();
+        run.ric = Some(state);
+        run.merged = Some(policy);
+    }
     for round in run.round..=cfg.online_rounds {
+        let (Some(state), Some(policy)) = (run.ric.as_mut(), run.merged.take()) else {
+            return Err(StrategyError::Checkpoint(
+                "a RiC run state without its data or policy".into(),
+            ));
+        };
+        let vocab = policy.vocab_size();
         let trainer = LmTrainer::new(LmTrainingConfig {
             seed: cfg.sft.seed ^ seed ^ round as u64,
             ..cfg.sft.clone()
         });
-        let (trained, report) = trainer.fit(policy, &state.data, &[], vocab)?;
-        policy = trained;
-        let optimised = report.train_loss.last().map_or(f64::NAN, |x| x.1);
+        let (policy, report) = trainer.fit(policy, &state.data, &[], vocab)?;
         if round < cfg.online_rounds {
             // Online: sample conditioned on the target, keep the Pareto-efficient samples.
             let prompt_of: Vec<usize> =
@@ -318,35 +313,34 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
                 state.data.push(row);
             }
         }
+        // One iteration per supervised round: its fine-tuning updates and the samples
+        // generated for it.
         let ctx = StepContext {
             step: round + 1,
             expert: None,
             round,
             seed,
         };
-        // One iteration per supervised round: its fine-tuning updates and the samples
-        // generated for it.
         let step = StepReport {
-            optimised,
+            optimised: report.train_loss.last().map_or(f64::NAN, |x| x.1),
             samples: std::mem::take(&mut generated),
             updates: cfg.sft.steps,
             ..Default::default()
         };
         books.record(&mut run, &ctx, step, &policy)?;
+        run.merged = Some(policy);
         run.round = round + 1;
         run.done = round + 1;
-        run.merged = Some(policy);
-        run.ric = Some(state);
         // Every round is checkpointed (a round is many updates).
-        let stop = books.boundary(&run, learner, true)?;
-        policy = run.merged.take().expect("just stored");
-        state = run.ric.take().expect("just stored");
-        if stop && round < cfg.online_rounds {
-            run.ric = Some(state);
+        if books.boundary(&run, learner, true)? && round < cfg.online_rounds {
+            let policy = run.merged.take().expect("stored above");
             return Ok(RunOutput::stopped(policy, run));
         }
     }
-    run.ric = Some(state);
+    let policy = run
+        .merged
+        .take()
+        .ok_or_else(|| StrategyError::Checkpoint("a RiC run state without its policy".into()))?;
     Ok(RunOutput::finished(policy, run))
 }
 

@@ -7,7 +7,7 @@
 //! is derived from the run's seed and the step/expert/round counters stored here, so a resumed
 //! run draws exactly what the uninterrupted run would have.
 
-use super::progress::{Progress, expert};
+use super::progress::Progress;
 use super::ric::RicState;
 use super::{Budget, Expert, Learner, StepRecord, Strategy, StrategyError};
 use crate::checkpoint::{CheckpointError, write_dir_atomically};
@@ -141,8 +141,8 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
     for i in 0..state.experts {
         let policy = load_policy(format!("expert-{i}.bpk"), reference)?;
         let p = dir.join(format!("optim-{i}.bpk"));
-        let optim = expert(reference, learner)
-            .optim
+        let optim = learner
+            .optimizer()
             .load(&p)
             .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
         experts.push(Expert { policy, optim });
