@@ -70,7 +70,7 @@ impl<P: Policy> PpoLearner<'_, P> {
 }
 
 /// Decoded samples of a rollout with their prompt texts (`prompt_of[row]` indexes
-/// `prompt_texts`).
+/// `prompts`).
 fn texts(
     rollout: &Rollout,
     prompt_of: &[usize],

@@ -51,8 +51,9 @@ pub enum StrategyError {
     /// The settings are inconsistent.
     #[error("bad strategy config: {0}")]
     BadConfig(String),
-    /// A step produced a non-finite value; the run stopped (its last checkpoint, if any, is
-    /// the state before that step's checkpoint period).
+    /// A step's reward, KL, loss or gradient norm, or a weight found when a checkpoint was
+    /// due, is not finite; the run stopped and its last checkpoint (if any) is the last good
+    /// state.
     #[error("{strategy} stopped at step {step}{}: the {what} became non-finite (NaN or ±∞); \
              lower the learning rate or check the rewards", expert.map_or(String::new(), |e| format!(" of expert {e}")))]
     NonFinite {

@@ -105,21 +105,19 @@ impl<'o, 'a> Books<'o, 'a> {
         let e = &mut run.experts[slot];
         let policy = std::mem::replace(&mut e.policy, placeholder.clone());
         let (policy, report) = learner.step(policy, &mut e.optim, weights, &ctx)?;
-        self.record(run, &ctx, report, &policy)?;
         run.experts[slot].policy = policy;
-        Ok(())
+        self.record(run, &ctx, report)
     }
 
-    /// Record a learner step: refuse it if anything it produced is not finite, add it to the
-    /// budget and the log, and tell [`RunOptions::on_step`].
+    /// Record a learner step: refuse it if its reward, KL, loss or gradient is not finite, add
+    /// it to the budget and the log, and tell [`RunOptions::on_step`].
     pub fn record<P: Policy>(
         &self,
         run: &mut Progress<P>,
         ctx: &StepContext,
         report: StepReport,
-        policy: &P,
     ) -> Result<(), StrategyError> {
-        check_finite(self.strategy.name(), ctx, &report, policy)?;
+        check_finite(self.strategy.name(), ctx, &report)?;
         run.budget.add(&report);
         let record = StepRecord {
             step: ctx.step,
@@ -148,6 +146,24 @@ impl<'o, 'a> Books<'o, 'a> {
         if !due {
             return Ok(false);
         }
+        // No checkpoint holds a non-finite weight. The weights are scanned here, once per
+        // checkpoint period, not after every step: the step's own loss and gradient checks
+        // catch a PPO update that goes bad at once.
+        if let Some(last) = run.log.last()
+            && !run
+                .experts
+                .iter()
+                .map(|e| &e.policy)
+                .chain(&run.merged)
+                .all(weights_are_finite)
+        {
+            return Err(StrategyError::NonFinite {
+                strategy: self.strategy.name(),
+                step: last.step,
+                expert: last.expert,
+                what: "weights",
+            });
+        }
         if let Some(dir) = &self.options.checkpoint_dir {
             run_state::save(dir, self.strategy, self.seed, run, learner)?;
         }
@@ -161,13 +177,12 @@ impl<'o, 'a> Books<'o, 'a> {
     }
 }
 
-/// Refuse a step whose reward, KL, loss, gradient or resulting weights are not finite, naming
-/// the strategy and the step.
-fn check_finite<P: Policy>(
+/// Refuse a step whose reward, KL, loss or gradient norm is not finite, naming the strategy and
+/// the step.
+fn check_finite(
     strategy: &'static str,
     ctx: &StepContext,
     report: &StepReport,
-    policy: &P,
 ) -> Result<(), StrategyError> {
     let what = if !report.optimised.is_finite() {
         Some("optimised reward")
@@ -185,8 +200,6 @@ fn check_finite<P: Policy>(
         .is_some_and(|s| !s.grad_norm.is_finite())
     {
         Some("gradient")
-    } else if !weights_are_finite(policy) {
-        Some("weights")
     } else {
         None
     };
@@ -202,7 +215,7 @@ fn check_finite<P: Policy>(
 }
 
 /// Whether every float parameter of `module` is finite.
-pub(super) fn weights_are_finite<M: Module>(module: &M) -> bool {
+fn weights_are_finite<M: Module>(module: &M) -> bool {
     struct Finite(bool);
     impl ModuleVisitor for Finite {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

@@ -327,7 +327,7 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
             updates: cfg.sft.steps,
             ..Default::default()
         };
-        books.record(&mut run, &ctx, step, &policy)?;
+        books.record(&mut run, &ctx, step)?;
         run.merged = Some(policy);
         run.round = round + 1;
         run.done = round + 1;
