@@ -18,7 +18,7 @@
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
-use multireward::experiment::{Budget, RicSettings, Task};
+use multireward::experiment::{Budget, RicSettings, Task, metrics_table, percent};
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{FnReward, RewardError, RewardSet, Sample, Transform};
 use multireward::tasks::molecules::{canonical_smiles, is_valid_smiles};
@@ -145,17 +145,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Markdown table of validity and KL per evaluated policy, appended to `results.md`.
 fn validity_table(rows: &[serde_json::Value]) -> String {
-    let mut md =
-        String::from("| Policy | Seed | Validity | KL to pretrained |\n|---|---|---|---|\n");
-    for r in rows {
-        let (m, seed) = (&r["metrics"], r["seed"].as_u64());
-        md += &format!(
-            "| {} | {} | {:.1} % | {:.2} |\n",
-            r["strategy"].as_str().unwrap_or_default(),
-            seed.map_or("–".into(), |s| s.to_string()),
-            100.0 * m["validity"].as_f64().unwrap_or(f64::NAN),
-            m["kl"].as_f64().unwrap_or(f64::NAN),
-        );
-    }
-    md
+    metrics_table(
+        rows,
+        &[("Validity", |m| percent(&m["validity"]))],
+        "KL to pretrained",
+    )
 }

@@ -32,13 +32,11 @@ use multireward::experiment::{Budget, RicSettings, Task};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Sample};
 use multireward::tasks::dna::{
-    CellClassifier, CellType, CellTypeReward, DhsRecord, DnaTokenizer, MotifReward, Pwm, SK_N_SH,
-    SK_N_SH_EVAL, Split, UNIFORM_BACKGROUND, dhs_path, gc_content, group_pwms, jaspar2024,
-    load_dhs, motif_hits, spectrum_correlation,
+    CellClassifier, CellType, CellTypeReward, DhsRecord, DnaTokenizer, MotifReward, Pwm, Realism,
+    SK_N_SH, SK_N_SH_EVAL, Split, UNIFORM_BACKGROUND, dhs_path, group_pwms, jaspar2024, load_dhs,
 };
 use multireward::tokenizer::SPECIALS;
 use serde_json::json;
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,9 +49,6 @@ use cli::{Preset, RunArgs};
 
 /// The objectives, in the paper's column order.
 const OBJECTIVES: [&str; 3] = ["K562", "HepG2", "SK-N-SH"];
-
-/// Relative PWM score (of the way from the minimum to the maximum) that counts as a motif hit.
-const HIT_THRESHOLD: f64 = 0.85;
 
 #[derive(Parser, Debug)]
 #[command(about = "Multi-objective fine-tuning of the shipped DNA policy (cell-type enhancers)")]
@@ -139,45 +134,6 @@ fn reward_sets(
     Ok((train.build()?, eval.build()?))
 }
 
-/// Realism metrics of generated sequences against real DHS sites.
-fn realism(
-    texts: &[String],
-    real: &[(CellType, Vec<&str>)],
-    motif_groups: &[(&str, Vec<Pwm>)],
-) -> serde_json::Value {
-    let exact = texts.iter().filter(|t| t.len() == 200).count();
-    let unique: HashSet<&String> = texts.iter().collect();
-    let spectrum: serde_json::Map<String, serde_json::Value> = real
-        .iter()
-        .map(|(c, seqs)| {
-            (
-                c.name().to_string(),
-                json!(spectrum_correlation(texts, seqs, 4)),
-            )
-        })
-        .collect();
-    let hits: serde_json::Map<String, serde_json::Value> = motif_groups
-        .iter()
-        .map(|(name, group)| {
-            let total: usize = texts
-                .iter()
-                .map(|t| motif_hits(t, group, HIT_THRESHOLD))
-                .sum();
-            (
-                name.to_string(),
-                json!(total as f64 / texts.len().max(1) as f64),
-            )
-        })
-        .collect();
-    json!({
-        "exactly_200bp": exact as f64 / texts.len().max(1) as f64,
-        "uniqueness": unique.len() as f64 / texts.len().max(1) as f64,
-        "gc": gc_content(texts),
-        "spectrum_r": spectrum,
-        "motif_hits_per_seq": hits,
-    })
-}
-
 fn main() -> ExitCode {
     alloc::keep_freed_memory();
     cli::main_with(run)
@@ -199,21 +155,22 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let calibration = seqs(Split::Val, None);
     let (train_rewards, eval_rewards) = reward_sets(&args, &calibration, &device)?;
-    let real: Vec<(CellType, Vec<&str>)> = [CellType::K562, CellType::HepG2]
-        .into_iter()
-        .map(|c| (c, seqs(Split::Test, Some(c))))
-        .collect();
-    let motif_groups = vec![
-        ("K562", pwms("K562")?),
-        ("HepG2", pwms("HepG2")?),
-        (SK_N_SH, pwms(SK_N_SH)?),
+    // Realism against the real test sites of K562 and HepG2 and the three motif groups.
+    let (k562, hepg2) = (
+        seqs(Split::Test, Some(CellType::K562)),
+        seqs(Split::Test, Some(CellType::HepG2)),
+    );
+    let references = [("K562", &k562[..]), ("HepG2", &hepg2[..])];
+    let (pwms_k562, pwms_hepg2, pwms_sk) = (pwms("K562")?, pwms("HepG2")?, pwms(SK_N_SH)?);
+    let motif_groups = [
+        ("K562", &pwms_k562[..]),
+        ("HepG2", &pwms_hepg2[..]),
+        (SK_N_SH, &pwms_sk[..]),
     ];
     let test_all = seqs(Split::Test, None);
-    let real_stats = {
-        let texts: Vec<String> = test_all.iter().map(|s| s.to_string()).collect();
-        realism(&texts, &real, &motif_groups)
-    };
-    println!("real DHS test sequences: {real_stats}");
+    let realism = |seqs: &[&str]| Realism::measure(seqs, &references, &motif_groups);
+    let real_stats = realism(&test_all);
+    println!("real DHS test sequences: {}", json!(real_stats));
     let real_oracle_md = real_oracle_table(&records, &eval_rewards)?;
     println!("{real_oracle_md}");
 
@@ -236,8 +193,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
         .with_sampling(sampling)
         .with_describe(|scored| {
-            let realism = realism(&scored.texts, &real, &motif_groups);
-            let summary = format!("GC {:.3}", realism["gc"].as_f64().unwrap_or(f64::NAN));
+            let texts: Vec<&str> = scored.texts.iter().map(String::as_str).collect();
+            let realism = realism(&texts);
+            let summary = format!("GC {:.3}", realism.gc);
             (json!({ "realism": realism }), summary)
         })
         .with_markdown(|rows| format!("{}\n{real_oracle_md}", realism_table(rows, &real_stats)))
@@ -284,42 +242,23 @@ fn real_oracle_table(
 }
 
 /// Markdown table of the realism metrics and KL per (strategy, seed), real sequences last.
-fn realism_table(rows: &[serde_json::Value], real: &serde_json::Value) -> String {
-    let mut md = String::from(
-        "| Policy | Seed | 200 bp | Unique | GC | 4-mer r (K562) | 4-mer r (HepG2) | K562 hits | HepG2 hits | SK-N-SH hits | KL to pretrained |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    let f =
-        |v: &serde_json::Value, d: usize| v.as_f64().map_or("n/a".into(), |x| format!("{x:.d$}"));
-    let pct = |v: &serde_json::Value| {
-        v.as_f64()
-            .map_or("n/a".into(), |x| format!("{:.1} %", 100.0 * x))
-    };
-    let line = |name: &str, seed: String, q: &serde_json::Value, kl: String| {
-        format!(
-            "| {name} | {seed} | {} | {} | {} | {} | {} | {} | {} | {} | {kl} |\n",
-            pct(&q["exactly_200bp"]),
-            pct(&q["uniqueness"]),
-            f(&q["gc"], 3),
-            f(&q["spectrum_r"]["K562"], 3),
-            f(&q["spectrum_r"]["HepG2"], 3),
-            f(&q["motif_hits_per_seq"]["K562"], 2),
-            f(&q["motif_hits_per_seq"]["HepG2"], 2),
-            f(&q["motif_hits_per_seq"][SK_N_SH], 2),
-        )
-    };
+fn realism_table(rows: &[serde_json::Value], real: &Realism) -> String {
+    let (references, groups) = (["K562", "HepG2"], ["K562", "HepG2", SK_N_SH]);
+    let mut md = Realism::markdown_header(&references, &groups);
     for r in rows {
-        md.push_str(&line(
-            r["strategy"].as_str().unwrap_or_default(),
-            r["seed"].as_u64().map_or("–".into(), |s| s.to_string()),
-            &r["metrics"]["realism"],
-            f(&r["metrics"]["kl"], 2),
-        ));
+        if let Ok(q) = serde_json::from_value::<Realism>(r["metrics"]["realism"].clone()) {
+            let seed = r["seed"].as_u64().map_or("–".into(), |s| s.to_string());
+            let kl = r["metrics"]["kl"]
+                .as_f64()
+                .map_or("n/a".into(), |x| format!("{x:.2}"));
+            let policy = r["strategy"].as_str().unwrap_or_default();
+            md.push_str(&q.markdown_row((policy, &seed, &kl), &references, &groups));
+        }
     }
-    md.push_str(&line(
-        "Real DHS (test, all cells)",
-        "–".into(),
-        real,
-        "–".into(),
+    md.push_str(&real.markdown_row(
+        ("Real DHS (test, all cells)", "–", "–"),
+        &references,
+        &groups,
     ));
     md
 }

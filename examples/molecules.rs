@@ -24,7 +24,7 @@ use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, load_qm9};
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
-use multireward::experiment::{Budget, RicSettings, Task};
+use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Transform};
 use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
@@ -206,27 +206,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Markdown table of sample quality and KL per (strategy, seed).
 fn quality_table(rows: &[serde_json::Value]) -> String {
-    let mut md = String::from(
-        "| Policy | Seed | Validity | Uniqueness | Novelty | Int. diversity | KL to pretrained |\n|---|---|---|---|---|---|---|\n",
-    );
-    let pct = |v: &serde_json::Value| {
-        v.as_f64()
-            .map_or("n/a".into(), |x| format!("{:.1} %", 100.0 * x))
-    };
-    for r in rows {
-        let q = &r["metrics"]["quality"];
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.2} |\n",
-            r["strategy"].as_str().unwrap_or_default(),
-            r["seed"].as_u64().map_or("–".into(), |s| s.to_string()),
-            pct(&q["validity"]),
-            pct(&q["uniqueness"]),
-            pct(&q["novelty"]),
-            q["internal_diversity"]
-                .as_f64()
-                .map_or("n/a".into(), |x| format!("{x:.3}")),
-            r["metrics"]["kl"].as_f64().unwrap_or(f64::NAN),
-        ));
-    }
-    md
+    metrics_table(
+        rows,
+        &[
+            ("Validity", |m| percent(&m["quality"]["validity"])),
+            ("Uniqueness", |m| percent(&m["quality"]["uniqueness"])),
+            ("Novelty", |m| percent(&m["quality"]["novelty"])),
+            ("Int. diversity", |m| {
+                decimals(&m["quality"]["internal_diversity"], 3)
+            }),
+        ],
+        "KL to pretrained",
+    )
 }

@@ -32,20 +32,20 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
-use multireward::experiment::{Budget, RicSettings, Task};
+use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{Gpt, Policy, Prompts, SamplingConfig};
 use multireward::reward::RewardSet;
 use multireward::strategy::Strategy;
 use multireward::tasks::text::minilm::FETCH_COMMAND;
 use multireward::tasks::text::{
     BpeTokenizer, EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward,
-    RougeReward, SEP, SentenceEncoder, Split, SummaryPair, load_summaries, summaries_path,
+    RougeReward, SEP, SentenceEncoder, Split, SummaryPair, SummaryQuality, load_summaries,
+    summaries_path,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -239,22 +239,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })
         .with_describe(|scored| {
-            // The first summary of each shown prompt.
-            let shown: Vec<String> = (0..SHOWN)
-                .map(|p| {
-                    scored
-                        .prompt_of
-                        .iter()
-                        .position(|&q| q == p)
-                        .map(|j| scored.texts[j].clone())
-                        .unwrap_or_default()
-                })
-                .collect();
-            let quality = quality(&scored.texts);
+            let shown = scored.first_per_prompt(SHOWN);
+            let quality = SummaryQuality::measure(&scored.texts);
             let summary = format!(
                 "{:.1} words, {:.0} % unique",
-                quality["words"].as_f64().unwrap_or(f64::NAN),
-                100.0 * quality["unique"].as_f64().unwrap_or(f64::NAN)
+                quality.words,
+                100.0 * quality.unique
             );
             (json!({ "quality": quality, "shown": shown }), summary)
         })
@@ -273,44 +263,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Length, distinctness and emptiness of generated summaries.
-fn quality(texts: &[String]) -> serde_json::Value {
-    let n = texts.len().max(1) as f64;
-    let words: usize = texts.iter().map(|t| t.split_whitespace().count()).sum();
-    let unique: HashSet<&String> = texts.iter().collect();
-    let empty = texts.iter().filter(|t| t.trim().is_empty()).count();
-    json!({
-        "words": words as f64 / n,
-        "unique": unique.len() as f64 / n,
-        "empty": empty as f64 / n,
-    })
-}
-
 /// Markdown table of summary quality and KL per (strategy, seed).
 fn quality_table(rows: &[serde_json::Value]) -> String {
-    let mut md = String::from(
-        "| Policy | Seed | Words | Unique | Empty | KL to SFT |\n|---|---|---|---|---|---|\n",
-    );
-    let f =
-        |v: &serde_json::Value, d: usize| v.as_f64().map_or("n/a".into(), |x| format!("{x:.d$}"));
-    let pct = |v: &serde_json::Value| {
-        v.as_f64()
-            .map_or("n/a".into(), |x| format!("{:.1} %", 100.0 * x))
-    };
-    for r in rows {
-        let q = &r["metrics"]["quality"];
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} |",
-            r["strategy"].as_str().unwrap_or_default(),
-            r["seed"].as_u64().map_or("–".into(), |s| s.to_string()),
-            f(&q["words"], 1),
-            pct(&q["unique"]),
-            pct(&q["empty"]),
-            f(&r["metrics"]["kl"], 2),
-        );
-    }
-    md
+    metrics_table(
+        rows,
+        &[
+            ("Words", |m| decimals(&m["quality"]["words"], 1)),
+            ("Unique", |m| percent(&m["quality"]["unique"])),
+            ("Empty", |m| percent(&m["quality"]["empty"])),
+        ],
+        "KL to SFT",
+    )
 }
 
 /// Markdown: for the first shown test descriptions, the human synopsis and each policy's first

@@ -20,6 +20,22 @@ pub struct Scored {
     pub kl: f64,
 }
 
+impl Scored {
+    /// The first response to each of the first `prompts` evaluation prompts (empty for a
+    /// prompt with none), e.g. to show examples.
+    pub fn first_per_prompt(&self, prompts: usize) -> Vec<String> {
+        (0..prompts)
+            .map(|p| {
+                self.prompt_of
+                    .iter()
+                    .position(|&q| q == p)
+                    .map(|j| self.texts[j].clone())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
 /// Why an evaluation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvaluateError {

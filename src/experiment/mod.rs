@@ -18,7 +18,10 @@ pub use comparison::{
 };
 pub use config::{Budget, ComparisonConfig, EstimatorKind, EvalPlan, RicSettings, StrategyKind};
 pub use evaluate::{EvaluateError, Scored, means, sample_and_score};
-pub use report::{PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, step_rows, write_report};
+pub use report::{
+    Cell, PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, decimals, metrics_table, percent,
+    step_rows, write_report,
+};
 
 use crate::eval::EvalError;
 use crate::strategy::StrategyError;

@@ -1,7 +1,108 @@
 //! Realism metrics of generated DNA against real sequences: GC content, the k-mer spectrum and
-//! its correlation with a reference set, and motif hit counts.
+//! its correlation with a reference set, motif hit counts, and [`Realism`], which gathers them
+//! per policy.
 
 use super::pwm::Pwm;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+
+/// Length of the DHS sites and of the generated sequences, in bases.
+pub const SITE_BP: usize = 200;
+
+/// Relative PWM score (of the way from the minimum to the maximum) that [`Realism`] counts as a
+/// motif hit.
+pub const HIT_THRESHOLD: f64 = 0.85;
+
+/// How much generated sequences look like real sites: what `examples/dna.rs` reports per
+/// policy (and for the real test sites themselves).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Realism {
+    /// Fraction of sequences exactly [`SITE_BP`] bases long.
+    pub exactly_200bp: f64,
+    /// Fraction of distinct sequences.
+    pub uniqueness: f64,
+    /// GC content over all bases ([`gc_content`]).
+    pub gc: f64,
+    /// 4-mer spectrum correlation with each named set of real sequences
+    /// ([`spectrum_correlation`]).
+    pub spectrum_r: BTreeMap<String, f64>,
+    /// Motif hits per sequence for each named matrix group ([`motif_hits`] at
+    /// [`HIT_THRESHOLD`]).
+    pub motif_hits_per_seq: BTreeMap<String, f64>,
+}
+
+impl Realism {
+    /// Measure `seqs` against named sets of real sequences and named motif groups.
+    pub fn measure<S: AsRef<str>, R: AsRef<str>>(
+        seqs: &[S],
+        references: &[(&str, &[R])],
+        motif_groups: &[(&str, &[Pwm])],
+    ) -> Self {
+        let n = seqs.len().max(1) as f64;
+        let unique: HashSet<&str> = seqs.iter().map(AsRef::as_ref).collect();
+        Self {
+            exactly_200bp: seqs.iter().filter(|s| s.as_ref().len() == SITE_BP).count() as f64 / n,
+            uniqueness: unique.len() as f64 / n,
+            gc: gc_content(seqs),
+            spectrum_r: references
+                .iter()
+                .map(|(name, real)| (name.to_string(), spectrum_correlation(seqs, real, 4)))
+                .collect(),
+            motif_hits_per_seq: motif_groups
+                .iter()
+                .map(|(name, group)| {
+                    let hits: usize = seqs
+                        .iter()
+                        .map(|s| motif_hits(s.as_ref(), group, HIT_THRESHOLD))
+                        .sum();
+                    (name.to_string(), hits as f64 / n)
+                })
+                .collect(),
+        }
+    }
+
+    /// Header of a Markdown table of [`Realism::markdown_row`]s with the reference and motif
+    /// group columns in the given order.
+    pub fn markdown_header(references: &[&str], groups: &[&str]) -> String {
+        let mut md = String::from("| Policy | Seed | 200 bp | Unique | GC |");
+        for r in references {
+            let _ = write!(md, " 4-mer r ({r}) |");
+        }
+        for g in groups {
+            let _ = write!(md, " {g} hits |");
+        }
+        md.push_str(" KL to pretrained |\n|");
+        md.push_str(&"---|".repeat(6 + references.len() + groups.len()));
+        md.push('\n');
+        md
+    }
+
+    /// One Markdown row (`n/a` for a reference or group not measured).
+    pub fn markdown_row(
+        &self,
+        (policy, seed, kl): (&str, &str, &str),
+        references: &[&str],
+        groups: &[&str],
+    ) -> String {
+        let get = |m: &BTreeMap<String, f64>, k: &str, d: usize| {
+            m.get(k).map_or("n/a".into(), |x| format!("{x:.d$}"))
+        };
+        let mut md = format!(
+            "| {policy} | {seed} | {:.1} % | {:.1} % | {:.3} |",
+            100.0 * self.exactly_200bp,
+            100.0 * self.uniqueness,
+            self.gc
+        );
+        for r in references {
+            let _ = write!(md, " {} |", get(&self.spectrum_r, r, 3));
+        }
+        for g in groups {
+            let _ = write!(md, " {} |", get(&self.motif_hits_per_seq, g, 2));
+        }
+        let _ = writeln!(md, " {kl} |");
+        md
+    }
+}
 
 /// Fraction of `G`/`C` bases (either case) over all bases of `seqs` (0 for no bases).
 pub fn gc_content<S: AsRef<str>>(seqs: &[S]) -> f64 {
@@ -88,6 +189,26 @@ pub fn motif_hits(seq: &str, pwms: &[Pwm], relative: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn realism_of_sequences() {
+        let a = "ACGT".repeat(50);
+        let b = "GGCC".repeat(50);
+        let seqs = [a.as_str(), a.as_str(), b.as_str(), "ACGT"];
+        let real = [a.as_str()];
+        let r = Realism::measure(&seqs, &[("real", &real[..])], &[]);
+        assert_eq!(r.exactly_200bp, 0.75);
+        assert_eq!(r.uniqueness, 0.75);
+        assert!((r.gc - gc_content(&seqs)).abs() < 1e-15);
+        assert!(r.spectrum_r["real"] > 0.0 && r.spectrum_r["real"] < 1.0);
+        assert!(r.motif_hits_per_seq.is_empty());
+        let header = Realism::markdown_header(&["real"], &["X"]);
+        assert!(header.starts_with("| Policy | Seed | 200 bp | Unique | GC | 4-mer r (real) |"));
+        assert_eq!(header.lines().nth(1).unwrap().matches("---").count(), 8);
+        let row = r.markdown_row(("P", "0", "1.00"), &["real"], &["X"]);
+        assert!(row.starts_with("| P | 0 | 75.0 % | 75.0 % | "), "{row}");
+        assert!(row.ends_with("| n/a | 1.00 |\n"), "{row}");
+    }
 
     #[test]
     fn gc_and_spectrum() {

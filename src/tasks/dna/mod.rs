@@ -37,7 +37,10 @@ pub use classifier::{
     Architecture, CellClassifier, ClassifierConfig, ClassifierReport, ClassifierTraining,
 };
 pub use data::{CellType, DhsRecord, Split, dhs_path, encode, load_dhs};
-pub use metrics::{gc_content, kmer_spectrum, motif_hits, pearson, spectrum_correlation};
+pub use metrics::{
+    HIT_THRESHOLD, Realism, SITE_BP, gc_content, kmer_spectrum, motif_hits, pearson,
+    spectrum_correlation,
+};
 pub use pwm::{
     Pfm, Pwm, SK_N_SH, SK_N_SH_EVAL, UNIFORM_BACKGROUND, group_pwms, jaspar_path, jaspar2024,
     load_jaspar, occupancy,

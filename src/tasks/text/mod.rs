@@ -10,11 +10,14 @@
 //! - [`minilm`], semantic similarity: the all-MiniLM-L6-v2 sentence encoder (BERT, mean
 //!   pooling, L2 normalisation) with weights from `scripts/fetch-minilm.sh`
 //!   ([`SentenceEncoder`], [`cosine`]).
+//! - [`quality`], length, distinctness and emptiness of generated summaries
+//!   ([`SummaryQuality`]).
 
 pub mod bpe;
 pub mod data;
 pub mod faithfulness;
 pub mod minilm;
+pub mod quality;
 pub mod reward;
 pub mod rouge;
 
@@ -24,6 +27,7 @@ pub use faithfulness::{
     Corruption, FaithfulnessConfig, FaithfulnessHead, FaithfulnessReport, FaithfulnessTraining,
 };
 pub use minilm::{MiniLm, MiniLmConfig, MiniLmError, SentenceEncoder, cosine};
+pub use quality::SummaryQuality;
 pub use reward::{EmbeddingCache, FaithfulnessReward, RelevanceReward};
 pub use rouge::{RougeL, RougeReward, RougeScore};
 
