@@ -4,8 +4,8 @@
 //! table, scatter plots and realism metrics.
 //!
 //! ```text
-//! cargo run --release --example dna                # ≈ 10 min on 2 cores
-//! cargo run --release --example dna -- --quick     # smoke run, ≈ 1 min
+//! cargo run --release --example dna                # ≈ 3.3 min on 2 cores
+//! cargo run --release --example dna -- --quick     # smoke run, ≈ 30 s
 //! cargo run --release --example dna -- --seeds 3   # mean ± std over seeds
 //! ```
 //!

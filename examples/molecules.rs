@@ -3,8 +3,8 @@
 //! with independent oracles, and write the paper-style table and scatter plots.
 //!
 //! ```text
-//! cargo run --release --example molecules                # ≈ 10 min on 2 cores
-//! cargo run --release --example molecules -- --quick     # smoke run, ≈ 2 min
+//! cargo run --release --example molecules                # ≈ 2.5 min on 2 cores
+//! cargo run --release --example molecules -- --quick     # smoke run, ≈ 30 s
 //! cargo run --release --example molecules -- --seeds 3   # mean ± std over seeds
 //! cargo run --release --example molecules -- --full      # the reference's budget (hours)
 //! cargo run --release --example molecules -- --objectives qed,logp,sa

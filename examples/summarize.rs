@@ -4,8 +4,8 @@
 //! summaries before and after.
 //!
 //! ```text
-//! cargo run --release --example summarize                # ≈ 10 min on 2 cores
-//! cargo run --release --example summarize -- --quick     # smoke run, ≈ 2 min
+//! cargo run --release --example summarize                # ≈ 3.5 min on 2 cores
+//! cargo run --release --example summarize -- --quick     # smoke run, ≈ 40 s
 //! cargo run --release --example summarize -- --seeds 3   # mean ± std over seeds
 //! ```
 //!
