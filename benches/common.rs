@@ -47,7 +47,7 @@ pub fn setup<'a>(
 /// `(name, config)` of the benchmarked shapes.
 pub fn shapes() -> Vec<(&'static str, GptConfig)> {
     vec![
-        ("qm9", GptConfig::qm9_paper()),
+        ("qm9", multireward::tasks::molecules::paper_policy()),
         // The shipped SMILES policy's shape (peer script: --shape small).
         ("small", GptConfig::small(40, 128)),
     ]

@@ -21,19 +21,20 @@
 
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::data::{data_path, load_qm9};
+use multireward::data::data_path;
 use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Transform};
+use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
+use multireward::tasks::molecules::load_qm9;
 use multireward::tasks::molecules::qm9::{
     BackboneFeatures, MorganFeatures, Property, PropertyReward,
 };
 use multireward::tasks::molecules::regressor::Regressor;
 use multireward::tasks::molecules::{canonical_smiles, sample_quality};
-use multireward::tokenizer::SmilesTokenizer;
 use serde_json::json;
 use std::collections::HashSet;
 use std::path::PathBuf;

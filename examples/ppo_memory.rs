@@ -12,7 +12,7 @@ use multireward::policy::{GptConfig, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::rl::{Ppo, PpoConfig, RlError};
 use multireward::strategy::{Learner, OptimizerConfig, PpoLearner, StepContext};
-use multireward::tokenizer::SmilesTokenizer;
+use multireward::tasks::molecules::SmilesTokenizer;
 
 #[path = "support/alloc.rs"]
 mod alloc;

@@ -7,11 +7,13 @@
 
 use clap::{Parser, ValueEnum};
 use multireward::checkpoint::tokenizer_path;
-use multireward::data::{data_path, load_qm9, load_smiles, split};
+use multireward::data::{data_path, split};
 use multireward::device::device_from_env;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::{canonical_smiles, sample_quality};
-use multireward::tokenizer::{BOS, SmilesTokenizer, Tokenizer};
+use multireward::tasks::molecules::{load_qm9, load_smiles};
+use multireward::tokenizer::{BOS, Tokenizer};
 use std::collections::HashSet;
 use std::path::PathBuf;
 

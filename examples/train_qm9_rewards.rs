@@ -10,14 +10,15 @@
 
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::data::{data_path, load_qm9, split};
+use multireward::data::{data_path, split};
 use multireward::device::device_from_env;
 use multireward::policy::{Gpt, Policy};
+use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tasks::molecules::load_qm9;
 use multireward::tasks::molecules::qm9::{
     BackboneFeatures, Featurizer, MorganFeatures, Property, heavy_atoms,
 };
 use multireward::tasks::molecules::regressor::{Regressor, RegressorTraining};
-use multireward::tokenizer::SmilesTokenizer;
 use std::path::PathBuf;
 use std::time::Instant;
 

@@ -154,7 +154,7 @@ pub fn asset(name: &str) -> Result<PathBuf, AssetError> {
 }
 
 /// The SMILES policy pretrained on QM9 (`assets/smiles-gpt`: a [`Gpt`](crate::policy::Gpt)
-/// checkpoint with its [`SmilesTokenizer`](crate::tokenizer::SmilesTokenizer)).
+/// checkpoint with its [`SmilesTokenizer`](crate::tasks::molecules::SmilesTokenizer)).
 ///
 /// ```
 /// use multireward::policy::{Gpt, Policy};

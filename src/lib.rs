@@ -19,7 +19,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod experiment;
-pub(crate) mod gelu;
+pub(crate) mod host;
 pub mod merge;
 pub mod policy;
 pub mod reward;

@@ -1,11 +1,9 @@
 //! Weight merging of same-architecture models, on device and without autodiff: weighted linear
 //! average (Rewarded Soups / IterativeRS eq. 9), task arithmetic and TIES, plus the merge
-//! coefficients of the paper (user weights renormalised over the active objectives; the
-//! reference code's selection grid).
+//! coefficients of eq. 9 (user weights renormalised over the merged objectives).
 
-use crate::device::is_host;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -212,11 +210,9 @@ impl Merger for Linear {
         Ok(rebuild(models[0], merged))
     }
 
-    /// On the CPU backend, one pass in place: the first model's buffers accumulate
-    /// `Σ w_k θ_k` in cache-sized chunks, reading each expert once and allocating nothing
-    /// (the borrowed [`Merger::merge`] makes about three times the memory traffic). Other
-    /// backends, dtypes other than f32, and buffers still shared elsewhere take the borrowed
-    /// path or a copy; the result is the same to the bit.
+    /// On the CPU backend, one pass in place in the first model's buffers
+    /// ([`crate::host::merge`]); elsewhere the borrowed [`Merger::merge`]. The result is the
+    /// same to the bit.
     fn merge_owned<M: Module>(
         &self,
         models: Vec<M>,
@@ -227,94 +223,14 @@ impl Merger for Linear {
         {
             let refs: Vec<&M> = models.iter().collect();
             let flats = flatten_all(&refs)?;
-            let in_place = flats[0]
-                .iter()
-                .all(|f| f.values.dtype() == DType::F32 && is_host(&f.values.device()));
+            let in_place = flats[0].iter().all(|f| {
+                f.values.dtype() == DType::F32 && crate::host::enabled(&f.values.device())
+            });
             if !in_place {
                 return self.merge(&refs, weights, base);
             }
         }
-        let mut taken: Vec<(M, Vec<TensorData>)> = models.into_iter().map(take).collect();
-        let (first, rest) = taken.split_at_mut(1);
-        let sources: Vec<&Vec<TensorData>> = rest.iter().map(|(_, d)| d).collect();
-        let w: Vec<f32> = weights.iter().map(|&w| w as f32).collect();
-        first[0]
-            .1
-            .par_iter_mut()
-            .enumerate()
-            .try_for_each(|(p, acc)| {
-                let inputs = sources
-                    .iter()
-                    .map(|d| d[p].as_slice::<f32>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| MergeError::Data(e.to_string()))?;
-                let acc = acc
-                    .as_mut_slice::<f32>()
-                    .map_err(|e| MergeError::Data(e.to_string()))?;
-                accumulate(acc, &inputs, &w);
-                Ok(())
-            })?;
-        let (template, merged) = taken.swap_remove(0);
-        Ok(template.map(&mut Put {
-            data: merged.into_iter(),
-        }))
-    }
-}
-
-/// Elements per chunk of the in-place merge (64 KiB of f32: stays in L2 across the passes).
-const CHUNK: usize = 1 << 14;
-
-/// `acc ← w[0]·acc + Σ_k w[k+1]·inputs[k]`, chunk by chunk on the rayon pool; the products
-/// and sums in the order of [`weighted_sum`], so both merges agree to the bit.
-fn accumulate(acc: &mut [f32], inputs: &[&[f32]], w: &[f32]) {
-    acc.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            let start = c * CHUNK;
-            for x in chunk.iter_mut() {
-                *x *= w[0];
-            }
-            for (input, &wk) in inputs.iter().zip(&w[1..]) {
-                let input = &input[start..start + chunk.len()];
-                for (x, &y) in chunk.iter_mut().zip(input) {
-                    *x += y * wk;
-                }
-            }
-        });
-}
-
-/// Takes a model's float parameters out as host data (traversal order), leaving empty
-/// placeholders: after [`Module::valid`] and dropping the original, the buffers are usually
-/// unowned by anything else, so reading them costs no copy.
-fn take<M: Module>(model: M) -> (M, Vec<TensorData>) {
-    let valid = model.valid();
-    drop(model);
-    let mut take = Take(Vec::new());
-    let emptied = valid.map(&mut take);
-    (emptied, take.0)
-}
-
-struct Take(Vec<TensorData>);
-
-impl ModuleMapper for Take {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        param.map(|t| {
-            let device = t.device();
-            self.0.push(t.into_data());
-            Tensor::empty([0; D], &device)
-        })
-    }
-}
-
-/// Puts host data back as the parameters of a model emptied by [`take`].
-struct Put {
-    data: std::vec::IntoIter<TensorData>,
-}
-
-impl ModuleMapper for Put {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let data = self.data.next().expect("one buffer per parameter");
-        param.map(|old| Tensor::from_data(data, &old.device()))
+        crate::host::merge::linear_in_place(models, weights)
     }
 }
 
@@ -467,21 +383,6 @@ pub fn renormalised(preferences: &[f64], active: &[usize]) -> Result<Vec<f64>, M
         });
     }
     Ok(picked.iter().map(|w| w / sum).collect())
-}
-
-/// The reference code's selection grid for 3 objectives (METHOD.md §3b): uniform, and the
-/// permutations of (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
-pub fn selection_grid_3() -> Vec<Vec<f64>> {
-    let mut grid = vec![vec![1.0 / 3.0; 3]];
-    // (odd one out, the value appearing twice); each placed at the three positions.
-    for (odd, pair) in [(1.0 / 6.0, 5.0 / 12.0), (2.0 / 3.0, 1.0 / 6.0), (0.5, 0.25)] {
-        for k in 0..3 {
-            let mut w = vec![pair; 3];
-            w[k] = odd;
-            grid.push(w);
-        }
-    }
-    grid
 }
 
 #[cfg(test)]
@@ -638,19 +539,11 @@ mod tests {
     }
 
     #[test]
-    fn renormalised_and_grid() {
+    fn renormalised_weights() {
         assert_eq!(
             renormalised(&[1.0, 1.0, 2.0], &[0, 2]).unwrap(),
             vec![1.0 / 3.0, 2.0 / 3.0]
         );
         assert!(renormalised(&[0.0, 1.0], &[0]).is_err());
-        let grid = selection_grid_3();
-        assert_eq!(grid.len(), 10);
-        for w in &grid {
-            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{w:?}");
-        }
-        assert!(grid.contains(&vec![2.0 / 3.0, 1.0 / 6.0, 1.0 / 6.0]));
-        assert!(grid.contains(&vec![5.0 / 12.0, 1.0 / 6.0, 5.0 / 12.0]));
-        assert!(grid.contains(&vec![0.25, 0.25, 0.5]));
     }
 }

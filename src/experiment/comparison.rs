@@ -141,7 +141,7 @@ impl<'a, P: Policy> Task<'a, P> {
 /// use multireward::experiment::{Budget, Comparison, ComparisonConfig, StrategyKind, Task};
 /// use multireward::policy::{Gpt, Policy};
 /// use multireward::reward::{FnReward, RewardSet, Sample};
-/// use multireward::tokenizer::SmilesTokenizer;
+/// use multireward::tasks::molecules::SmilesTokenizer;
 ///
 /// let device = multireward::device::default_device();
 /// let dir = multireward::assets::smiles_policy()?;

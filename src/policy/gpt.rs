@@ -1,25 +1,27 @@
 //! `Gpt`: a GPT-2-style causal decoder (pre-LayerNorm, GELU, learned positions, optional weight
-//! tying) with an optional scalar value head and a preallocated key/value cache for sampling.
+//! tying) with an optional scalar value head.
 //!
-//! Reads top to bottom: config → layers (attention, MLP, block) → model forward → sampling.
+//! Reads top to bottom: config → layers (attention, MLP, block) → model forward → the
+//! [`Policy`] implementation. Sampling (prefill, key/value cache, decoding steps) is in
+//! [`decode`].
 
-use super::sampling::{SamplingConfig, sample_next, uniform_draws};
-use super::sequences::{PromptLayout, Rollout, Sequences, response_mask};
+use super::sampling::SamplingConfig;
+use super::sequences::{Rollout, Sequences};
 use super::{Policy, PolicyError, ResponseScores};
 use crate::checkpoint::{self, CheckpointError};
-use crate::gelu::gelu;
-use crate::tokenizer::{EOS, PAD, Tokenizer};
+use crate::host::gelu::gelu;
+use crate::tokenizer::{PAD, Tokenizer};
 use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::module::{attention, embedding, linear};
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
-use host_decode::HostDecoder;
+use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
+use decode::{Decoding, KvCache, LayerCache, apply};
 use std::path::Path;
 
-mod host_decode;
+mod decode;
 
 /// Shape and regularisation of a [`Gpt`].
 #[derive(Config, Debug, PartialEq)]
@@ -51,17 +53,6 @@ pub struct GptConfig {
 }
 
 impl GptConfig {
-    /// The reference code's QM9 policy (GPT-2: 3 layers, d 768, 12 heads, d_ff 2048, vocab 40).
-    pub fn qm9_paper() -> Self {
-        Self::new(3, 12, 768, 2048, 40, 1024)
-    }
-
-    /// The reference code's MPRA/DNA policy (6 layers, d 256, 4 heads, d_ff 1024, 4-mer vocab
-    /// of 274, 128 positions).
-    pub fn mpra_paper() -> Self {
-        Self::new(6, 4, 256, 1024, 274, 128)
-    }
-
     /// The shipped small shape (4 layers, d 256, 4 heads, d_ff 1024) for a given vocabulary.
     pub fn small(vocab_size: usize, max_len: usize) -> Self {
         Self::new(4, 4, 256, 1024, vocab_size, max_len)
@@ -185,76 +176,6 @@ fn dropout<const D: usize>(x: Tensor<D>, p: f64) -> Tensor<D> {
 /// Which keys each query may see: `None` is plain causal masking without padding (the fused
 /// fast path); `Some` is an explicit `[B or 1, 1, Tq, Tk]` mask, `true` = hidden.
 type AttnMask = Option<Tensor<4, Bool>>;
-
-/// Preallocated keys and values of one layer, `[B, H, capacity, d_head]`, plus (when decoding
-/// runs through Burn) the layer's weights materialised transposed (`[d_out, d_in]`): for the
-/// skinny `[B, d]` products of decoding, the gemm kernels run 20–30 % faster on that layout
-/// than on Burn's `[d_in, d_out]`.
-struct LayerCache {
-    k: Option<Tensor<4>>,
-    v: Option<Tensor<4>>,
-    /// Transposed qkv, attention-projection, MLP-in and MLP-out weights.
-    weights: Option<[Tensor<2>; 4]>,
-}
-
-/// `x · W + b` with `W` given transposed (`[d_out, d_in]`), or the layer's own weights.
-fn apply(x: Tensor<3>, layer: &Linear, transposed: Option<&Tensor<2>>) -> Tensor<3> {
-    match transposed {
-        Some(wt) => linear(
-            x,
-            wt.clone().transpose(),
-            layer.bias.as_ref().map(|b| b.val()),
-        ),
-        None => layer.forward(x),
-    }
-}
-
-/// A contiguous copy of `w` transposed (multiplying by one materialises the view).
-fn transposed(layer: &Linear) -> Tensor<2> {
-    layer.weight.val().transpose() * 1.0
-}
-
-/// Key/value cache for incremental decoding: one preallocated buffer per layer, written in
-/// place; `len` positions are filled.
-struct KvCache {
-    layers: Vec<LayerCache>,
-    len: usize,
-}
-
-impl KvCache {
-    /// Zeroed buffers; `transposed_weights` also materialises the transposed weights
-    /// (decoding through Burn rather than [`HostDecoder`]).
-    fn new(
-        model: &Gpt,
-        batch: usize,
-        capacity: usize,
-        transposed_weights: bool,
-        device: &Device,
-    ) -> Self {
-        let cfg = &model.config;
-        let dh = cfg.d_model / cfg.n_head;
-        let zeros = || Some(Tensor::zeros([batch, cfg.n_head, capacity, dh], device));
-        Self {
-            layers: model
-                .blocks
-                .iter()
-                .map(|blk| LayerCache {
-                    k: zeros(),
-                    v: zeros(),
-                    weights: transposed_weights.then(|| {
-                        [
-                            transposed(&blk.attn.qkv),
-                            transposed(&blk.attn.proj),
-                            transposed(&blk.fc),
-                            transposed(&blk.fc_proj),
-                        ]
-                    }),
-                })
-                .collect(),
-            len: 0,
-        }
-    }
-}
 
 /// Multi-head causal self-attention with a fused q/k/v projection.
 #[derive(Module, Debug)]
@@ -501,125 +422,13 @@ impl Gpt {
         let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
         (self.logits(h.clone()), self.values(h))
     }
-
-    /// Sample with or without the KV cache; `self` must be a non-autodiff copy. With the cache
-    /// on the host CPU backend, the decoding steps after the prompt run in [`HostDecoder`]
-    /// when `host_steps` (the same arithmetic, faster; tests compare the two paths).
-    fn generate(
-        &self,
-        prompts: &[Vec<u32>],
-        cfg: &SamplingConfig,
-        host_steps: bool,
-    ) -> Result<Rollout, PolicyError> {
-        cfg.validate()?;
-        let r = cfg.max_new_tokens;
-        let layout = PromptLayout::new(prompts, r, self.config.vocab_size)?;
-        let (b, p) = (layout.batch(), layout.width);
-        let longest = layout.lens.iter().copied().max().unwrap_or(0);
-        if longest + r > self.config.max_len {
-            return Err(PolicyError::TooLong {
-                prompt: longest,
-                response: r,
-                max_len: self.config.max_len,
-            });
-        }
-        let device = self.tok_emb.weight.device();
-        let draws = uniform_draws(cfg, b, r, &device);
-        let (mut tokens, positions, key_pad) = layout.tensors(&device);
-        let total = p + r;
-        let host_steps = host_steps && cfg.use_kv_cache && crate::device::is_host(&device);
-        let mut cache = cfg
-            .use_kv_cache
-            .then(|| KvCache::new(self, b, total, !host_steps, &device));
-        // With the cache, queries attend over the whole preallocated buffer (no per-step copy of
-        // a prefix view); slots not yet written are hidden by the causal mask.
-        let keys = if cfg.use_kv_cache { total } else { p };
-        let prompt_mask = Self::attn_mask(key_pad.as_ref(), 0, p, keys, &device);
-        let h = self.hidden(
-            tokens.clone().slice([0..b, 0..p]),
-            positions.clone().slice([0..b, 0..p]),
-            &prompt_mask,
-            cache.as_mut(),
-        );
-        let mut decoder = match cache.as_mut() {
-            Some(c) if host_steps => HostDecoder::new(self, c, b, total),
-            _ => None,
-        };
-        let vocab = self.config.vocab_size;
-        let last = h.clone().narrow(1, h.dims()[1] - 1, 1);
-        let mut logits = self.logits(last).reshape([b, vocab]);
-        let mut log_probs = Vec::with_capacity(r);
-        let mut done: Option<Tensor<2, Bool>> = None;
-        let mut generated = 0;
-        for step in 0..r {
-            let (tok, lp) = sample_next(logits, cfg, draws.clone().narrow(1, step, 1));
-            let col = p + step;
-            tokens = tokens.slice_assign([0..b, col..col + 1], tok.clone());
-            log_probs.push(lp);
-            generated = step + 1;
-            if cfg.stop_at_eos {
-                let eos = tok.clone().equal_elem(EOS as i64);
-                let all = done.take().map_or(eos.clone(), |d| d.bool_or(eos));
-                if generated % 8 == 0 && all.clone().all().into_scalar::<bool>() {
-                    break;
-                }
-                done = Some(all);
-            }
-            if step + 1 == r {
-                break;
-            }
-            if let Some(dec) = decoder.as_mut() {
-                let ids: Vec<i64> = tok.into_data().iter::<i64>().collect();
-                let pos: Vec<i64> = (0..b).map(|i| layout.positions[i * total + col]).collect();
-                let pad = layout.any_pad.then_some((&layout.pad[..], total));
-                let next = dec.step(&ids, &pos, col, pad);
-                logits = Tensor::from_data(TensorData::new(next, [b, vocab]), &device);
-                continue;
-            }
-            let h = match cache.as_mut() {
-                Some(c) => self.hidden(
-                    tok,
-                    positions.clone().slice([0..b, col..col + 1]),
-                    &Self::attn_mask(key_pad.as_ref(), col, 1, total, &device),
-                    Some(c),
-                ),
-                None => self.hidden(
-                    tokens.clone().slice([0..b, 0..col + 1]),
-                    positions.clone().slice([0..b, 0..col + 1]),
-                    &Self::attn_mask(key_pad.as_ref(), 0, col + 1, col + 1, &device),
-                    None,
-                ),
-            };
-            let last = h.clone().narrow(1, h.dims()[1] - 1, 1);
-            logits = self.logits(last).reshape([b, vocab]);
-        }
-        let mut log_probs = Tensor::cat(log_probs, 1);
-        if generated < r {
-            // Early stop: the rest of every row is padding with zero log-probability.
-            tokens = tokens.slice_fill([0..b, p + generated..total], PAD as i64);
-            log_probs = Tensor::cat(
-                vec![log_probs, Tensor::zeros([b, r - generated], &device)],
-                1,
-            );
-        }
-        let sequences = Sequences {
-            tokens,
-            positions,
-            key_pad,
-            prompt_len: p,
-        };
-        let mask = response_mask(sequences.response());
-        Ok(Rollout {
-            sequences,
-            response_mask: mask,
-            log_probs,
-        })
-    }
 }
 
 impl Policy for Gpt {
     fn sample(&self, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Rollout, PolicyError> {
-        self.valid().generate(prompts, cfg, true)
+        let model = self.valid();
+        let decoding = Decoding::choose(cfg, &model.device());
+        model.generate(prompts, cfg, decoding)
     }
 
     fn score(&self, seqs: &Sequences, temperature: f32) -> ResponseScores {
@@ -685,54 +494,5 @@ impl Policy for Gpt {
         let config: GptConfig = checkpoint::load_config(dir)?;
         config.validate().map_err(CheckpointError::BadConfig)?;
         checkpoint::load_weights(dir, config.init(device))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::device::default_device;
-    use crate::tokenizer::BOS;
-
-    fn ids(t: Tensor<2, Int>) -> Vec<i64> {
-        t.into_data().iter::<i64>().collect()
-    }
-
-    /// Sample with the host steps and with Burn's cached steps from the same seed: the same
-    /// tokens, log-probabilities within `tol`.
-    fn host_and_burn_agree(model: &Gpt, prompts: &[Vec<u32>], temperature: f32, tol: f32) {
-        let cfg = SamplingConfig {
-            max_new_tokens: 24,
-            temperature,
-            seed: Some(3),
-            ..Default::default()
-        };
-        let host = model.generate(prompts, &cfg, true).unwrap();
-        let burn = model.generate(prompts, &cfg, false).unwrap();
-        assert_eq!(ids(host.sequences.tokens), ids(burn.sequences.tokens));
-        let diff: f32 = (host.log_probs - burn.log_probs).abs().max().into_scalar();
-        assert!(diff <= tol, "log-probs differ by {diff}");
-    }
-
-    /// Padded prompts, an untied head and widths no kernel tile divides (d_head 9, d_ff 50,
-    /// vocab 13).
-    #[test]
-    fn host_steps_match_burn_steps() {
-        let dev = default_device();
-        dev.seed(4);
-        let model = GptConfig::new(2, 4, 36, 50, 13, 48)
-            .with_tie_weights(false)
-            .init(&dev);
-        let prompts = vec![vec![BOS], vec![BOS, 5, 6, 7], vec![BOS, 8], vec![BOS, 9, 3]];
-        host_and_burn_agree(&model, &prompts, 1.0, 1e-5);
-    }
-
-    /// The shipped SMILES policy, whose trained attention is far from uniform, batch 64.
-    #[test]
-    fn host_steps_match_burn_steps_on_trained_weights() {
-        let dir = crate::assets::smiles_policy().unwrap();
-        let model = Gpt::load(&dir, &default_device()).unwrap();
-        let prompts: Vec<Vec<u32>> = (0..64).map(|i| vec![BOS; 1 + i % 3]).collect();
-        host_and_burn_agree(&model, &prompts, 0.7, 1e-4);
     }
 }

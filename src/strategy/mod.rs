@@ -392,7 +392,7 @@ pub enum MergeWeights {
     /// expert, convex), sample `samples` responses from each merged policy, and keep the
     /// candidate with the best score.
     Select {
-        /// Candidate weight vectors, e.g. [`crate::merge::selection_grid_3`].
+        /// Candidate weight vectors, e.g. [`selection_grid_3`].
         candidates: Vec<Vec<f64>>,
         /// Samples drawn to score each candidate.
         samples: usize,
@@ -659,6 +659,21 @@ pub fn simplex_grid(n: usize, divisions: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The reference code's selection grid for 3 objectives (docs/algorithms.md, "Merge coefficients"; the DNA and text tasks): uniform, and the
+/// permutations of (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
+pub fn selection_grid_3() -> Vec<Vec<f64>> {
+    let mut grid = vec![vec![1.0 / 3.0; 3]];
+    // (odd one out, the value appearing twice); each placed at the three positions.
+    for (odd, pair) in [(1.0 / 6.0, 5.0 / 12.0), (2.0 / 3.0, 1.0 / 6.0), (0.5, 0.25)] {
+        for k in 0..3 {
+            let mut w = vec![pair; 3];
+            w[k] = odd;
+            grid.push(w);
+        }
+    }
+    grid
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,6 +699,14 @@ mod tests {
                 .all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12)
         );
         assert_eq!(simplex_grid(2, 4)[1], vec![0.25, 0.75]);
+        let grid = selection_grid_3();
+        assert_eq!(grid.len(), 10);
+        for w in &grid {
+            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{w:?}");
+        }
+        assert!(grid.contains(&vec![2.0 / 3.0, 1.0 / 6.0, 1.0 / 6.0]));
+        assert!(grid.contains(&vec![5.0 / 12.0, 1.0 / 6.0, 5.0 / 12.0]));
+        assert!(grid.contains(&vec![0.25, 0.25, 0.5]));
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub mod pwm;
 pub mod reward;
 pub mod tokenizer;
 
+/// The reference code's MPRA/DNA policy shape (6 layers, d 256, 4 heads, d_ff 1024, 4-mer
+/// vocabulary of 274, 128 positions).
+pub fn paper_policy() -> crate::policy::GptConfig {
+    crate::policy::GptConfig::new(6, 4, 256, 1024, 274, 128)
+}
+
 pub use classifier::{
     Architecture, CellClassifier, ClassifierConfig, ClassifierReport, ClassifierTraining,
 };

@@ -4,10 +4,21 @@
 
 pub mod analytic;
 pub mod chem;
+pub mod data;
 pub mod metrics;
 pub mod qm9;
 pub mod regressor;
 pub mod sa_score;
+pub mod tokenizer;
+
+pub use data::{Qm9Record, load_qm9, load_smiles};
+pub use tokenizer::{SMILES_REGEX, SmilesTokenizer, split_smiles};
+
+/// The reference code's QM9 policy shape (GPT-2: 3 layers, d 768, 12 heads, d_ff 2048,
+/// vocabulary 40, 1024 positions).
+pub fn paper_policy() -> crate::policy::GptConfig {
+    crate::policy::GptConfig::new(3, 12, 768, 2048, 40, 1024)
+}
 
 pub use chem::{
     ChemError, Descriptors, MAX_ATOMS, Molecule, MorganCounts, canonical_smiles, is_valid_smiles,

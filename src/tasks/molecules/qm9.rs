@@ -10,9 +10,10 @@
 //!   lower internal energy per heavy atom (more stable) is better.
 
 use super::regressor::Regressor;
+use super::tokenizer::SmilesTokenizer;
 use crate::policy::Gpt;
 use crate::reward::{Reward, RewardError, Sample};
-use crate::tokenizer::{SmilesTokenizer, Tokenizer};
+use crate::tokenizer::Tokenizer;
 use std::sync::Mutex;
 
 /// One of the paper's three QM9 targets.
@@ -40,7 +41,7 @@ impl Property {
     }
 
     /// The regression label of a QM9 record (`heavy_atoms` of its molecule).
-    pub fn label(self, record: &crate::data::Qm9Record, heavy_atoms: usize) -> f64 {
+    pub fn label(self, record: &super::data::Qm9Record, heavy_atoms: usize) -> f64 {
         match self {
             Self::Alpha => record.alpha,
             Self::Gap => record.gap,
@@ -169,7 +170,7 @@ impl Featurizer for MorganFeatures {
 /// Heavy atoms of a SMILES string: its atom symbols and bracket atoms other than hydrogen
 /// (cheap, no parsing; exact for QM9's SMILES). `None` if it does not tokenise.
 pub fn heavy_atoms(smiles: &str) -> Option<usize> {
-    let tokens = crate::tokenizer::split_smiles(smiles).ok()?;
+    let tokens = super::tokenizer::split_smiles(smiles).ok()?;
     Some(
         tokens
             .iter()

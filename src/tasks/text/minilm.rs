@@ -10,7 +10,7 @@
 //!
 //! Reads top to bottom: config → weights file → model → sentence encoder.
 
-use crate::gelu::gelu;
+use crate::host::gelu::gelu;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::module::{attention, embedding};

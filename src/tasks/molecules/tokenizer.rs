@@ -1,6 +1,6 @@
 //! Atom-level SMILES tokenizer (regex of Schwaller et al., 2019, as used by most SMILES LMs).
 
-use super::{SPECIALS, Tokenizer, TokenizerError, UNK, UnknownPolicy};
+use crate::tokenizer::{SPECIALS, Tokenizer, TokenizerError, UNK, UnknownPolicy};
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -148,7 +148,7 @@ impl Tokenizer for SmilesTokenizer {
         let mut out = String::new();
         for &id in ids {
             match id {
-                super::EOS => break,
+                crate::tokenizer::EOS => break,
                 id if (id as usize) < SPECIALS.len() => {}
                 id => out.push_str(
                     self.tokens

@@ -1,4 +1,6 @@
-//! One decoding step of a [`Gpt`] on the host CPU, for sampling on the `flex` backend.
+//! One decoding step of a GPT (`policy::Gpt`) on the host CPU, for sampling on the `flex`
+//! backend. The model hands over borrowed views of its layers ([`GptWeights`]); nothing here
+//! knows the model type.
 //!
 //! A step of cached decoding multiplies `[B, d]` rows by every weight matrix once, attends over
 //! the cached keys of each row and applies a handful of element-wise ops. Through Burn's CPU
@@ -12,8 +14,7 @@
 //! Same arithmetic as the Burn path up to float summation order and GELU's erf (≤ 6e-7): the
 //! tests draw the same tokens on both paths, log-probabilities within 1e-5 to 1e-4.
 
-use super::{Gpt, KvCache};
-use crate::gelu::gelu_in_place;
+use super::gelu::gelu_in_place;
 use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{DType, Tensor};
@@ -187,8 +188,31 @@ struct Block {
     v: Vec<f32>,
 }
 
-/// Host copy of a [`Gpt`]'s weights plus its key/value cache, for `[B, 1]` decoding steps.
-pub(super) struct HostDecoder {
+/// Borrowed weights of one pre-LayerNorm block: `x + proj(attn(qkv(ln_1 x)))`, then
+/// `x + fc_proj(GELU(fc(ln_2 x)))`.
+pub(crate) struct BlockWeights<'a> {
+    pub ln_1: &'a LayerNorm,
+    pub qkv: &'a Linear,
+    pub proj: &'a Linear,
+    pub ln_2: &'a LayerNorm,
+    pub fc: &'a Linear,
+    pub fc_proj: &'a Linear,
+}
+
+/// Borrowed weights of a GPT: embeddings, blocks, final norm and LM head (`None`: tied to the
+/// token embedding).
+pub(crate) struct GptWeights<'a> {
+    pub tok_emb: &'a Param<Tensor<2>>,
+    pub pos_emb: &'a Param<Tensor<2>>,
+    pub blocks: Vec<BlockWeights<'a>>,
+    pub ln_f: &'a LayerNorm,
+    pub lm_head: Option<&'a Linear>,
+    pub n_head: usize,
+    pub layer_norm_eps: f64,
+}
+
+/// Host copy of a GPT's weights plus its key/value cache, for `[B, 1]` decoding steps.
+pub(crate) struct HostDecoder {
     tok_emb: Vec<f32>,
     pos_emb: Vec<f32>,
     blocks: Vec<Block>,
@@ -200,48 +224,51 @@ pub(super) struct HostDecoder {
     d: usize,
 }
 
+/// One layer's prefill keys and values, `[B, H, capacity, d_head]` each.
+pub(crate) type LayerKv<'a> = (&'a mut Option<Tensor<4>>, &'a mut Option<Tensor<4>>);
+
 impl HostDecoder {
-    /// Copy `model`'s weights to the host and take over the prefill `cache` (`batch` rows,
-    /// `capacity` slots). `None`, with `cache` untouched, when a parameter or cache buffer is
-    /// not `f32` or a buffer is missing.
-    pub(super) fn new(
-        model: &Gpt,
-        cache: &mut KvCache,
+    /// Copy `model`'s weights to the host and take over the prefill keys and values `kv` (one
+    /// pair per block; `batch` rows, `capacity` slots). `None`, with `kv` untouched, when a
+    /// parameter or cache buffer is not `f32` or a buffer is missing.
+    pub(crate) fn new(
+        model: &GptWeights<'_>,
+        mut kv: Vec<LayerKv<'_>>,
         batch: usize,
         capacity: usize,
     ) -> Option<Self> {
-        let cfg = &model.config;
-        let eps = cfg.layer_norm_eps;
+        let eps = model.layer_norm_eps;
         let mut blocks = Vec::with_capacity(model.blocks.len());
-        for (blk, layer) in model.blocks.iter().zip(&cache.layers) {
+        for (blk, (k, v)) in model.blocks.iter().zip(&kv) {
             let f32_buffer =
                 |t: &Option<Tensor<4>>| t.as_ref().is_some_and(|t| t.dtype() == DType::F32);
-            if !(f32_buffer(&layer.k) && f32_buffer(&layer.v)) {
+            if !(f32_buffer(k) && f32_buffer(v)) {
                 return None;
             }
             blocks.push(Block {
-                ln_1: Norm::new(&blk.ln_1, eps)?,
-                qkv: Dense::from_linear(&blk.attn.qkv)?,
-                proj: Dense::from_linear(&blk.attn.proj)?,
-                ln_2: Norm::new(&blk.ln_2, eps)?,
-                fc: Dense::from_linear(&blk.fc)?,
-                fc_proj: Dense::from_linear(&blk.fc_proj)?,
+                ln_1: Norm::new(blk.ln_1, eps)?,
+                qkv: Dense::from_linear(blk.qkv)?,
+                proj: Dense::from_linear(blk.proj)?,
+                ln_2: Norm::new(blk.ln_2, eps)?,
+                fc: Dense::from_linear(blk.fc)?,
+                fc_proj: Dense::from_linear(blk.fc_proj)?,
                 k: Vec::new(),
                 v: Vec::new(),
             });
         }
         let table = |p: &Param<Tensor<2>>| host(p.val());
-        let tok_emb = table(&model.tok_emb.weight)?;
-        let head = match &model.lm_head {
+        let tok_emb = table(model.tok_emb)?;
+        let [vocab, d] = model.tok_emb.val().dims();
+        let head = match model.lm_head {
             Some(head) => Dense::from_linear(head)?,
-            None => Dense::transposed(&tok_emb, cfg.d_model, cfg.vocab_size),
+            None => Dense::transposed(&tok_emb, d, vocab),
         };
-        let pos_emb = table(&model.pos_emb.weight)?;
-        let ln_f = Norm::new(&model.ln_f, eps)?;
+        let pos_emb = table(model.pos_emb)?;
+        let ln_f = Norm::new(model.ln_f, eps)?;
         // Checked above: every buffer is present and f32, so the conversions cannot fail.
-        for (blk, layer) in blocks.iter_mut().zip(&mut cache.layers) {
-            blk.k = host(layer.k.take()?)?;
-            blk.v = host(layer.v.take()?)?;
+        for (blk, (k, v)) in blocks.iter_mut().zip(&mut kv) {
+            blk.k = host(k.take()?)?;
+            blk.v = host(v.take()?)?;
         }
         Some(Self {
             tok_emb,
@@ -251,15 +278,15 @@ impl HostDecoder {
             head,
             batch,
             capacity,
-            n_head: cfg.n_head,
-            d: cfg.d_model,
+            n_head: model.n_head,
+            d,
         })
     }
 
     /// Feed one token per row at cache slot `col` (`tokens[b]` at learned position
     /// `positions[b]`) and return the next-token logits `[B, V]`, row-major. `pad`
     /// (`[B, width]`, `true` = left padding) hides padded key slots, as the Burn path's mask.
-    pub(super) fn step(
+    pub(crate) fn step(
         &mut self,
         tokens: &[i64],
         positions: &[i64],

@@ -1,10 +1,9 @@
 //! Tokenizers: text ⇄ token ids, with the special tokens every policy shares.
 //!
 //! Ids 0..4 are always the specials [`PAD`], [`BOS`], [`EOS`], [`UNK`]; domain tokens follow.
-
-mod smiles;
-
-pub use smiles::{SMILES_REGEX, SmilesTokenizer, split_smiles};
+//! The domains' tokenizers live with their domains: SMILES atoms in
+//! [`crate::tasks::molecules::tokenizer`], DNA k-mers in [`crate::tasks::dna::tokenizer`], text
+//! BPE in [`crate::tasks::text::bpe`].
 
 use std::path::Path;
 use thiserror::Error;
@@ -68,7 +67,8 @@ pub enum TokenizerError {
 /// A tokenizer shared by policies, rewards and training code.
 ///
 /// ```
-/// use multireward::tokenizer::{BOS, EOS, SmilesTokenizer, Tokenizer};
+/// use multireward::tasks::molecules::SmilesTokenizer;
+/// use multireward::tokenizer::{BOS, EOS, Tokenizer};
 ///
 /// let tokenizer = SmilesTokenizer::from_corpus(["CCO", "c1ccccc1Cl"])?;
 /// let ids = tokenizer.encode_with_specials("ClCCO")?;
