@@ -53,5 +53,47 @@ fn train_step(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, train_step);
+/// The cost of a second handle on the parameters during an expert's step, at the shipped small
+/// shape: "moved" is how the strategies step an expert (its policy moved into the step, so
+/// Adam updates the only copy in place); "clone_held" keeps a clone alive across the step, as
+/// the strategies once did, so every updated parameter is copied first.
+fn expert_handle(c: &mut Criterion) {
+    let (device, mut group) = common::setup(c, "expert_handle", 10, 20);
+    let device = device.autodiff();
+    let config = multireward::policy::GptConfig::small(40, 128);
+    let ids: Vec<Vec<u32>> = (0..common::BATCH)
+        .map(|r| {
+            (0..common::TOKENS)
+                .map(|t| 3 + ((r * 7 + t * 13) % 37) as u32)
+                .collect()
+        })
+        .collect();
+    let rows: Vec<&[u32]> = ids.iter().map(Vec::as_slice).collect();
+    let batch = LmBatch::new(&rows, config.vocab_size, &device).unwrap();
+    for held in [false, true] {
+        device.seed(0);
+        let mut model = Some(config.init(&device));
+        let mut optim = AdamWConfig::new().with_weight_decay(0.0).init();
+        let name = if held { "clone_held" } else { "moved" };
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    let m = model.take().unwrap();
+                    let clone = held.then(|| m.clone());
+                    let loss = lm_loss(&m, &batch);
+                    let grads = GradientsParams::from_grads(loss.backward(), &m);
+                    let m = optim.step(1e-5, m, grads);
+                    device.sync().unwrap();
+                    drop(clone);
+                    model = Some(m);
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, train_step, expert_handle);
 criterion_main!(benches);

@@ -3,14 +3,21 @@
 //! Fine-tuning generative transformers on several rewards at once (IterativeRS, MORLHF,
 //! Rewarded Soups, RiC) on Burn, over any backend chosen at compile time.
 //!
-//! Layers, top to bottom (no arrow points back up):
-//! - [`train`]: supervised causal-LM training (pretraining / SFT);
-//! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder with KV-cache
-//!   sampling;
-//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`]: the ground floor;
-//! - [`assets`]: where the shipped checkpoints (policies, reward models) are found on disk.
+//! Floors, top to bottom; code on a floor uses only the floors below it (docs/architecture.md):
+//! - [`experiment`]: the comparison API (strategies × seeds under equal budgets, evaluation,
+//!   checkpoints, resume, the report);
+//! - [`strategy`]: IterativeRS, MORLHF, Rewarded Soups and RiC behind one [`strategy::Strategy`]
+//!   value, the [`strategy::Learner`] they drive and checkpoints of every run;
+//! - [`rl`]: PPO with TRL's semantics and group baselines; [`merge`]: weight merging;
+//! - [`train`]: supervised causal-LM training (pretraining / SFT); [`reward`]: named,
+//!   weighted, transformed and normalised rewards; [`eval`]: metrics and reports;
+//! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder;
+//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`]: the ground floor; [`assets`]: where
+//!   the shipped checkpoints (policies, reward models) are found on disk. Beside them, a private
+//!   `host` module holds the CPU-only speed code (GELU kernels, decoding steps, in-place merge)
+//!   the floors above switch to on the `flex` backend.
 //!
-//! Domain code lives under [`tasks`].
+//! Domain code (molecules, DNA, text: data, tokenizers, rewards, metrics) lives under [`tasks`].
 #![warn(missing_docs)]
 
 pub mod assets;

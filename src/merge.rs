@@ -249,6 +249,47 @@ fn weighted_sum(tensors: impl Iterator<Item = Tensor<1>>, weights: &[f64]) -> Te
         .expect("at least one model")
 }
 
+/// The merge methods a strategy can be configured with; part of the strategy's settings, so a
+/// checkpoint records which one a run uses. Each variant is the [`Merger`] of the same name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum MergeMethod {
+    /// [`Linear`]: the weighted average of Rewarded Soups and IterativeRS (the paper's).
+    #[default]
+    Linear,
+    /// [`TaskArithmetic`].
+    TaskArithmetic(TaskArithmetic),
+    /// [`Ties`].
+    Ties(Ties),
+}
+
+impl Merger for MergeMethod {
+    fn merge<M: Module>(
+        &self,
+        models: &[&M],
+        weights: &[f64],
+        base: Option<&M>,
+    ) -> Result<M, MergeError> {
+        match self {
+            Self::Linear => Linear.merge(models, weights, base),
+            Self::TaskArithmetic(m) => m.merge(models, weights, base),
+            Self::Ties(m) => m.merge(models, weights, base),
+        }
+    }
+
+    fn merge_owned<M: Module>(
+        &self,
+        models: Vec<M>,
+        weights: &[f64],
+        base: Option<&M>,
+    ) -> Result<M, MergeError> {
+        match self {
+            Self::Linear => Linear.merge_owned(models, weights, base),
+            Self::TaskArithmetic(m) => m.merge_owned(models, weights, base),
+            Self::Ties(m) => m.merge_owned(models, weights, base),
+        }
+    }
+}
+
 /// Task arithmetic: `θ_base + λ Σ w_k (θ_k − θ_base)` (weights finite, any sign).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskArithmetic {

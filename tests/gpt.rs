@@ -5,7 +5,8 @@ use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use multireward::device::default_device;
 use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig, Sequences};
-use multireward::tokenizer::{BOS, EOS, SmilesTokenizer};
+use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tokenizer::{BOS, EOS};
 
 fn tiny(vocab: usize, value_head: bool) -> GptConfig {
     GptConfig::new(2, 4, 32, 64, vocab, 64).with_value_head(value_head)
@@ -221,14 +222,20 @@ fn checkpoint_round_trip_and_errors() {
 #[test]
 fn paper_shapes_are_expressible() {
     // 17.36 M (QM9) and 4.84 M (MPRA) parameters with tied heads, as computed from the
-    // reference configs (METHOD.md §3a/§3b).
+    // reference configs (docs/algorithms.md, "The reference code's settings").
     let dev = default_device();
-    let qm9 = GptConfig::qm9_paper().init(&dev);
-    assert_eq!(qm9.num_params(), GptConfig::qm9_paper().num_params());
+    let qm9 = multireward::tasks::molecules::paper_policy().init(&dev);
+    assert_eq!(
+        qm9.num_params(),
+        multireward::tasks::molecules::paper_policy().num_params()
+    );
     let n = qm9.num_params() as f64 / 1e6;
     assert!((n - 17.36).abs() < 0.05, "{n} M parameters");
-    let mpra = GptConfig::mpra_paper().init(&dev);
-    assert_eq!(mpra.num_params(), GptConfig::mpra_paper().num_params());
+    let mpra = multireward::tasks::dna::paper_policy().init(&dev);
+    assert_eq!(
+        mpra.num_params(),
+        multireward::tasks::dna::paper_policy().num_params()
+    );
     let n = mpra.num_params() as f64 / 1e6;
     assert!((n - 4.84).abs() < 0.05, "{n} M parameters");
 }

@@ -3,12 +3,12 @@
 
 use burn::module::Module;
 use multireward::device::default_device;
-use multireward::merge::Linear;
 use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
 use multireward::strategy::{OptimizerConfig, PpoLearner, Strategy};
-use multireward::tokenizer::{BOS, SmilesTokenizer};
+use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tokenizer::BOS;
 
 /// Fraction of `N` among the generated atoms: the optimum, 1.0, is "NNNNNN…".
 fn nitrogen(s: &Sample) -> Option<f64> {
@@ -73,7 +73,7 @@ fn train(estimator: Estimator, value_head: bool) -> (f64, f64, Vec<f64>) {
     };
     let before = mean_reward(&reference.valid(), &tok, 99);
     let out = Strategy::Morlhf { steps: 12 }
-        .run(&reference, &mut learner, &Linear, 1)
+        .run(&reference, &mut learner, 1)
         .unwrap();
     let after = mean_reward(&out.policy.valid(), &tok, 99);
     let kls = out.log.iter().map(|r| r.report.kl).collect();

@@ -1,9 +1,11 @@
 //! Causal-LM pretraining on a real data slice (QM9 SMILES) lowers training and validation loss.
 
-use multireward::data::{data_path, load_qm9, split};
+use multireward::data::{data_path, split};
 use multireward::device::default_device;
 use multireward::policy::{GptConfig, PolicyError};
-use multireward::tokenizer::{SmilesTokenizer, Tokenizer};
+use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tasks::molecules::load_qm9;
+use multireward::tokenizer::Tokenizer;
 use multireward::train::{LmTrainer, LmTrainingConfig};
 
 #[test]

@@ -3,15 +3,16 @@
 //! invalid molecules are not scored.
 
 use multireward::checkpoint::tokenizer_path;
-use multireward::data::{data_path, load_qm9};
+use multireward::data::data_path;
 use multireward::device::default_device;
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{Reward, Sample};
+use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tasks::molecules::load_qm9;
 use multireward::tasks::molecules::qm9::{
     BackboneFeatures, MorganFeatures, Property, PropertyReward, heavy_atoms,
 };
 use multireward::tasks::molecules::regressor::Regressor;
-use multireward::tokenizer::SmilesTokenizer;
 use std::path::Path;
 
 fn r2(pred: &[f64], label: &[f64]) -> f64 {
@@ -19,6 +20,12 @@ fn r2(pred: &[f64], label: &[f64]) -> f64 {
     let ss_res: f64 = pred.iter().zip(label).map(|(p, y)| (p - y).powi(2)).sum();
     let ss_tot: f64 = label.iter().map(|y| (y - mean).powi(2)).sum();
     1.0 - ss_res / ss_tot
+}
+
+/// Population standard deviation.
+fn std_dev(x: &[f64]) -> f64 {
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
 }
 
 #[test]
@@ -72,12 +79,35 @@ fn reward_and_oracle_agree_with_labels_and_differ_from_each_other() {
         let (ra, rb) = (r2(&a, &labels), r2(&b, &labels));
         let mean_abs_diff =
             a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f64>() / a.len() as f64;
+        let spread = std_dev(&labels);
+        // Molecules on which the two models agree to within a thousandth of the label spread.
+        let same = a
+            .iter()
+            .zip(&b)
+            .filter(|(x, y)| (*x - *y).abs() < 1e-3 * spread)
+            .count();
         eprintln!(
-            "{}: R² reward {ra:.3}, oracle {rb:.3}; mean |reward − oracle| {mean_abs_diff:.4}",
-            property.name()
+            "{}: R² reward {ra:.3}, oracle {rb:.3}; mean |reward − oracle| {mean_abs_diff:.4} \
+             = {:.3} label std; {same} of {} agree to 1e-3 std",
+            property.name(),
+            mean_abs_diff / spread,
+            a.len()
         );
         assert!(ra > 0.8 && rb > 0.8, "{ra} {rb}");
-        assert!(mean_abs_diff > 0.0);
+        // The oracle is an independent judge, not a copy of the reward: the two disagree by a
+        // sizeable part of the label spread and almost never coincide. Measured on these 437
+        // molecules: mean |reward − oracle| = 0.174 (α), 0.288 (gap), 0.125 (U0) label std,
+        // and at most 2 molecules agree to 1e-3 std. A copy of one model, or the same model
+        // loaded twice, gives 0 and 437; the floors leave a margin of 2.5× and 10×.
+        assert!(
+            mean_abs_diff > 0.05 * spread,
+            "reward and oracle nearly equal: mean |diff| {mean_abs_diff} vs label std {spread}"
+        );
+        assert!(
+            same * 20 < a.len(),
+            "{same} of {} molecules scored the same by reward and oracle",
+            a.len()
+        );
 
         let samples = ["CCO", "C1CC", "", "C(C"].map(|s| Sample {
             prompt: "",

@@ -6,14 +6,13 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use multireward::device::default_device;
-use multireward::merge::Linear;
 use multireward::policy::{Gpt, GptConfig, SamplingConfig};
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
 use multireward::strategy::{
-    MergeWeights, OptimizerConfig, PpoLearner, RicConfig, RicTarget, RunOptions, Strategy,
+    OptimizerConfig, PpoLearner, RicConfig, RicTarget, RunOptions, Strategy,
 };
-use multireward::tokenizer::SmilesTokenizer;
+use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::train::LmTrainingConfig;
 
 fn count(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {
@@ -86,23 +85,12 @@ fn through_and_resumed(
 ) -> (Gpt, Gpt, Gpt) {
     let mut set = rewards();
     let full = strategy
-        .run(
-            reference,
-            &mut learner(reference, tok, &mut set),
-            &Linear,
-            5,
-        )
+        .run(reference, &mut learner(reference, tok, &mut set), 5)
         .unwrap();
     assert!(full.completed);
     let mut set = rewards();
     let partial = strategy
-        .run_with(
-            reference,
-            &mut learner(reference, tok, &mut set),
-            &Linear,
-            5,
-            stop,
-        )
+        .run_with(reference, &mut learner(reference, tok, &mut set), 5, stop)
         .unwrap();
     assert!(!partial.completed, "{} did not stop", strategy.name());
     let dir = stop.checkpoint_dir.as_ref().unwrap();
@@ -113,7 +101,6 @@ fn through_and_resumed(
         dir,
         reference,
         &mut learner(reference, tok, &mut set),
-        &Linear,
         &RunOptions::default(),
     )
     .unwrap();
@@ -161,12 +148,7 @@ fn stopped_and_resumed_runs_are_bit_identical() {
     };
     let cases = [
         (
-            Strategy::IterativeRs {
-                steps: 6,
-                merge_every: 2,
-                active: 2,
-                merge_weights: MergeWeights::Preferences,
-            },
+            Strategy::iterative_rs(6, 2, 2),
             RunOptions {
                 stop_after_round: Some(1),
                 ..Default::default()
@@ -174,12 +156,7 @@ fn stopped_and_resumed_runs_are_bit_identical() {
         ),
         // Mid-block: a checkpoint every 2 iterations, stopped after the first one past 3.
         (
-            Strategy::IterativeRs {
-                steps: 4,
-                merge_every: 4,
-                active: 3,
-                merge_weights: MergeWeights::Preferences,
-            },
+            Strategy::iterative_rs(4, 4, 3),
             RunOptions {
                 checkpoint_every: Some(2),
                 stop_after_iterations: Some(3),
@@ -196,10 +173,7 @@ fn stopped_and_resumed_runs_are_bit_identical() {
         ),
         // Stopped inside the second expert's run.
         (
-            Strategy::RewardedSoups {
-                steps: 2,
-                merge_weights: MergeWeights::Preferences,
-            },
+            Strategy::rewarded_soups(2),
             RunOptions {
                 checkpoint_every: Some(3),
                 stop_after_iterations: Some(3),
@@ -252,7 +226,7 @@ fn a_non_finite_step_stops_the_run_with_a_typed_error() {
         ..Default::default()
     };
     let err = Strategy::Morlhf { steps: 3 }
-        .run_with(&reference, &mut l, &Linear, 1, &options)
+        .run_with(&reference, &mut l, 1, &options)
         .err()
         .expect("a NaN learning rate must stop the run");
     let msg = err.to_string();
@@ -279,7 +253,6 @@ fn zero_counts_in_run_options_are_refused() {
         .run_with(
             &reference,
             &mut learner(&reference, &tok, &mut set),
-            &Linear,
             1,
             &options,
         )

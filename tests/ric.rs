@@ -3,12 +3,12 @@
 
 use burn::module::Module;
 use multireward::device::default_device;
-use multireward::merge::Linear;
 use multireward::policy::{GptConfig, Policy, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::rl::{Ppo, PpoConfig};
 use multireward::strategy::{OptimizerConfig, PpoLearner, RicConfig, RicTarget, Strategy};
-use multireward::tokenizer::{BOS, SmilesTokenizer, Tokenizer};
+use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tokenizer::{BOS, Tokenizer};
 use multireward::train::LmTrainingConfig;
 
 fn fraction(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {
@@ -60,9 +60,9 @@ fn ric_follows_its_conditioning() {
         online_samples: 128,
         target: RicTarget::Top,
     });
-    let out = ric.run(&reference, &mut learner, &Linear, 2).unwrap();
+    let out = ric.run(&reference, &mut learner, 2).unwrap();
     assert_eq!(
-        out.condition,
+        out.condition().to_vec(),
         vec![7 + 2, 7 + 3 + 2],
         "top bins of both objectives"
     );

@@ -4,8 +4,9 @@
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::default_device;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::sample_quality;
-use multireward::tokenizer::{BOS, SmilesTokenizer, Tokenizer};
+use multireward::tokenizer::{BOS, Tokenizer};
 use std::path::Path;
 
 #[test]

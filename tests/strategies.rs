@@ -1,13 +1,14 @@
-//! The special cases of METHOD.md §1 on a small deterministic problem: with plain SGD and one
-//! exact gradient per step, IterativeRS with m = 1 equals MORLHF and with m = T equals
-//! Rewarded Soups (parameters within 1e-5).
+//! The special cases of docs/algorithms.md ("The method", timing convention) on a small
+//! deterministic problem: with plain SGD and one exact gradient per step, IterativeRS with
+//! m = 1 equals MORLHF and with m = T equals Rewarded Soups (parameters within 1e-5).
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
 use multireward::device::default_device;
-use multireward::merge::{Linear, Merger, selection_grid_3};
+use multireward::merge::{Linear, Merger};
 use multireward::policy::{Gpt, GptConfig, Policy, Sequences};
+use multireward::strategy::selection_grid_3;
 use multireward::strategy::{
     Learner, MergeWeights, SelectionScore, StepContext, StepReport, Strategy, StrategyError,
 };
@@ -133,10 +134,7 @@ fn max_diff(a: &Gpt, b: &Gpt) -> f32 {
 fn run(strategy: Strategy, reference: &Gpt) -> Gpt {
     let device = reference.device();
     let mut learner = ExactGradient::new(&device);
-    strategy
-        .run(reference, &mut learner, &Linear, 0)
-        .unwrap()
-        .policy
+    strategy.run(reference, &mut learner, 0).unwrap().policy
 }
 
 #[test]
@@ -146,40 +144,10 @@ fn iterative_rs_special_cases() {
     let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
     let steps = 6;
     let morlhf = run(Strategy::Morlhf { steps }, &reference);
-    let m1 = run(
-        Strategy::IterativeRs {
-            steps,
-            merge_every: 1,
-            active: 3,
-            merge_weights: MergeWeights::Preferences,
-        },
-        &reference,
-    );
-    let soups = run(
-        Strategy::RewardedSoups {
-            steps,
-            merge_weights: MergeWeights::Preferences,
-        },
-        &reference,
-    );
-    let mt = run(
-        Strategy::IterativeRs {
-            steps,
-            merge_every: steps,
-            active: 3,
-            merge_weights: MergeWeights::Preferences,
-        },
-        &reference,
-    );
-    let m2 = run(
-        Strategy::IterativeRs {
-            steps,
-            merge_every: 2,
-            active: 3,
-            merge_weights: MergeWeights::Preferences,
-        },
-        &reference,
-    );
+    let m1 = run(Strategy::iterative_rs(steps, 1, 3), &reference);
+    let soups = run(Strategy::rewarded_soups(steps), &reference);
+    let mt = run(Strategy::iterative_rs(steps, steps, 3), &reference);
+    let m2 = run(Strategy::iterative_rs(steps, 2, 3), &reference);
     let (d1, dt) = (max_diff(&m1, &morlhf), max_diff(&mt, &soups));
     eprintln!("max abs diff: m = 1 vs MORLHF {d1:e}, m = T vs Rewarded Soups {dt:e}");
     assert!(d1 <= 1e-5, "m = 1 vs MORLHF: {d1}");
@@ -196,13 +164,8 @@ fn budgets_are_reported() {
     let device = default_device().autodiff();
     let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
     let mut learner = ExactGradient::new(&device);
-    let s = Strategy::IterativeRs {
-        steps: 4,
-        merge_every: 2,
-        active: 2,
-        merge_weights: MergeWeights::Preferences,
-    };
-    let out = s.run(&reference, &mut learner, &Linear, 3).unwrap();
+    let s = Strategy::iterative_rs(4, 2, 2);
+    let out = s.run(&reference, &mut learner, 3).unwrap();
     assert_eq!(out.budget.iterations, s.iterations(3));
     assert_eq!(out.budget.iterations, 8);
     assert_eq!(out.budget.samples, 72);
@@ -219,16 +182,13 @@ fn selection_picks_the_best_candidate() {
     device.seed(23);
     let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
     let grid = selection_grid_3();
-    let strategy = Strategy::RewardedSoups {
-        steps: 3,
-        merge_weights: MergeWeights::Select {
-            candidates: grid.clone(),
-            samples: 1,
-            score: SelectionScore::Mean,
-        },
-    };
+    let strategy = Strategy::rewarded_soups(3).with_merge_weights(MergeWeights::Select {
+        candidates: grid.clone(),
+        samples: 1,
+        score: SelectionScore::Mean,
+    });
     let mut learner = ExactGradient::new(&device);
-    let out = strategy.run(&reference, &mut learner, &Linear, 0).unwrap();
+    let out = strategy.run(&reference, &mut learner, 0).unwrap();
     // Brute force over the grid with the same experts.
     let experts: Vec<&Gpt> = out.experts.iter().collect();
     let scored: Vec<(f64, Gpt)> = grid

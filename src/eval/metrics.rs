@@ -1,5 +1,5 @@
 //! Multi-objective metrics over a score matrix (rows = samples, columns = objectives, higher is
-//! better), following METHOD.md §4.
+//! better), following docs/algorithms.md, "Metrics of the paper".
 //!
 //! Standard deviations are **population** standard deviations (divide by n) throughout.
 
@@ -69,7 +69,7 @@ pub fn avg_reward(scores: &[Vec<f64>]) -> Result<f64, EvalError> {
     Ok(stats.iter().map(|s| s.mean).sum::<f64>() / stats.len() as f64)
 }
 
-/// ICV-A (METHOD.md §4, candidate 1): mean / population std, over samples, of each sample's
+/// ICV-A (docs/algorithms.md, first reading): mean / population std, over samples, of each sample's
 /// average reward across objectives. `None` when that std is zero.
 pub fn icv_a_sample_average(scores: &[Vec<f64>]) -> Result<Option<f64>, EvalError> {
     let cols = check_scores(scores)? as f64;
@@ -80,7 +80,7 @@ pub fn icv_a_sample_average(scores: &[Vec<f64>]) -> Result<Option<f64>, EvalErro
     Ok(MeanStd::of(&averages).icv())
 }
 
-/// ICV-B (METHOD.md §4, candidate 2): the mean over objectives of μ_i / σ_i, with σ_i the
+/// ICV-B (docs/algorithms.md, second reading): the mean over objectives of μ_i / σ_i, with σ_i the
 /// population std of objective i over samples. `None` when any σ_i is zero.
 pub fn icv_b_mean_objective_icv(scores: &[Vec<f64>]) -> Result<Option<f64>, EvalError> {
     let stats = objective_stats(scores)?;

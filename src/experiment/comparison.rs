@@ -13,7 +13,6 @@ use super::evaluate::{Scored, means, sample_and_score};
 use super::report::{StrategyResult, write_report};
 use crate::eval::report::{MARKDOWN_FILE, PaperRow};
 use crate::eval::write_atomic;
-use crate::merge::Linear;
 use crate::policy::{Policy, Prompts, SamplingConfig};
 use crate::reward::RewardSet;
 use crate::rl::{Ppo, PpoConfig};
@@ -520,7 +519,8 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     })?;
                 bar.finish_and_clear();
                 let policy = burn::module::Module::valid(&output.policy);
-                let (scores, metrics, summary) = self.evaluate(&policy, &output.condition, seed)?;
+                let (scores, metrics, summary) =
+                    self.evaluate(&policy, output.condition(), seed)?;
                 let seconds = t0.elapsed().as_secs_f64();
                 say(format!("{name} seed {seed}: {summary}, {seconds:.0} s"));
                 let run = SavedRun {
@@ -601,9 +601,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     strategy.name()
                 )));
             }
-            Strategy::resume(dir, reference, &mut learner, &Linear, &options)
+            Strategy::resume(dir, reference, &mut learner, &options)
         } else {
-            strategy.run_with(reference, &mut learner, &Linear, seed, &options)
+            strategy.run_with(reference, &mut learner, seed, &options)
         }
     }
 

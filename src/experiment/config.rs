@@ -4,7 +4,7 @@
 
 use super::ExperimentError;
 use crate::rl::{Estimator, GroupBaseline};
-use crate::strategy::{MergeWeights, RicConfig, RicTarget, Strategy};
+use crate::strategy::{RicConfig, RicTarget, Strategy};
 use crate::train::LmTrainingConfig;
 use serde::{Deserialize, Serialize};
 
@@ -417,19 +417,13 @@ impl ComparisonConfig {
         self.strategies
             .iter()
             .map(|kind| match kind {
-                StrategyKind::IterativeRs => Strategy::IterativeRs {
-                    steps: per_expert,
-                    merge_every: b.merge_every.min(per_expert),
-                    active: n,
-                    merge_weights: MergeWeights::Preferences,
-                },
+                StrategyKind::IterativeRs => {
+                    Strategy::iterative_rs(per_expert, b.merge_every.min(per_expert), n)
+                }
                 StrategyKind::Morlhf => Strategy::Morlhf {
                     steps: per_expert * n,
                 },
-                StrategyKind::RewardedSoups => Strategy::RewardedSoups {
-                    steps: per_expert,
-                    merge_weights: MergeWeights::Preferences,
-                },
+                StrategyKind::RewardedSoups => Strategy::rewarded_soups(per_expert),
                 StrategyKind::Ric => {
                     let rounds = self.ric.rounds + 1;
                     let total = per_expert * n * b.samples;

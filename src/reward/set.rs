@@ -43,8 +43,8 @@ impl Entry {
         Ok(raw)
     }
 
-    /// Applies transform, direction and normaliser (updating running statistics first).
-    /// Transformed (and oriented) raw values, before normalisation.
+    /// Transformed and oriented raw values (a `Minimize` reward negated after an
+    /// order-preserving transform), before normalisation; nothing is updated.
     fn oriented(&self, raw: &[Option<f64>]) -> Vec<Option<f64>> {
         let negate =
             self.reward.direction() == Direction::Minimize && self.transform.preserves_order();
@@ -236,14 +236,14 @@ impl RewardSet {
         self.entries.iter_mut().for_each(|e| e.normalizer.freeze());
     }
 
-    /// Scores `samples` with every reward once, then transforms, normalises and aggregates.
-    ///
-    /// Running normalisers are updated only when every reward has scored successfully.
+    /// Scores `samples` with every reward once, then transforms, normalises and aggregates,
+    /// and updates the running normalisers with the batch (training's path; [`RewardSet::score`]
+    /// leaves them alone). Normalisers are updated only when every reward has scored.
     ///
     /// # Errors
     /// A reward's own error, [`RewardError::WrongLength`], [`RewardError::NonFinite`], or
     /// [`RewardError::OutOfRange`] under [`Aggregation::WeightedGeometricMean`].
-    pub fn evaluate(&mut self, samples: &[Sample<'_>]) -> Result<RewardBatch, RewardError> {
+    pub fn score_and_update(&mut self, samples: &[Sample<'_>]) -> Result<RewardBatch, RewardError> {
         let raws = self
             .entries
             .iter()
@@ -262,11 +262,11 @@ impl RewardSet {
         RewardBatch::new(columns, self.aggregation, self.na_penalty)
     }
 
-    /// Like [`RewardSet::evaluate`], but leaves running normalisers untouched (for evaluation
-    /// and merge-weight selection, which must not steer training statistics).
+    /// Like [`RewardSet::score_and_update`], but leaves running normalisers untouched (for
+    /// evaluation and merge-weight selection, which must not steer training statistics).
     ///
     /// # Errors
-    /// As [`RewardSet::evaluate`].
+    /// As [`RewardSet::score_and_update`].
     pub fn score(&self, samples: &[Sample<'_>]) -> Result<RewardBatch, RewardError> {
         let columns = self
             .entries
@@ -349,11 +349,13 @@ mod tests {
     #[test]
     fn weighted_sum_and_normalize_then_sum_hand_example() {
         let s = samples(&["x", "y", "z"]);
-        let sum = two_rewards(Aggregation::WeightedSum).evaluate(&s).unwrap();
+        let sum = two_rewards(Aggregation::WeightedSum)
+            .score_and_update(&s)
+            .unwrap();
         assert!(close(sum.total(), &[6.0, 7.0, 23.0]));
         // a: mean 2, std √(2/3) → z = [−√1.5, 0, √1.5]; b: mean 20, std √200 → [−√.5, −√.5, √2].
         let gdpo = two_rewards(Aggregation::NormalizeThenSum)
-            .evaluate(&s)
+            .score_and_update(&s)
             .unwrap();
         let (r15, r05) = (1.5f64.sqrt(), 0.5f64.sqrt());
         assert!(close(
@@ -374,7 +376,7 @@ mod tests {
             .aggregation(Aggregation::WeightedGeometricMean)
             .build()
             .unwrap();
-        let batch = set.evaluate(&samples(&["a", "b"])).unwrap();
+        let batch = set.score_and_update(&samples(&["a", "b"])).unwrap();
         assert!((batch.total()[0] - 0.6).abs() < 1e-12);
         assert!((batch.total()[1] - (0.5 * 1e-10f64).sqrt()).abs() < 1e-15);
         assert_eq!(
@@ -395,8 +397,8 @@ mod tests {
             b.build().unwrap()
         };
         let s = samples(&["a", "b", "c"]);
-        let plain = build(false).evaluate(&s).unwrap();
-        let logged = build(true).evaluate(&s).unwrap();
+        let plain = build(false).score_and_update(&s).unwrap();
+        let logged = build(true).score_and_update(&s).unwrap();
         assert!(close(plain.total(), &[0.4, -1.0, 1.6]));
         assert_eq!(plain.total(), logged.total());
 
@@ -420,7 +422,9 @@ mod tests {
             )
             .build()
             .unwrap();
-        let err = set.evaluate(&samples(&["1.5", "inf", "x"])).unwrap_err();
+        let err = set
+            .score_and_update(&samples(&["1.5", "inf", "x"]))
+            .unwrap_err();
         match err {
             RewardError::NonFinite {
                 reward,
@@ -436,7 +440,7 @@ mod tests {
             }
             other => panic!("unexpected {other}"),
         }
-        let ok = set.evaluate(&samples(&["1.5", "x"])).unwrap();
+        let ok = set.score_and_update(&samples(&["1.5", "x"])).unwrap();
         assert_eq!(ok.column("parse").unwrap().raw, [Some(1.5), None]);
     }
 
@@ -458,13 +462,13 @@ mod tests {
             .add(Fixed("short", vec![Some(1.0)]), 1.0)
             .build()
             .unwrap();
-        let err = short.evaluate(&samples(&["a", "b"])).unwrap_err();
+        let err = short.score_and_update(&samples(&["a", "b"])).unwrap_err();
         assert!(matches!(
             err,
             RewardError::WrongLength { ref reward, expected: 2, got: 1 } if reward == "short"
         ));
         let mut failing = RewardSet::builder().add(Failing, 1.0).build().unwrap();
-        let err = failing.evaluate(&samples(&["a"])).unwrap_err();
+        let err = failing.score_and_update(&samples(&["a"])).unwrap_err();
         assert_eq!(err.to_string(), r#"reward "oracle" failed: timeout"#);
     }
 
@@ -529,7 +533,7 @@ mod tests {
             })
             .build()
             .unwrap();
-        let batch = set.evaluate(&samples(&["ab", "abcde"])).unwrap();
+        let batch = set.score_and_update(&samples(&["ab", "abcde"])).unwrap();
         assert_eq!(batch.total(), [-2.0, -5.0]);
         assert_eq!(
             batch.column("clamped").unwrap().transformed,
@@ -555,7 +559,7 @@ mod tests {
                 .na_penalty(-2.0)
                 .build()
                 .unwrap();
-            let batch = set.evaluate(&samples(&["x", "y", "z"])).unwrap();
+            let batch = set.score_and_update(&samples(&["x", "y", "z"])).unwrap();
             let b = &batch.column("b").unwrap().transformed;
             let expert_b = batch.total_with(&[0.0, 1.0]).unwrap();
             assert!(close(
@@ -567,7 +571,7 @@ mod tests {
             assert_eq!(batch.total()[2], -2.0);
         }
         let batch = two_rewards(Aggregation::WeightedSum)
-            .evaluate(&samples(&["x", "y", "z"]))
+            .score_and_update(&samples(&["x", "y", "z"]))
             .unwrap();
         assert!(matches!(
             batch.total_with(&[1.0]),
@@ -584,10 +588,10 @@ mod tests {
             .na_penalty(-1.0)
             .build()
             .unwrap();
-        let batch = set.evaluate(&samples(&["x", "y"])).unwrap();
+        let batch = set.score_and_update(&samples(&["x", "y"])).unwrap();
         assert_eq!(batch.total(), [-1.0, 1.0]);
         set.freeze_normalizers();
-        set.evaluate(&samples(&["x", "y"])).unwrap();
+        set.score_and_update(&samples(&["x", "y"])).unwrap();
 
         let meta = set.metadata();
         assert_eq!(set.names(), ["a", "b"]);

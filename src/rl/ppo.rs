@@ -30,7 +30,9 @@ pub enum Estimator {
     },
 }
 
-/// PPO settings. Defaults are the reference code's (TRL `PPOConfig` + METHOD.md §3a).
+/// PPO settings. Defaults are the reference code's (TRL `PPOConfig`; docs/algorithms.md, "The
+/// reference code's settings") except [`PpoConfig::train_critic`], on here (the reference never
+/// trains its value model).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PpoConfig {
     /// Samples generated per PPO iteration (one algorithmic step).
@@ -135,7 +137,9 @@ fn host_mask(rollout: &Rollout) -> Vec<bool> {
         .collect()
 }
 
-/// The PPO learner: a frozen reference policy and the settings.
+/// PPO's update rule: the settings and a frozen reference policy, stepping a policy one PPO
+/// iteration on a scoring function. (`strategy::PpoLearner` is what strategies drive: this plus
+/// the rewards, the prompts and the optimiser.)
 #[derive(Debug, Clone)]
 pub struct Ppo<P: Policy> {
     /// Settings.

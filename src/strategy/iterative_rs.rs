@@ -1,110 +1,126 @@
 //! IterativeRS (the paper's Algorithm 1): `N` experts restart from a shared policy; every `m`
 //! steps the `M` experts trained in the block are merged (weights renormalised over them, eq. 9)
 //! and the next block's `M` experts restart from the merge; all `N` are merged at the end.
+//!
+//! [`run`] is the algorithm; [`Books`] keeps the budget, the log, the checks and the
+//! checkpoints, and [`merge_block`] is one merge round.
 
-use super::progress::{Books, Progress, expert};
-use super::{
-    Learner, MergeWeights, RunOptions, RunOutput, Strategy, StrategyError, active_set,
-    merge_experts, one_hot,
-};
-use crate::merge::Merger;
+use super::merging::Merging;
+use super::progress::{Books, Progress, restart};
+use super::{Learner, RunOutput, StrategyError, active_set};
 use crate::policy::Policy;
 
 /// The fixed settings of an IterativeRS run.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Plan<'a> {
+    /// Total steps T.
     pub steps: usize,
+    /// Merge period m.
     pub merge_every: usize,
-    pub active: usize,
+    /// Objectives per block M.
+    pub per_block: usize,
     pub seed: u64,
-    pub merge_weights: &'a MergeWeights,
+    pub merging: Merging<'a>,
 }
 
 impl Plan<'_> {
     /// Check the plan against `n` objectives.
-    pub fn validate(&self, n: usize) -> Result<(), StrategyError> {
-        if self.steps == 0 || self.merge_every == 0 || self.active == 0 || self.active > n {
+    fn validate(&self, n: usize) -> Result<(), StrategyError> {
+        if self.steps == 0 || self.merge_every == 0 || self.per_block == 0 || self.per_block > n {
             return Err(StrategyError::BadConfig(format!(
-                "IterativeRS needs steps ≥ 1, merge_every ≥ 1 and 1 ≤ active ≤ {n} (got steps \
-                 {}, merge_every {}, active {})",
-                self.steps, self.merge_every, self.active
+                "IterativeRS needs steps ≥ 1, merge_every ≥ 1 and 1 ≤ per_block ≤ {n} (got \
+                 steps {}, merge_every {}, per_block {})",
+                self.steps, self.merge_every, self.per_block
             )));
         }
         Ok(())
     }
+
+    /// Seed of merge round `round`'s candidate selection (`None`: the final merge).
+    fn selection_seed(&self, round: Option<usize>) -> u64 {
+        match round {
+            Some(r) => self.seed ^ r as u64,
+            None => self.seed ^ u64::MAX,
+        }
+    }
 }
 
-/// A fresh IterativeRS run: `N` experts from `reference`, the first block's active set.
+/// A fresh IterativeRS run: `N` experts from `reference`, the first block's objectives.
 pub(super) fn start<P: Policy, L: Learner<P>>(
     reference: &P,
     learner: &L,
-    plan: &Plan<'_>,
+    per_block: usize,
+    seed: u64,
 ) -> Progress<P> {
     let n = learner.objectives();
     let mut run = Progress::start(reference, learner, n);
-    run.current = active_set(n, plan.active, plan.seed, 0);
+    run.current = active_set(n, per_block, seed, 0);
     run
 }
 
-/// Continue `run` to the end of `plan` (or to an early stop of `options`).
-pub(super) fn run<P: Policy, L: Learner<P>, G: Merger>(
-    strategy: &Strategy,
-    reference: &P,
+/// Continue `run` to step T (or to an early stop of the run's options).
+pub(super) fn run<P: Policy, L: Learner<P>>(
     learner: &mut L,
-    merger: &G,
     plan: Plan<'_>,
     mut run: Progress<P>,
-    options: &RunOptions<'_>,
+    mut books: Books<'_, '_, P>,
 ) -> Result<RunOutput<P>, StrategyError> {
     let n = learner.objectives();
     plan.validate(n)?;
-    let mut books = Books::new(strategy, plan.seed, options, &run)?;
     for t in run.done + 1..=plan.steps {
         for i in run.current.clone() {
-            books.step(&mut run, learner, reference, i, &one_hot(n, i), t, Some(i))?;
+            books.train_expert(&mut run, learner, i, t)?; // θ_i ← one PPO step on r_i
         }
         run.done = t;
-        // Merge at the end of step t when m divides t, except at t = T (the final merge of all
-        // N follows the loop): so m = T never merges inside the loop (Rewarded Soups) and m = 1
-        // merges after every step (MORLHF under SGD).
+        // Merge at the end of step t when m divides t, but not at t = T (the final merge of
+        // all N follows the loop): m = T never merges here (Rewarded Soups), m = 1 merges
+        // after every step (MORLHF under SGD).
         let merge_now = t % plan.merge_every == 0 && t < plan.steps;
         if merge_now {
-            let merged = merge_experts(
-                plan.merge_weights,
-                merger,
-                &run.experts,
-                &run.current,
-                reference,
-                learner,
-                plan.seed ^ run.round as u64,
-            )?;
-            run.budget.merges += 1;
-            run.round += 1;
-            run.current = active_set(n, plan.active, plan.seed, run.round);
-            for &i in &run.current {
-                run.experts[i] = expert(&merged, learner);
-            }
-            run.merged = Some(merged);
+            merge_block(&plan, &mut run, learner, books.reference())?;
         }
         if books.boundary(&run, learner, merge_now)? {
             // Stopped early: the last merged policy (the reference before the first merge).
-            let policy = run
-                .merged
-                .take()
-                .unwrap_or_else(|| reference.clone().train());
+            let policy = run.merged.take();
+            let policy = policy.unwrap_or_else(|| books.reference().clone().train());
             return Ok(RunOutput::stopped(policy, run));
         }
     }
     let all: Vec<usize> = (0..n).collect();
-    let policy = merge_experts(
-        plan.merge_weights,
-        merger,
-        &run.experts,
-        &all,
-        reference,
-        learner,
-        plan.seed ^ u64::MAX,
-    )?;
+    let seed = plan.selection_seed(None);
+    let policy = (plan.merging).merge(&run.experts, &all, books.reference(), learner, seed)?;
     run.budget.merges += 1;
     Ok(RunOutput::finished(policy, run))
+}
+
+/// One merge round: θ ← merge of the block's experts; the next block's objectives are drawn
+/// and their experts restart from θ with fresh optimisers. When every merged expert restarts
+/// (M = N, the paper's default), the merge takes their buffers.
+fn merge_block<P: Policy, L: Learner<P>>(
+    plan: &Plan<'_>,
+    run: &mut Progress<P>,
+    learner: &mut L,
+    reference: &P,
+) -> Result<(), StrategyError> {
+    let seed = plan.selection_seed(Some(run.round));
+    let next = active_set(
+        learner.objectives(),
+        plan.per_block,
+        plan.seed,
+        run.round + 1,
+    );
+    let members = std::mem::take(&mut run.current);
+    let merged = if members.iter().all(|i| next.contains(i)) {
+        (plan.merging).merge_taking(&mut run.experts, &members, reference, learner, seed)?
+    } else {
+        (plan.merging).merge(&run.experts, &members, reference, learner, seed)?
+    };
+    run.budget.merges += 1;
+    run.round += 1;
+    run.current = next;
+    for &i in &run.current {
+        run.experts[i] = restart(&merged, learner);
+    }
+    run.merged = Some(merged);
+    Ok(())
 }

@@ -194,7 +194,7 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {
             let texts = texts(rollout, &prompt_of, prompts, *tokenizer);
             let samples = as_samples(&texts);
-            let batch = rewards.evaluate(&samples).map_err(|e| {
+            let batch = rewards.score_and_update(&samples).map_err(|e| {
                 let msg = e.to_string();
                 reward_error = Some(e);
                 RlError::Scorer(msg)

@@ -5,10 +5,11 @@
 //! A strategy drives a [`Learner`] — "one algorithmic step of one policy on one objective" —
 //! and a [`Merger`]. [`PpoLearner`] is the real learner (PPO on a
 //! [`RewardSet`](crate::reward::RewardSet)); tests plug in exact-gradient learners to check
-//! the special cases of METHOD.md §1 (m = 1 ⇔ MORLHF, m = T ⇔ Rewarded Soups).
+//! the special cases of docs/algorithms.md, "The method" (m = 1 ⇔ MORLHF, m = T ⇔ Rewarded Soups).
 
 mod iterative_rs;
 mod learner;
+mod merging;
 mod morlhf;
 mod progress;
 mod rewarded_soups;
@@ -16,15 +17,17 @@ mod ric;
 mod run_state;
 
 pub use learner::{OptimizerConfig, PpoLearner};
-pub use ric::{RicConfig, RicTarget};
+pub use merging::{MergeWeights, SelectionScore, selection_grid_3, simplex_grid, soup_front};
+pub use ric::{RicConfig, RicOutcome, RicTarget};
 pub use run_state::{RunState, STATE_FILE};
 
-use crate::merge::{MergeError, Merger, renormalised};
+use crate::merge::{MergeError, MergeMethod};
 use crate::policy::{Policy, PolicyError};
 use crate::reward::{RewardError, RewardStats};
 use crate::rl::{PpoStats, RlError};
 use burn::optim::ModuleOptimizer;
-use progress::Progress;
+use merging::Merging;
+use progress::{Books, Progress};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::index::sample;
@@ -133,7 +136,7 @@ pub struct StepReport {
 ///
 /// let device = multireward::device::default_device().autodiff();
 /// let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
-/// let out = Strategy::Morlhf { steps: 3 }.run(&reference, &mut Idle, &multireward::merge::Linear, 0)?;
+/// let out = Strategy::Morlhf { steps: 3 }.run(&reference, &mut Idle, 0)?;
 /// assert_eq!(out.budget.iterations, 3);
 /// # Ok::<(), StrategyError>(())
 /// ```
@@ -261,21 +264,26 @@ pub struct StepRecord {
 pub struct RunOutput<P: Policy> {
     /// The final policy (merged for IterativeRS and Rewarded Soups), in training mode.
     pub policy: P,
-    /// The final experts (empty for MORLHF).
+    /// The final experts (empty for MORLHF and RiC).
     pub experts: Vec<P>,
     /// Compute spent.
     pub budget: Budget,
     /// Every learner step.
     pub log: Vec<StepRecord>,
-    /// Tokens to place after BOS when sampling from `policy` (RiC's reward conditioning;
-    /// empty for the RL strategies).
-    pub condition: Vec<u32>,
-    /// `false` when the run stopped early ([`RunOptions::stop_after_round`]); `policy` is then
-    /// the last merged policy.
+    /// RiC's reward conditioning (`None` for the RL strategies).
+    pub ric: Option<RicOutcome>,
+    /// `false` when the run stopped early ([`RunOptions`]); `policy` is then the last merged
+    /// policy (the reference before the first merge) or MORLHF's current one.
     pub completed: bool,
 }
 
 impl<P: Policy> RunOutput<P> {
+    /// Tokens to place after BOS when sampling from [`RunOutput::policy`]: RiC's conditioning
+    /// tokens, empty for the RL strategies.
+    pub fn condition(&self) -> &[u32] {
+        self.ric.as_ref().map_or(&[], |r| &r.condition)
+    }
+
     /// A run that reached its end with final policy `policy`.
     fn finished(policy: P, run: Progress<P>) -> Self {
         Self {
@@ -283,7 +291,7 @@ impl<P: Policy> RunOutput<P> {
             experts: run.experts.into_iter().map(|e| e.policy).collect(),
             budget: run.budget,
             log: run.log,
-            condition: run.ric.map(|r| r.target).unwrap_or_default(),
+            ric: run.ric.map(|r| r.outcome()),
             completed: true,
         }
     }
@@ -348,21 +356,27 @@ impl RunOptions<'_> {
 }
 
 /// The strategies. Swapping is one line: build another variant and call [`Strategy::run`].
+/// A strategy's settings are all a checkpoint needs to continue it ([`Strategy::resume`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Strategy {
-    /// IterativeRS: `N` experts from the reference; every `merge_every` steps the `active`
-    /// experts trained in the block are merged (weights renormalised over them) and the next
-    /// block's `active` experts (sampled, seeded) restart from the merged policy; all `N` are
-    /// merged at the end. Each step costs one learner step per active expert.
+    /// IterativeRS (the paper's Algorithm 1): `N` experts from the reference; every
+    /// `merge_every` steps the `per_block` experts trained in the block are merged (weights
+    /// renormalised over them) and the next block's `per_block` experts (sampled, seeded)
+    /// restart from the merged policy; all `N` are merged at the end. Each step costs one
+    /// learner step per expert of the block.
     IterativeRs {
         /// Total steps T.
         steps: usize,
         /// Merge period m (1 ⇒ MORLHF, T ⇒ Rewarded Soups).
         merge_every: usize,
-        /// Objectives trained per block, M ≤ N.
-        active: usize,
+        /// Objectives trained per block, the paper's M ≤ N.
+        #[serde(alias = "active")]
+        per_block: usize,
         /// How each merge's coefficients are chosen.
         merge_weights: MergeWeights,
+        /// The merge method (default: linear, the paper's).
+        #[serde(default)]
+        merge: MergeMethod,
     },
     /// MORLHF: one policy trained on the preference-weighted reward for `steps` steps.
     Morlhf {
@@ -378,40 +392,55 @@ pub enum Strategy {
         steps: usize,
         /// How the final merge's coefficients are chosen.
         merge_weights: MergeWeights,
+        /// The merge method (default: linear, the paper's).
+        #[serde(default)]
+        merge: MergeMethod,
     },
-}
-
-/// How merge coefficients are chosen.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum MergeWeights {
-    /// Eq. 9: the preference weights renormalised over the merged experts (uniform
-    /// preferences give 1/M) — the reference code's QM9 setting.
-    #[default]
-    Preferences,
-    /// The reference code's "selection": merge with each candidate (one weight per merged
-    /// expert, convex), sample `samples` responses from each merged policy, and keep the
-    /// candidate with the best score.
-    Select {
-        /// Candidate weight vectors, e.g. [`selection_grid_3`].
-        candidates: Vec<Vec<f64>>,
-        /// Samples drawn to score each candidate.
-        samples: usize,
-        /// How samples are scored.
-        score: SelectionScore,
-    },
-}
-
-/// Score of a merge candidate from its samples' objective values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SelectionScore {
-    /// Mean over samples and objectives (the reference code's text task).
-    #[default]
-    Mean,
-    /// Mean over the Pareto-efficient samples only (the reference code's DNA task).
-    ParetoMean,
 }
 
 impl Strategy {
+    /// IterativeRS with `steps` steps T, merge period `merge_every` (m) and `per_block`
+    /// objectives per block (M), merged linearly with the preference weights (eq. 9).
+    pub fn iterative_rs(steps: usize, merge_every: usize, per_block: usize) -> Self {
+        Self::IterativeRs {
+            steps,
+            merge_every,
+            per_block,
+            merge_weights: MergeWeights::Preferences,
+            merge: MergeMethod::Linear,
+        }
+    }
+
+    /// Rewarded Soups with `steps` steps per expert, merged linearly with the preference
+    /// weights.
+    pub fn rewarded_soups(steps: usize) -> Self {
+        Self::RewardedSoups {
+            steps,
+            merge_weights: MergeWeights::Preferences,
+            merge: MergeMethod::Linear,
+        }
+    }
+
+    /// The same strategy merging with `method` (IterativeRS and Rewarded Soups; the others do
+    /// not merge and are returned unchanged).
+    pub fn with_merge(mut self, method: MergeMethod) -> Self {
+        if let Self::IterativeRs { merge, .. } | Self::RewardedSoups { merge, .. } = &mut self {
+            *merge = method;
+        }
+        self
+    }
+
+    /// The same strategy choosing merge coefficients by `weights` (IterativeRS and Rewarded
+    /// Soups; the others are returned unchanged).
+    pub fn with_merge_weights(mut self, weights: MergeWeights) -> Self {
+        if let Self::IterativeRs { merge_weights, .. } | Self::RewardedSoups { merge_weights, .. } =
+            &mut self
+        {
+            *merge_weights = weights;
+        }
+        self
+    }
+
     /// Short name for tables and plots.
     pub fn name(&self) -> &'static str {
         match self {
@@ -425,7 +454,9 @@ impl Strategy {
     /// Learner steps (PPO iterations) the run will take with `n` objectives.
     pub fn iterations(&self, n: usize) -> usize {
         match *self {
-            Self::IterativeRs { steps, active, .. } => steps * active.min(n),
+            Self::IterativeRs {
+                steps, per_block, ..
+            } => steps * per_block.min(n),
             Self::Morlhf { steps } => steps,
             Self::RewardedSoups { steps, .. } => steps * n,
             Self::Ric(ref c) => c.online_rounds + 1,
@@ -433,22 +464,20 @@ impl Strategy {
     }
 
     /// Run the strategy from `reference` (which is not modified).
-    pub fn run<P: Policy, L: Learner<P>, G: Merger>(
+    pub fn run<P: Policy, L: Learner<P>>(
         &self,
         reference: &P,
         learner: &mut L,
-        merger: &G,
         seed: u64,
     ) -> Result<RunOutput<P>, StrategyError> {
-        self.run_with(reference, learner, merger, seed, &RunOptions::default())
+        self.run_with(reference, learner, seed, &RunOptions::default())
     }
 
-    /// [`Strategy::run`] with checkpoints after every merge round and an optional early stop.
-    pub fn run_with<P: Policy, L: Learner<P>, G: Merger>(
+    /// [`Strategy::run`] with checkpoints, an early stop or step notifications.
+    pub fn run_with<P: Policy, L: Learner<P>>(
         &self,
         reference: &P,
         learner: &mut L,
-        merger: &G,
         seed: u64,
         options: &RunOptions,
     ) -> Result<RunOutput<P>, StrategyError> {
@@ -460,32 +489,78 @@ impl Strategy {
                 prefs.len()
             )));
         }
-        let progress = match *self {
+        let progress = match self {
+            Self::IterativeRs { per_block, .. } => {
+                iterative_rs::start(reference, learner, *per_block, seed)
+            }
+            Self::Morlhf { .. } => Progress::start(reference, learner, 1),
+            Self::RewardedSoups { .. } => Progress::start(reference, learner, n),
+            Self::Ric(_) => Progress::start(reference, learner, 0),
+        };
+        self.continue_run(reference, learner, seed, progress, options)
+    }
+
+    /// Continue a run from the checkpoint in `dir` (written by [`Strategy::run_with`] with
+    /// [`RunOptions::checkpoint_dir`]). `reference` and `learner` must be set up as for the
+    /// original run; the strategy (merge method included) and the seed come from the
+    /// checkpoint.
+    pub fn resume<P: Policy, L: Learner<P>>(
+        dir: &std::path::Path,
+        reference: &P,
+        learner: &mut L,
+        options: &RunOptions<'_>,
+    ) -> Result<RunOutput<P>, StrategyError> {
+        let (state, progress) = run_state::load(dir, reference, learner)?;
+        state
+            .strategy
+            .continue_run(reference, learner, state.seed, progress, options)
+    }
+
+    /// Continue `progress` (fresh or loaded from a checkpoint) to the end of the run.
+    fn continue_run<P: Policy, L: Learner<P>>(
+        &self,
+        reference: &P,
+        learner: &mut L,
+        seed: u64,
+        progress: Progress<P>,
+        options: &RunOptions<'_>,
+    ) -> Result<RunOutput<P>, StrategyError> {
+        let books = Books::new(self, seed, reference, options, &progress)?;
+        match self {
             Self::IterativeRs {
                 steps,
                 merge_every,
-                active,
-                ref merge_weights,
+                per_block,
+                merge_weights,
+                merge,
             } => {
                 let plan = iterative_rs::Plan {
-                    steps,
-                    merge_every,
-                    active,
+                    steps: *steps,
+                    merge_every: *merge_every,
+                    per_block: *per_block,
                     seed,
-                    merge_weights,
+                    merging: Merging {
+                        weights: merge_weights,
+                        method: merge,
+                    },
                 };
-                iterative_rs::start(reference, learner, &plan)
+                iterative_rs::run(learner, plan, progress, books)
             }
-            Self::Morlhf { .. } => morlhf::start(reference, learner),
-            Self::RewardedSoups { .. } => rewarded_soups::start(reference, learner),
-            Self::Ric(_) => Progress::start(reference, learner, 0),
-        };
-        self.continue_run(reference, learner, merger, seed, progress, options)
+            Self::Morlhf { steps } => morlhf::run(learner, *steps, progress, books),
+            Self::Ric(cfg) => ric::run(learner, seed, cfg, progress, books),
+            Self::RewardedSoups {
+                steps,
+                merge_weights,
+                merge,
+            } => {
+                let merging = Merging {
+                    weights: merge_weights,
+                    method: merge,
+                };
+                rewarded_soups::run(learner, *steps, merging, seed, progress, books)
+            }
+        }
     }
-}
-
-fn one_hot(n: usize, i: usize) -> Vec<f64> {
-    (0..n).map(|j| if j == i { 1.0 } else { 0.0 }).collect()
 }
 
 /// The objectives active in merge round `round` (M of N, sampled without replacement, seeded).
@@ -497,181 +572,6 @@ pub fn active_set(n: usize, m: usize, seed: u64, round: usize) -> Vec<usize> {
     let mut picked = sample(&mut rng, n, m).into_vec();
     picked.sort_unstable();
     picked
-}
-
-/// Merge `members` of `experts` with coefficients chosen by `how`.
-fn merge_experts<P: Policy, L: Learner<P>, G: Merger>(
-    how: &MergeWeights,
-    merger: &G,
-    experts: &[Expert<P>],
-    members: &[usize],
-    reference: &P,
-    learner: &mut L,
-    seed: u64,
-) -> Result<P, StrategyError> {
-    let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
-    let weights = match how {
-        MergeWeights::Preferences => renormalised(&learner.preferences(), members)?,
-        MergeWeights::Select {
-            candidates,
-            samples,
-            score,
-        } => {
-            let mut best: Option<(f64, Vec<f64>)> = None;
-            for w in candidates.iter().filter(|w| w.len() == members.len()) {
-                let merged = merger.merge(&models, w, Some(reference))?;
-                let values = learner.evaluate(&merged, *samples, seed)?;
-                let s = selection_score(&values, *score);
-                if best.as_ref().is_none_or(|(b, _)| s > *b) {
-                    best = Some((s, w.clone()));
-                }
-            }
-            best.ok_or_else(|| {
-                StrategyError::BadConfig(format!(
-                    "no selection candidate has {} weights",
-                    members.len()
-                ))
-            })?
-            .1
-        }
-    };
-    Ok(merger.merge(&models, &weights, Some(reference))?.train())
-}
-
-/// Score of a candidate's `[sample][objective]` values.
-fn selection_score(values: &[Vec<f64>], score: SelectionScore) -> f64 {
-    let rows: Vec<&Vec<f64>> = match score {
-        SelectionScore::Mean => values.iter().collect(),
-        SelectionScore::ParetoMean => crate::eval::metrics::pareto_front(values)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| &values[i])
-            .collect(),
-    };
-    let n: usize = rows.iter().map(|r| r.len()).sum();
-    if n == 0 {
-        return f64::NEG_INFINITY;
-    }
-    rows.iter().flat_map(|r| r.iter()).sum::<f64>() / n as f64
-}
-
-impl Strategy {
-    /// Continue a run from the checkpoint in `dir` (written by [`Strategy::run_with`] with
-    /// [`RunOptions::checkpoint_dir`]). `reference`, `learner` and `merger` must be set up as
-    /// for the original run; the strategy and seed come from the checkpoint.
-    pub fn resume<P: Policy, L: Learner<P>, G: Merger>(
-        dir: &std::path::Path,
-        reference: &P,
-        learner: &mut L,
-        merger: &G,
-        options: &RunOptions<'_>,
-    ) -> Result<RunOutput<P>, StrategyError> {
-        let (state, progress) = run_state::load(dir, reference, learner)?;
-        state
-            .strategy
-            .continue_run(reference, learner, merger, state.seed, progress, options)
-    }
-
-    /// Continue `progress` (fresh or loaded from a checkpoint) to the end of the run.
-    fn continue_run<P: Policy, L: Learner<P>, G: Merger>(
-        &self,
-        reference: &P,
-        learner: &mut L,
-        merger: &G,
-        seed: u64,
-        progress: Progress<P>,
-        options: &RunOptions<'_>,
-    ) -> Result<RunOutput<P>, StrategyError> {
-        match *self {
-            Self::IterativeRs {
-                steps,
-                merge_every,
-                active,
-                ref merge_weights,
-            } => {
-                let plan = iterative_rs::Plan {
-                    steps,
-                    merge_every,
-                    active,
-                    seed,
-                    merge_weights,
-                };
-                iterative_rs::run(self, reference, learner, merger, plan, progress, options)
-            }
-            Self::Morlhf { steps } => {
-                morlhf::run(self, reference, learner, steps, seed, progress, options)
-            }
-            Self::Ric(ref cfg) => ric::run(self, reference, learner, seed, cfg, progress, options),
-            Self::RewardedSoups {
-                steps,
-                ref merge_weights,
-            } => rewarded_soups::run(
-                self,
-                reference,
-                learner,
-                merger,
-                (steps, merge_weights),
-                seed,
-                progress,
-                options,
-            ),
-        }
-    }
-}
-
-/// Rewarded Soups' λ sweep: merge `experts` with every weight vector of `grid` (each convex),
-/// returning `(λ, merged policy)` pairs, e.g. to evaluate the whole front.
-pub fn soup_front<P: Policy, G: Merger>(
-    experts: &[P],
-    grid: &[Vec<f64>],
-    merger: &G,
-    reference: &P,
-) -> Result<Vec<(Vec<f64>, P)>, StrategyError> {
-    let models: Vec<&P> = experts.iter().collect();
-    grid.iter()
-        .map(|w| Ok((w.clone(), merger.merge(&models, w, Some(reference))?)))
-        .collect()
-}
-
-/// Every weight vector on the simplex of `n` objectives with step `1/divisions`
-/// (e.g. `n = 2, divisions = 4`: (0,1), (¼,¾), …, (1,0)).
-pub fn simplex_grid(n: usize, divisions: usize) -> Vec<Vec<f64>> {
-    fn rec(n: usize, left: usize, prefix: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-        if prefix.len() + 1 == n {
-            prefix.push(left);
-            out.push(prefix.clone());
-            prefix.pop();
-            return;
-        }
-        for k in 0..=left {
-            prefix.push(k);
-            rec(n, left - k, prefix, out);
-            prefix.pop();
-        }
-    }
-    if n == 0 || divisions == 0 {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    rec(n, divisions, &mut Vec::new(), &mut out);
-    out.into_iter()
-        .map(|v| v.into_iter().map(|k| k as f64 / divisions as f64).collect())
-        .collect()
-}
-
-/// The reference code's selection grid for 3 objectives (docs/algorithms.md, "Merge coefficients"; the DNA and text tasks): uniform, and the
-/// permutations of (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
-pub fn selection_grid_3() -> Vec<Vec<f64>> {
-    let mut grid = vec![vec![1.0 / 3.0; 3]];
-    // (odd one out, the value appearing twice); each placed at the three positions.
-    for (odd, pair) in [(1.0 / 6.0, 5.0 / 12.0), (2.0 / 3.0, 1.0 / 6.0), (0.5, 0.25)] {
-        for k in 0..3 {
-            let mut w = vec![pair; 3];
-            w[k] = odd;
-            grid.push(w);
-        }
-    }
-    grid
 }
 
 #[cfg(test)]
@@ -691,38 +591,26 @@ mod tests {
     }
 
     #[test]
-    fn simplex() {
-        let g = simplex_grid(3, 2);
-        assert_eq!(g.len(), 6);
-        assert!(
-            g.iter()
-                .all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12)
-        );
-        assert_eq!(simplex_grid(2, 4)[1], vec![0.25, 0.75]);
-        let grid = selection_grid_3();
-        assert_eq!(grid.len(), 10);
-        for w in &grid {
-            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{w:?}");
-        }
-        assert!(grid.contains(&vec![2.0 / 3.0, 1.0 / 6.0, 1.0 / 6.0]));
-        assert!(grid.contains(&vec![5.0 / 12.0, 1.0 / 6.0, 5.0 / 12.0]));
-        assert!(grid.contains(&vec![0.25, 0.25, 0.5]));
+    fn budgets() {
+        let s = Strategy::iterative_rs(10, 2, 2);
+        assert_eq!(s.iterations(3), 20);
+        assert_eq!(Strategy::rewarded_soups(10).iterations(3), 30);
+        assert_eq!(Strategy::Morlhf { steps: 30 }.iterations(3), 30);
     }
 
+    /// Checkpoints written before the field was renamed (`active`) and before the merge
+    /// method was recorded still load, as linear merges.
     #[test]
-    fn budgets() {
-        let s = Strategy::IterativeRs {
-            steps: 10,
-            merge_every: 2,
-            active: 2,
-            merge_weights: MergeWeights::Preferences,
-        };
-        assert_eq!(s.iterations(3), 20);
-        let soups = Strategy::RewardedSoups {
-            steps: 10,
-            merge_weights: MergeWeights::Preferences,
-        };
-        assert_eq!(soups.iterations(3), 30);
-        assert_eq!(Strategy::Morlhf { steps: 30 }.iterations(3), 30);
+    fn older_strategy_settings_load() {
+        let old = r#"{"IterativeRs":{"steps":4,"merge_every":2,"active":3,"merge_weights":"Preferences"}}"#;
+        let s: Strategy = serde_json::from_str(old).unwrap();
+        assert_eq!(s, Strategy::iterative_rs(4, 2, 3));
+        let method = MergeMethod::Ties(crate::merge::Ties {
+            density: 0.5,
+            scale: 1.0,
+        });
+        let s = Strategy::iterative_rs(4, 2, 3).with_merge(method);
+        let back: Strategy = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
     }
 }

@@ -34,7 +34,7 @@ impl<P: Policy> Progress<P> {
     /// A run at its start with `experts` fresh experts from `reference`.
     pub fn start<L: Learner<P>>(reference: &P, learner: &L, experts: usize) -> Self {
         Self {
-            experts: (0..experts).map(|_| expert(reference, learner)).collect(),
+            experts: (0..experts).map(|_| restart(reference, learner)).collect(),
             merged: None,
             round: 0,
             current: Vec::new(),
@@ -46,29 +46,32 @@ impl<P: Policy> Progress<P> {
     }
 }
 
-/// A fresh expert restarting from `policy`: a trainable copy and a fresh optimiser.
-pub(super) fn expert<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expert<P> {
+/// An expert (re)starting from `policy`: a trainable copy and a fresh optimiser (the paper
+/// restarts the experts from the merged policy; Adam's moments start again at zero).
+pub(super) fn restart<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expert<P> {
     Expert {
         policy: policy.clone().train(),
         optim: learner.optimizer(),
     }
 }
 
-/// The bookkeeping of one run: which strategy and seed, and when the last checkpoint was
-/// written.
-pub(super) struct Books<'o, 'a> {
+/// The bookkeeping of one run: which strategy and seed, its reference policy, and when the
+/// last checkpoint was written.
+pub(super) struct Books<'o, 'a, P: Policy> {
     strategy: &'o Strategy,
     seed: u64,
+    reference: &'o P,
     options: &'o RunOptions<'a>,
     /// `budget.iterations` at the last checkpoint (or the start).
     checkpointed_at: usize,
 }
 
-impl<'o, 'a> Books<'o, 'a> {
-    /// Bookkeeping of `strategy` (seed `seed`) resuming at `progress`.
-    pub fn new<P: Policy>(
+impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
+    /// Bookkeeping of `strategy` (seed `seed`, from `reference`) resuming at `progress`.
+    pub fn new(
         strategy: &'o Strategy,
         seed: u64,
+        reference: &'o P,
         options: &'o RunOptions<'a>,
         progress: &Progress<P>,
     ) -> Result<Self, StrategyError> {
@@ -76,21 +79,50 @@ impl<'o, 'a> Books<'o, 'a> {
         Ok(Self {
             strategy,
             seed,
+            reference,
             options,
             checkpointed_at: progress.budget.iterations,
         })
     }
 
-    /// One learner step of `run.experts[slot]` towards `weights` at step `step` (`expert`:
-    /// the objective it trains, `None` for MORLHF), checked and recorded. The expert's policy
-    /// is moved into the step (`placeholder` holds its place), so the step holds the only
-    /// handle on its parameters.
-    #[allow(clippy::too_many_arguments)]
-    pub fn step<P: Policy, L: Learner<P>>(
+    /// The reference policy (the KL anchor and the experts' first start).
+    pub fn reference(&self) -> &'o P {
+        self.reference
+    }
+
+    /// One learner step of expert `i` on objective `i` alone at step `t`, checked and recorded.
+    pub fn train_expert<L: Learner<P>>(
         &self,
         run: &mut Progress<P>,
         learner: &mut L,
-        placeholder: &P,
+        i: usize,
+        t: usize,
+    ) -> Result<(), StrategyError> {
+        let n = learner.objectives();
+        let one_hot: Vec<f64> = (0..n).map(|j| if j == i { 1.0 } else { 0.0 }).collect();
+        self.step(run, learner, i, &one_hot, t, Some(i))
+    }
+
+    /// One learner step of the single policy on the weighted objective `weights` at step
+    /// `t` (MORLHF), checked and recorded.
+    pub fn train_policy<L: Learner<P>>(
+        &self,
+        run: &mut Progress<P>,
+        learner: &mut L,
+        weights: &[f64],
+        t: usize,
+    ) -> Result<(), StrategyError> {
+        self.step(run, learner, 0, weights, t, None)
+    }
+
+    /// One learner step of `run.experts[slot]` towards `weights` (`expert`: the objective it
+    /// trains, `None` for MORLHF). The expert's policy is moved into the step (the reference
+    /// holds its place), so the step holds the only handle on its parameters and the
+    /// optimiser updates them in place.
+    fn step<L: Learner<P>>(
+        &self,
+        run: &mut Progress<P>,
+        learner: &mut L,
         slot: usize,
         weights: &[f64],
         step: usize,
@@ -103,7 +135,7 @@ impl<'o, 'a> Books<'o, 'a> {
             seed: self.seed,
         };
         let e = &mut run.experts[slot];
-        let policy = std::mem::replace(&mut e.policy, placeholder.clone());
+        let policy = std::mem::replace(&mut e.policy, self.reference.clone());
         let (policy, report) = learner.step(policy, &mut e.optim, weights, &ctx)?;
         run.experts[slot].policy = policy;
         self.record(run, &ctx, report)
@@ -111,7 +143,7 @@ impl<'o, 'a> Books<'o, 'a> {
 
     /// Record a learner step: refuse it if its reward, KL, loss or gradient is not finite, add
     /// it to the budget and the log, and tell [`RunOptions::on_step`].
-    pub fn record<P: Policy>(
+    pub fn record(
         &self,
         run: &mut Progress<P>,
         ctx: &StepContext,
@@ -134,7 +166,7 @@ impl<'o, 'a> Books<'o, 'a> {
 
     /// After a step boundary (and after a merge round when `merged` is true): write a
     /// checkpoint when one is due, and say whether the run must stop here.
-    pub fn boundary<P: Policy, L: Learner<P>>(
+    pub fn boundary<L: Learner<P>>(
         &mut self,
         run: &Progress<P>,
         learner: &L,

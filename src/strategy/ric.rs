@@ -9,9 +9,7 @@
 //! fine-tune again (RiC's online stage).
 
 use super::progress::{Books, Progress};
-use super::{
-    Collected, Learner, RunOptions, RunOutput, StepContext, StepReport, Strategy, StrategyError,
-};
+use super::{Collected, Learner, RunOutput, StepContext, StepReport, StrategyError};
 use crate::eval::metrics::pareto_front;
 use crate::policy::Policy;
 use crate::tokenizer::EOS;
@@ -142,6 +140,25 @@ pub(super) struct RicState {
     pub target: Vec<u32>,
 }
 
+/// What a RiC run hands back besides its policy: how to condition it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RicOutcome {
+    /// The conditioning tokens to place after BOS when sampling (the target bins).
+    pub condition: Vec<u32>,
+    /// Per-objective quantile bin edges of the offline rewards (the bins' meaning).
+    pub edges: Vec<Vec<f64>>,
+}
+
+impl RicState {
+    /// The outcome a finished run reports.
+    pub fn outcome(self) -> RicOutcome {
+        RicOutcome {
+            condition: self.target,
+            edges: self.edges,
+        }
+    }
+}
+
 impl RicConfig {
     /// Check the settings against `n` objectives.
     pub fn validate(&self, n: usize) -> Result<(), StrategyError> {
@@ -256,22 +273,20 @@ impl RicState {
 
 /// Continue a RiC run: the offline round if not done yet, then each remaining supervised
 /// round (fine-tune; in online rounds, sample conditioned on the target and add the Pareto
-/// front to the data), checkpointing after each. The output's `condition` holds the
+/// front to the data), checkpointing after each. The output's [`RicOutcome`] holds the
 /// conditioning tokens to place after BOS when sampling from the returned policy.
 pub(super) fn run<P: Policy, L: Learner<P>>(
-    strategy: &Strategy,
-    reference: &P,
     learner: &mut L,
     seed: u64,
     cfg: &RicConfig,
     mut run: Progress<P>,
-    options: &RunOptions<'_>,
+    mut books: Books<'_, '_, P>,
 ) -> Result<RunOutput<P>, StrategyError> {
     let n = learner.objectives();
     cfg.validate(n)?;
+    let reference = books.reference();
     let base = reference.vocab_size();
     let prompts = learner.prompts();
-    let mut books = Books::new(strategy, seed, options, &run)?;
     // Samples generated in the round being run (the offline ones count to round 0).
     let mut generated = 0;
     if run.ric.is_none() {

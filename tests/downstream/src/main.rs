@@ -7,7 +7,7 @@ use multireward::experiment::{Budget, Comparison, ComparisonConfig, StrategyKind
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{FnReward, RewardSet, Sample, Transform};
 use multireward::tasks::molecules::canonical_smiles;
-use multireward::tokenizer::SmilesTokenizer;
+use multireward::tasks::molecules::SmilesTokenizer;
 
 /// Atoms of element `c` (aromatic or not) in the canonical SMILES; `None` if invalid.
 fn count(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {

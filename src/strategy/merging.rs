@@ -1,0 +1,219 @@
+//! How strategies merge: the merge coefficients ([`MergeWeights`], eq. 9 or the reference
+//! code's candidate selection), the shared merge step ([`Merging`]), and Rewarded Soups' λ
+//! sweep over the simplex ([`soup_front`], [`simplex_grid`]).
+
+use super::{Expert, Learner, StrategyError};
+use crate::merge::{MergeMethod, Merger, renormalised};
+use crate::policy::Policy;
+
+/// How merge coefficients are chosen.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum MergeWeights {
+    /// Eq. 9: the preference weights renormalised over the merged experts (uniform
+    /// preferences give 1/M) — the reference code's QM9 setting.
+    #[default]
+    Preferences,
+    /// The reference code's "selection": merge with each candidate (one weight per merged
+    /// expert, convex), sample `samples` responses from each merged policy, and keep the
+    /// candidate with the best score.
+    Select {
+        /// Candidate weight vectors, e.g. [`selection_grid_3`].
+        candidates: Vec<Vec<f64>>,
+        /// Samples drawn to score each candidate.
+        samples: usize,
+        /// How samples are scored.
+        score: SelectionScore,
+    },
+}
+
+/// Score of a merge candidate from its samples' objective values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SelectionScore {
+    /// Mean over samples and objectives (the reference code's text task).
+    #[default]
+    Mean,
+    /// Mean over the Pareto-efficient samples only (the reference code's DNA task).
+    ParetoMean,
+}
+
+/// How a strategy merges experts: the coefficients ([`MergeWeights`]) and the method
+/// ([`MergeMethod`]), both from the strategy's settings.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Merging<'a> {
+    pub weights: &'a MergeWeights,
+    pub method: &'a MergeMethod,
+}
+
+impl Merging<'_> {
+    /// Merge `members` of `experts` (fine-tuned from `reference`), in training mode. With
+    /// [`MergeWeights::Select`] each candidate's merge is sampled through `learner` with
+    /// `seed`.
+    pub fn merge<P: Policy, L: Learner<P>>(
+        &self,
+        experts: &[Expert<P>],
+        members: &[usize],
+        reference: &P,
+        learner: &mut L,
+        seed: u64,
+    ) -> Result<P, StrategyError> {
+        let weights = self.coefficients(experts, members, reference, learner, seed)?;
+        let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
+        Ok(self
+            .method
+            .merge(&models, &weights, Some(reference))?
+            .train())
+    }
+
+    /// [`Merging::merge`] of experts about to restart from the result: their policies are
+    /// taken out (the reference holds their places), so the merge may reuse their buffers
+    /// ([`Merger::merge_owned`]; in place on the CPU backend). The same result to the bit.
+    pub fn merge_taking<P: Policy, L: Learner<P>>(
+        &self,
+        experts: &mut [Expert<P>],
+        members: &[usize],
+        reference: &P,
+        learner: &mut L,
+        seed: u64,
+    ) -> Result<P, StrategyError> {
+        let weights = self.coefficients(experts, members, reference, learner, seed)?;
+        let models: Vec<P> = members
+            .iter()
+            .map(|&i| std::mem::replace(&mut experts[i].policy, reference.clone()))
+            .collect();
+        let merged = self.method.merge_owned(models, &weights, Some(reference))?;
+        Ok(merged.train())
+    }
+
+    /// The coefficients of merging `members`: eq. 9, or the best-scoring candidate.
+    fn coefficients<P: Policy, L: Learner<P>>(
+        &self,
+        experts: &[Expert<P>],
+        members: &[usize],
+        reference: &P,
+        learner: &mut L,
+        seed: u64,
+    ) -> Result<Vec<f64>, StrategyError> {
+        match self.weights {
+            MergeWeights::Preferences => Ok(renormalised(&learner.preferences(), members)?),
+            MergeWeights::Select {
+                candidates,
+                samples,
+                score,
+            } => {
+                let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
+                let mut best: Option<(f64, Vec<f64>)> = None;
+                for w in candidates.iter().filter(|w| w.len() == members.len()) {
+                    let merged = self.method.merge(&models, w, Some(reference))?;
+                    let values = learner.evaluate(&merged, *samples, seed)?;
+                    let s = selection_score(&values, *score);
+                    if best.as_ref().is_none_or(|(b, _)| s > *b) {
+                        best = Some((s, w.clone()));
+                    }
+                }
+                let (_, w) = best.ok_or_else(|| {
+                    StrategyError::BadConfig(format!(
+                        "no selection candidate has {} weights",
+                        members.len()
+                    ))
+                })?;
+                Ok(w)
+            }
+        }
+    }
+}
+
+/// Score of a candidate's `[sample][objective]` values.
+fn selection_score(values: &[Vec<f64>], score: SelectionScore) -> f64 {
+    let rows: Vec<&Vec<f64>> = match score {
+        SelectionScore::Mean => values.iter().collect(),
+        SelectionScore::ParetoMean => crate::eval::metrics::pareto_front(values)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| &values[i])
+            .collect(),
+    };
+    let n: usize = rows.iter().map(|r| r.len()).sum();
+    if n == 0 {
+        return f64::NEG_INFINITY;
+    }
+    rows.iter().flat_map(|r| r.iter()).sum::<f64>() / n as f64
+}
+
+/// Rewarded Soups' λ sweep: merge `experts` with every weight vector of `grid` (each convex),
+/// returning `(λ, merged policy)` pairs, e.g. to evaluate the whole front.
+pub fn soup_front<P: Policy, G: Merger>(
+    experts: &[P],
+    grid: &[Vec<f64>],
+    merger: &G,
+    reference: &P,
+) -> Result<Vec<(Vec<f64>, P)>, StrategyError> {
+    let models: Vec<&P> = experts.iter().collect();
+    grid.iter()
+        .map(|w| Ok((w.clone(), merger.merge(&models, w, Some(reference))?)))
+        .collect()
+}
+
+/// Every weight vector on the simplex of `n` objectives with step `1/divisions`
+/// (e.g. `n = 2, divisions = 4`: (0,1), (¼,¾), …, (1,0)).
+pub fn simplex_grid(n: usize, divisions: usize) -> Vec<Vec<f64>> {
+    fn rec(n: usize, left: usize, prefix: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if prefix.len() + 1 == n {
+            prefix.push(left);
+            out.push(prefix.clone());
+            prefix.pop();
+            return;
+        }
+        for k in 0..=left {
+            prefix.push(k);
+            rec(n, left - k, prefix, out);
+            prefix.pop();
+        }
+    }
+    if n == 0 || divisions == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    rec(n, divisions, &mut Vec::new(), &mut out);
+    out.into_iter()
+        .map(|v| v.into_iter().map(|k| k as f64 / divisions as f64).collect())
+        .collect()
+}
+
+/// The reference code's selection grid for 3 objectives (docs/algorithms.md, "Merge coefficients"; the DNA and text tasks): uniform, and the
+/// permutations of (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
+pub fn selection_grid_3() -> Vec<Vec<f64>> {
+    let mut grid = vec![vec![1.0 / 3.0; 3]];
+    // (odd one out, the value appearing twice); each placed at the three positions.
+    for (odd, pair) in [(1.0 / 6.0, 5.0 / 12.0), (2.0 / 3.0, 1.0 / 6.0), (0.5, 0.25)] {
+        for k in 0..3 {
+            let mut w = vec![pair; 3];
+            w[k] = odd;
+            grid.push(w);
+        }
+    }
+    grid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simplex() {
+        let g = simplex_grid(3, 2);
+        assert_eq!(g.len(), 6);
+        assert!(
+            g.iter()
+                .all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12)
+        );
+        assert_eq!(simplex_grid(2, 4)[1], vec![0.25, 0.75]);
+        let grid = selection_grid_3();
+        assert_eq!(grid.len(), 10);
+        for w in &grid {
+            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{w:?}");
+        }
+        assert!(grid.contains(&vec![2.0 / 3.0, 1.0 / 6.0, 1.0 / 6.0]));
+        assert!(grid.contains(&vec![5.0 / 12.0, 1.0 / 6.0, 5.0 / 12.0]));
+        assert!(grid.contains(&vec![0.25, 0.25, 0.5]));
+    }
+}
