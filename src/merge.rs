@@ -211,7 +211,7 @@ impl Merger for Linear {
     }
 
     /// On the CPU backend, one pass in place in the first model's buffers
-    /// ([`crate::host::merge`]); elsewhere the borrowed [`Merger::merge`]. The result is the
+    /// (`host::merge`); elsewhere the borrowed [`Merger::merge`]. The result is the
     /// same to the bit.
     fn merge_owned<M: Module>(
         &self,

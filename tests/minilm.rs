@@ -5,32 +5,14 @@
 //! Needs `data/minilm/` (`scripts/fetch-minilm.sh`): skipped with a message when it is absent,
 //! failed when `MULTIREWARD_REQUIRE_DATA` is set.
 
+mod common;
+
+use common::minilm_dir;
 use multireward::data::unescape_field;
 use multireward::device::default_device;
 use multireward::tasks::text::{SentenceEncoder, cosine};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
-
-/// `data/minilm`, or `None` (after saying why) when the weights are absent and
-/// `MULTIREWARD_REQUIRE_DATA` is unset.
-///
-/// # Panics
-/// When the weights are absent and `MULTIREWARD_REQUIRE_DATA` is set.
-fn minilm_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/minilm");
-    if dir.join("model.safetensors").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "{} is missing: run scripts/fetch-minilm.sh",
-        dir.join("model.safetensors").display()
-    );
-    if std::env::var_os("MULTIREWARD_REQUIRE_DATA").is_some() {
-        panic!("{msg} (MULTIREWARD_REQUIRE_DATA is set)");
-    }
-    eprintln!("skipping: {msg}");
-    None
-}
 
 fn encoder() -> Option<SentenceEncoder> {
     let dir = minilm_dir()?;

@@ -1,7 +1,10 @@
 //! PPO and the group-baseline estimator raise the mean reward of a tiny policy on a synthetic
 //! reward with a known optimum, and the KL to the reference stays finite.
 
+mod common;
+
 use burn::module::Module;
+use common::tiny_gpt;
 use multireward::device::default_device;
 use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
@@ -104,7 +107,7 @@ fn group_baseline_raises_the_reward() {
 #[test]
 fn gae_without_value_head_is_a_typed_error() {
     let device = default_device().autodiff();
-    let policy = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let policy = tiny_gpt(7, 16).init(&device);
     let ppo = Ppo::new(PpoConfig::default(), &policy);
     let err = ppo.validate(&policy).unwrap_err();
     assert!(matches!(err, multireward::rl::RlError::NoValueHead));
@@ -120,8 +123,8 @@ fn kl_to_reference_is_zero_for_itself_and_positive_otherwise() {
     use multireward::rl::kl_to_reference;
     let device = default_device();
     device.seed(5);
-    let p = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
-    let q = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let p = tiny_gpt(7, 16).init(&device);
+    let q = tiny_gpt(7, 16).init(&device);
     let cfg = SamplingConfig {
         max_new_tokens: 6,
         temperature: 0.7,

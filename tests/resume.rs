@@ -3,10 +3,11 @@
 //! run (flex, same seed), with Adam state and running reward normalisers carried across; a
 //! non-finite step stops a run with a typed error.
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
+mod common;
+
+use common::{max_abs_diff, params, tiny_gpt};
 use multireward::device::default_device;
-use multireward::policy::{Gpt, GptConfig, SamplingConfig};
+use multireward::policy::{Gpt, SamplingConfig};
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
 use multireward::strategy::{
@@ -27,21 +28,6 @@ fn rewards() -> RewardSet {
         .add(FnReward::new("oxygen", count('O')), 1.0)
         .build()
         .unwrap()
-}
-
-#[derive(Default)]
-struct Flatten(Vec<f32>);
-
-impl ModuleVisitor for Flatten {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.extend(param.val().into_data().iter::<f32>());
-    }
-}
-
-fn params(m: &Gpt) -> Vec<f32> {
-    let mut f = Flatten::default();
-    m.valid().visit(&mut f);
-    f.0
 }
 
 fn learner<'a>(
@@ -115,20 +101,12 @@ fn through_and_resumed(
     (full.policy, resumed.policy, partial.policy)
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 #[test]
 fn stopped_and_resumed_runs_are_bit_identical() {
     let device = default_device().autodiff();
     device.seed(8);
     let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
-    let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let reference = tiny_gpt(7, 16).init(&device);
     let dir = std::env::temp_dir().join(format!("mr-resume-{}", std::process::id()));
     let ric = RicConfig {
         offline_samples: 16,
@@ -195,7 +173,7 @@ fn stopped_and_resumed_runs_are_bit_identical() {
         };
         let (full, resumed, partial) = through_and_resumed(&reference, &tok, &strategy, &stop);
         let (a, b, c) = (params(&full), params(&resumed), params(&partial));
-        let diff = max_diff(&a, &b);
+        let diff = max_abs_diff(&a, &b);
         assert_eq!(
             diff,
             0.0,
@@ -215,7 +193,7 @@ fn a_non_finite_step_stops_the_run_with_a_typed_error() {
     let device = default_device().autodiff();
     device.seed(3);
     let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
-    let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let reference = tiny_gpt(7, 16).init(&device);
     let mut set = rewards();
     let mut l = learner(&reference, &tok, &mut set);
     l.optimizer.lr = f64::NAN;
@@ -243,7 +221,7 @@ fn a_non_finite_step_stops_the_run_with_a_typed_error() {
 fn zero_counts_in_run_options_are_refused() {
     let device = default_device().autodiff();
     let tok = SmilesTokenizer::from_corpus(["C"]).unwrap();
-    let reference = GptConfig::new(1, 2, 16, 32, 7, 16).init(&device);
+    let reference = tiny_gpt(7, 16).init(&device);
     let mut set = rewards();
     let options = RunOptions {
         stop_after_round: Some(0),

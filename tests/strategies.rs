@@ -2,12 +2,15 @@
 //! deterministic problem: with plain SGD and one exact gradient per step, IterativeRS with
 //! m = 1 equals MORLHF and with m = T equals Rewarded Soups (parameters within 1e-5).
 
-use burn::module::{Module, ModuleVisitor, Param};
+mod common;
+
+use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Tensor, TensorData};
+use common::{max_abs_diff, params, tiny_gpt};
 use multireward::device::default_device;
 use multireward::merge::{Linear, Merger};
-use multireward::policy::{Gpt, GptConfig, Policy, Sequences};
+use multireward::policy::{Gpt, Policy, Sequences};
 use multireward::strategy::selection_grid_3;
 use multireward::strategy::{
     Learner, MergeWeights, SelectionScore, StepContext, StepReport, Strategy, StrategyError,
@@ -108,27 +111,8 @@ impl Learner<Gpt> for ExactGradient {
     }
 }
 
-#[derive(Default)]
-struct Flatten(Vec<f32>);
-
-impl ModuleVisitor for Flatten {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.extend(param.val().into_data().iter::<f32>());
-    }
-}
-
-fn params(m: &Gpt) -> Vec<f32> {
-    let mut f = Flatten::default();
-    m.valid().visit(&mut f);
-    f.0
-}
-
 fn max_diff(a: &Gpt, b: &Gpt) -> f32 {
-    params(a)
-        .iter()
-        .zip(params(b))
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
+    max_abs_diff(&params(a), &params(b))
 }
 
 fn run(strategy: Strategy, reference: &Gpt) -> Gpt {
@@ -141,7 +125,7 @@ fn run(strategy: Strategy, reference: &Gpt) -> Gpt {
 fn iterative_rs_special_cases() {
     let device = default_device().autodiff();
     device.seed(21);
-    let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
+    let reference = tiny_gpt(8, 8).init(&device);
     let steps = 6;
     let morlhf = run(Strategy::Morlhf { steps }, &reference);
     let m1 = run(Strategy::iterative_rs(steps, 1, 3), &reference);
@@ -162,7 +146,7 @@ fn iterative_rs_special_cases() {
 #[test]
 fn budgets_are_reported() {
     let device = default_device().autodiff();
-    let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
+    let reference = tiny_gpt(8, 8).init(&device);
     let mut learner = ExactGradient::new(&device);
     let s = Strategy::iterative_rs(4, 2, 2);
     let out = s.run(&reference, &mut learner, 3).unwrap();
@@ -180,7 +164,7 @@ fn budgets_are_reported() {
 fn selection_picks_the_best_candidate() {
     let device = default_device().autodiff();
     device.seed(23);
-    let reference = GptConfig::new(1, 2, 16, 32, 8, 8).init(&device);
+    let reference = tiny_gpt(8, 8).init(&device);
     let grid = selection_grid_3();
     let strategy = Strategy::rewarded_soups(3).with_merge_weights(MergeWeights::Select {
         candidates: grid.clone(),

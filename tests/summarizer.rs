@@ -4,11 +4,13 @@
 //! (`scripts/fetch-minilm.sh`): skipped with a message without it, failing instead when
 //! `MULTIREWARD_REQUIRE_DATA` is set (as in CI).
 
+mod common;
+
+use common::minilm_dir;
 use multireward::checkpoint::tokenizer_path;
 use multireward::device::default_device;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::reward::{Reward, Sample};
-use multireward::tasks::text::minilm::FETCH_COMMAND;
 use multireward::tasks::text::{
     BpeTokenizer, EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward, SEP,
     SentenceEncoder,
@@ -87,27 +89,12 @@ fn shipped_summarizer_writes_word_like_synopses() {
     );
 }
 
-/// MiniLM's directory, or `None` (skip) when it is missing and CI does not require it.
-fn minilm() -> Option<&'static Path> {
-    let dir = Path::new("data/minilm");
-    if dir.join("model.safetensors").is_file() {
-        return Some(dir);
-    }
-    let msg = format!("data/minilm is missing: run {FETCH_COMMAND}");
-    assert!(
-        std::env::var_os("MULTIREWARD_REQUIRE_DATA").is_none(),
-        "{msg}"
-    );
-    eprintln!("skipping: {msg}");
-    None
-}
-
 #[test]
 fn rewards_rank_the_matching_summary_first() {
-    let Some(dir) = minilm() else { return };
+    let Some(dir) = minilm_dir() else { return };
     let device = default_device();
     let cache = Arc::new(EmbeddingCache::new(
-        SentenceEncoder::load(dir, &device).unwrap(),
+        SentenceEncoder::load(&dir, &device).unwrap(),
     ));
     let head =
         FaithfulnessHead::load(Path::new("assets/text-rewards/faithfulness"), &device).unwrap();

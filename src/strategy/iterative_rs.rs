@@ -45,19 +45,6 @@ impl Plan<'_> {
     }
 }
 
-/// A fresh IterativeRS run: `N` experts from `reference`, the first block's objectives.
-pub(super) fn start<P: Policy, L: Learner<P>>(
-    reference: &P,
-    learner: &L,
-    per_block: usize,
-    seed: u64,
-) -> Progress<P> {
-    let n = learner.objectives();
-    let mut run = Progress::start(reference, learner, n);
-    run.current = active_set(n, per_block, seed, 0);
-    run
-}
-
 /// Continue `run` to step T (or to an early stop of the run's options).
 pub(super) fn run<P: Policy, L: Learner<P>>(
     learner: &mut L,

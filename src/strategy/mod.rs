@@ -1,11 +1,17 @@
 //! The multi-reward strategies, interchangeable behind one enum: IterativeRS (experts merged
 //! every `m` steps, `M` of `N` objectives per block), MORLHF (one policy on the weighted-sum
-//! reward), Rewarded Soups (independent experts merged once, plus a λ sweep).
+//! reward), Rewarded Soups (independent experts merged once, plus a λ sweep) and RiC
+//! (reward-conditioned supervised fine-tuning).
 //!
-//! A strategy drives a [`Learner`] — "one algorithmic step of one policy on one objective" —
-//! and a [`Merger`]. [`PpoLearner`] is the real learner (PPO on a
-//! [`RewardSet`](crate::reward::RewardSet)); tests plug in exact-gradient learners to check
-//! the special cases of docs/algorithms.md, "The method" (m = 1 ⇔ MORLHF, m = T ⇔ Rewarded Soups).
+//! A strategy drives a [`Learner`] — "one algorithmic step of one policy on one objective".
+//! [`PpoLearner`] is the real learner (PPO on a [`RewardSet`](crate::reward::RewardSet)); tests
+//! plug in exact-gradient learners to check the special cases of docs/algorithms.md, "The
+//! method" (m = 1 ⇔ MORLHF, m = T ⇔ Rewarded Soups). Strategies that merge carry their merge
+//! method ([`MergeMethod`]) and coefficients ([`MergeWeights`]) in their settings.
+//!
+//! One file per loop (`iterative_rs`, `morlhf`, `rewarded_soups`, `ric`); the pieces they
+//! share: `merging` (coefficients and the merge step), `progress` (where a run stands and its
+//! bookkeeping), `run_state` (checkpoints), `learner` ([`PpoLearner`]).
 
 mod iterative_rs;
 mod learner;
@@ -21,7 +27,8 @@ pub use merging::{MergeWeights, SelectionScore, selection_grid_3, simplex_grid, 
 pub use ric::{RicConfig, RicOutcome, RicTarget};
 pub use run_state::{RunState, STATE_FILE};
 
-use crate::merge::{MergeError, MergeMethod};
+use crate::merge::MergeError;
+pub use crate::merge::MergeMethod;
 use crate::policy::{Policy, PolicyError};
 use crate::reward::{RewardError, RewardStats};
 use crate::rl::{PpoStats, RlError};
@@ -451,6 +458,15 @@ impl Strategy {
         }
     }
 
+    /// Policies trained side by side with `n` objectives (a checkpoint holds one per expert).
+    pub fn experts(&self, n: usize) -> usize {
+        match self {
+            Self::IterativeRs { .. } | Self::RewardedSoups { .. } => n,
+            Self::Morlhf { .. } => 1,
+            Self::Ric(_) => 0,
+        }
+    }
+
     /// Learner steps (PPO iterations) the run will take with `n` objectives.
     pub fn iterations(&self, n: usize) -> usize {
         match *self {
@@ -489,14 +505,10 @@ impl Strategy {
                 prefs.len()
             )));
         }
-        let progress = match self {
-            Self::IterativeRs { per_block, .. } => {
-                iterative_rs::start(reference, learner, *per_block, seed)
-            }
-            Self::Morlhf { .. } => Progress::start(reference, learner, 1),
-            Self::RewardedSoups { .. } => Progress::start(reference, learner, n),
-            Self::Ric(_) => Progress::start(reference, learner, 0),
-        };
+        let mut progress = Progress::start(reference, learner, self.experts(n));
+        if let Self::IterativeRs { per_block, .. } = self {
+            progress.current = active_set(n, *per_block, seed, 0);
+        }
         self.continue_run(reference, learner, seed, progress, options)
     }
 

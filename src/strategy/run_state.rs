@@ -116,11 +116,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
 ) -> Result<(RunState, Progress<P>), StrategyError> {
     let state = RunState::read(dir)?;
     let n = learner.objectives();
-    let expected = match &state.strategy {
-        Strategy::Morlhf { .. } => 1,
-        Strategy::Ric(_) => 0,
-        _ => n,
-    };
+    let expected = state.strategy.experts(n);
     if state.experts != expected {
         return Err(StrategyError::BadConfig(format!(
             "checkpoint has {} experts; a {} run with {n} objectives has {expected}",

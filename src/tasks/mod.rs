@@ -1,4 +1,7 @@
-//! Domain code that plugs tokenizers, rewards and metrics into the generic layers.
+//! Domain code that plugs data readers, tokenizers, rewards, metrics and the paper's model
+//! shapes into the generic layers: [`molecules`] (SMILES, QM9), [`dna`] (DHS enhancers, motifs,
+//! cell-type classifiers), [`text`] (Debian summaries, BPE, MiniLM, ROUGE). A private `mlp`
+//! module holds the small dense networks the molecule and DNA models share.
 
 pub mod dna;
 mod mlp;
