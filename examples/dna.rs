@@ -91,7 +91,8 @@ fn presets() -> [Preset; 3] {
     ]
 }
 
-/// The paper's DNA table (docs/algorithms.md, "Metrics of the paper"; Malinois-predicted MPRA activity, another scale).
+/// The paper's DNA table (docs/algorithms.md, "Metrics of the paper"; Malinois-predicted MPRA
+/// activity, another scale).
 #[allow(clippy::approx_constant)] // MORLHF's ICV is 3.14, not π.
 fn paper_rows() -> Vec<PaperRow> {
     let row = |m: &str, o: [f64; 3], avg, icv| PaperRow::new(m, &o, avg, icv);

@@ -88,7 +88,8 @@ fn presets(n: usize) -> [Preset; 3] {
     ]
 }
 
-/// The paper's QM9 table (docs/algorithms.md, "Metrics of the paper"; PAMNet-evaluated α, gap, U0).
+/// The paper's QM9 table (docs/algorithms.md, "Metrics of the paper"; PAMNet-evaluated α,
+/// gap, U0).
 fn paper_rows() -> Vec<PaperRow> {
     let row = |m: &str, o: [f64; 3], avg, icv| PaperRow::new(m, &o, avg, icv);
     vec![

@@ -127,8 +127,8 @@ fn presets() -> [Preset; 3] {
     ]
 }
 
-/// The paper's summarisation table (docs/algorithms.md, "Metrics of the paper"; Reddit TL;DR with the faithful / summary /
-/// DeBERTa reward models: other rewards, other scale).
+/// The paper's summarisation table (docs/algorithms.md, "Metrics of the paper"; Reddit TL;DR
+/// with the faithful / summary / DeBERTa reward models: other rewards, other scale).
 fn paper_rows() -> Vec<PaperRow> {
     let row = |m: &str, o: [f64; 3], avg, icv| PaperRow::new(m, &o, avg, icv);
     vec![

@@ -19,7 +19,7 @@ use multireward::tasks::molecules::qm9::{
     BackboneFeatures, MorganFeatures, Property, PropertyReward,
 };
 use multireward::tasks::molecules::regressor::Regressor;
-use multireward::tasks::molecules::{ChemError, MAX_ATOMS, Molecule, sa_score};
+use multireward::tasks::molecules::{ChemError, MAX_ATOMS, MAX_BRANCH_DEPTH, Molecule, sa_score};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -327,10 +327,9 @@ enum Want {
     Syntax(&'static str),
     /// Valid SMILES with this many atoms, more than [`MAX_ATOMS`]: [`ChemError::TooLarge`].
     TooLarge(usize),
-    /// Valid SMILES with this many atoms (more than [`MAX_ATOMS`]) nested deeper than the
-    /// backend parser's 500 branch levels: [`ChemError::TooLarge`], or the parser's nesting
-    /// limit as [`ChemError::Syntax`] (which it reports first).
-    TooLargeOrTooDeep(usize),
+    /// Valid SMILES nested deeper than [`MAX_BRANCH_DEPTH`] branch levels, the backend
+    /// parser's limit: [`ChemError::Unsupported`] naming it.
+    TooDeep,
 }
 
 impl Want {
@@ -342,10 +341,8 @@ impl Want {
                 d.heavy_atoms == *n
             }
             (Want::Syntax(what), Err(ChemError::Syntax(m))) => m.contains(what),
-            (Want::TooLarge(n) | Want::TooLargeOrTooDeep(n), Err(ChemError::TooLarge(k))) => k == n,
-            (Want::TooLargeOrTooDeep(_), Err(ChemError::Syntax(m))) => {
-                m.contains("branch nesting too deep")
-            }
+            (Want::TooLarge(n), Err(ChemError::TooLarge(k))) => k == n,
+            (Want::TooDeep, Err(ChemError::Unsupported(m))) => m.contains("nested deeper than"),
             _ => false,
         }
     }
@@ -359,16 +356,28 @@ fn nested(open: &str, close: &str, k: usize) -> String {
 /// Huge, deeply nested and overflowing inputs give the right typed error (never a panic, which
 /// the chemistry layer would report as [`ChemError::Backend`]) and valid ones are scored.
 /// What RDKit 2026.09.1's `MolFromSmiles` does with each is in the comments; RDKit itself
-/// crashes (stack overflow) on 100,000 carbons. Inputs the library still gets wrong are in
-/// `pathological_inputs_known_bugs`.
+/// crashes (stack overflow) on 100,000 carbons. Nesting deeper than [`MAX_BRANCH_DEPTH`] is the
+/// one place we refuse valid SMILES (the backend parser's limit), with a typed error.
 #[test]
 fn pathological_inputs_are_typed_errors() {
     let cases: Vec<(String, Want)> = vec![
         // A linear chain written as 10,000 nested branches, C(C(C(…))): valid SMILES (RDKit
-        // reads 10,001 atoms), too large.
-        (nested("(C", ")", 10_000), Want::TooLargeOrTooDeep(10_001)),
+        // reads 10,001 atoms), deeper than the parser reads.
+        (nested("(C", ")", 10_000), Want::TooDeep),
         // The deepest nesting the parser takes: the same chain with 501 atoms.
-        (nested("(C", ")", 500), Want::Scored(501)),
+        (nested("(C", ")", MAX_BRANCH_DEPTH), Want::Scored(501)),
+        // One level deeper: valid (RDKit reads 502 atoms), within MAX_ATOMS, but past the
+        // parser's limit: a typed "unsupported" error, not a syntax error.
+        (nested("(C", ")", MAX_BRANCH_DEPTH + 1), Want::TooDeep),
+        // An isotope overflowing any integer: RDKit rejects it ("number too large"); the
+        // backend parser would saturate it at 65,535, so the syntax check refuses it first.
+        (
+            "[99999999999999999999C]".into(),
+            Want::Syntax("bracket atom"),
+        ),
+        // Isotopes between 16 and 32 bits: RDKit wraps them ([70000C] → [4464C]); refused.
+        ("[70000C]".into(), Want::Syntax("bracket atom")),
+        ("[65535C]".into(), Want::Scored(1)),
         // Empty branches C((((…)))): invalid.
         (nested("(", ")", 10_000), Want::Syntax("misplaced bracket")),
         ("(".repeat(100_000), Want::Syntax("misplaced bracket")),
@@ -409,36 +418,5 @@ fn pathological_inputs_are_typed_errors() {
             ));
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
-
-/// KNOWN LIBRARY BUGS found by `pathological_inputs_are_typed_errors`, asserted as RDKit
-/// 2026.09.1 behaves: this test fails until the chemistry layer
-/// (`src/tasks/molecules/chem.rs`) handles them.
-#[test]
-fn pathological_inputs_known_bugs() {
-    let cases = [
-        // BUG: an isotope overflowing any integer is accepted (the backend parser saturates it
-        // at 65,535 and scores `[65535C]`); RDKit rejects it ("number too large").
-        ("[99999999999999999999C]".to_string(), Want::Syntax("")),
-        // BUG: a chain of 502 atoms written as 501 nested branches is valid SMILES (RDKit
-        // reads it) within MAX_ATOMS, but the backend parser stops at 500 branch levels and
-        // it is rejected as `Syntax("branch nesting too deep …")`.
-        (nested("(C", ")", 501), Want::Scored(502)),
-    ];
-    let wrong: Vec<String> = cases
-        .iter()
-        .filter_map(|(s, want)| {
-            let got = reward_path(s);
-            (!want.accepts(s, &got)).then(|| {
-                let canonical = Molecule::from_smiles(s).map(|m| m.canonical_smiles().to_owned());
-                format!(
-                    "{:?}…: got {got:?} (canonical {:?}), want {want:?}",
-                    &s[..s.len().min(24)],
-                    canonical.map(|c| c.chars().take(24).collect::<String>())
-                )
-            })
-        })
-        .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -69,8 +69,8 @@ pub fn avg_reward(scores: &[Vec<f64>]) -> Result<f64, EvalError> {
     Ok(stats.iter().map(|s| s.mean).sum::<f64>() / stats.len() as f64)
 }
 
-/// ICV-A (docs/algorithms.md, first reading): mean / population std, over samples, of each sample's
-/// average reward across objectives. `None` when that std is zero.
+/// ICV-A (docs/algorithms.md, first reading): mean / population std, over samples, of each
+/// sample's average reward across objectives. `None` when that std is zero.
 pub fn icv_a_sample_average(scores: &[Vec<f64>]) -> Result<Option<f64>, EvalError> {
     let cols = check_scores(scores)? as f64;
     let averages: Vec<f64> = scores
@@ -80,8 +80,8 @@ pub fn icv_a_sample_average(scores: &[Vec<f64>]) -> Result<Option<f64>, EvalErro
     Ok(MeanStd::of(&averages).icv())
 }
 
-/// ICV-B (docs/algorithms.md, second reading): the mean over objectives of μ_i / σ_i, with σ_i the
-/// population std of objective i over samples. `None` when any σ_i is zero.
+/// ICV-B (docs/algorithms.md, second reading): the mean over objectives of μ_i / σ_i, with
+/// σ_i the population std of objective i over samples. `None` when any σ_i is zero.
 pub fn icv_b_mean_objective_icv(scores: &[Vec<f64>]) -> Result<Option<f64>, EvalError> {
     let stats = objective_stats(scores)?;
     let ratios: Option<Vec<f64>> = stats.iter().map(MeanStd::icv).collect();

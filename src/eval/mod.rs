@@ -4,7 +4,8 @@
 //! sample, one column per objective, higher is better); no tensors.
 //!
 //! - [`metrics`]: per-objective mean/std, Avg, both ICV readings (docs/algorithms.md,
-//!   "Metrics of the paper"), Pareto front, exact 2-D/3-D hypervolume, and the serialisable per-strategy [`Summary`];
+//!   "Metrics of the paper"), Pareto front, exact 2-D/3-D hypervolume, and the serialisable
+//!   per-strategy [`Summary`];
 //! - [`report`]: the paper-layout Markdown table, the JSON report, and the appendable CSV
 //!   per-step log;
 //! - [`plot`]: pairwise reward-space scatter plots as PNG.

@@ -14,7 +14,8 @@ pub const MARKDOWN_FILE: &str = "results.md";
 /// File name of the JSON report written by [`RunReport::write`].
 pub const JSON_FILE: &str = "results.json";
 
-/// One row of a published results table (docs/algorithms.md, "Metrics of the paper"), shown beside ours for comparison.
+/// One row of a published results table (docs/algorithms.md, "Metrics of the paper"), shown
+/// beside ours for comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaperRow {
     /// Method name.

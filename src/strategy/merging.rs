@@ -179,8 +179,9 @@ pub fn simplex_grid(n: usize, divisions: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The reference code's selection grid for 3 objectives (docs/algorithms.md, "Merge coefficients"; the DNA and text tasks): uniform, and the
-/// permutations of (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
+/// The reference code's selection grid for 3 objectives (docs/algorithms.md, "The reference
+/// code's settings"; the DNA and text tasks): uniform, and the permutations of
+/// (1/6, 5/12, 5/12), (1/6, 1/6, 2/3) and (1/2, 1/4, 1/4) — 10 candidates.
 pub fn selection_grid_3() -> Vec<Vec<f64>> {
     let mut grid = vec![vec![1.0 / 3.0; 3]];
     // (odd one out, the value appearing twice); each placed at the three positions.

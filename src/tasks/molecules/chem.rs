@@ -18,6 +18,10 @@ use chematic::chem;
 use chematic::fp::{RdkitMorganConfig, RdkitMorganRadius, rdkit_morgan_fingerprint};
 use chematic::smiles::{RdkitSmilesError, rdkit_canonical_smiles};
 
+/// Deepest branch nesting the backend parser reads (`chematic`'s limit); deeper valid SMILES
+/// is a [`ChemError::Unsupported`] error.
+pub const MAX_BRANCH_DEPTH: usize = 500;
+
 /// Largest molecule (atoms in the SMILES graph, explicit hydrogens included) accepted by
 /// [`Molecule::from_smiles`]: far above drug-like sizes (< 100 heavy atoms) and the policies'
 /// 128-token context, and small enough that one pathological string cannot stall scoring.
@@ -266,6 +270,12 @@ fn rdkit_syntax(smiles: &str) -> Result<Cow<'_, str>, ChemError> {
             _ if prev == Some(Token::Dot) && token != Token::Atom => {
                 return err("'.' not followed by an atom", start);
             }
+            Token::Open if depth == MAX_BRANCH_DEPTH => {
+                return Err(ChemError::Unsupported(format!(
+                    "branches nested deeper than {MAX_BRANCH_DEPTH} levels at position {start} \
+                     (the parser's limit; RDKit reads them)"
+                )));
+            }
             Token::Open => depth += 1,
             Token::Close if depth == 0 => return err("unopened branch", start),
             Token::Close => depth -= 1,
@@ -315,11 +325,17 @@ fn rdkit_syntax(smiles: &str) -> Result<Cow<'_, str>, ChemError> {
 }
 
 /// Whether RDKit reads the inside of a bracket atom whose syntax chematic is laxer about: a
-/// lowercase (aromatic) symbol must be one RDKit knows, and an atom map `:n` needs digits
-/// without a leading zero.
+/// lowercase (aromatic) symbol must be one RDKit knows, an atom map `:n` needs digits without
+/// a leading zero, and an isotope must be at most 65,535.
 fn rdkit_bracket_atom(inner: &str) -> bool {
     const AROMATIC: [&str; 10] = ["as", "b", "c", "n", "o", "p", "s", "se", "si", "te"];
     let symbol = inner.trim_start_matches(|c: char| c.is_ascii_digit());
+    // An isotope must fit the backend's 16 bits (chematic would saturate it at 65,535; RDKit
+    // rejects numbers beyond 32 bits and wraps the ones between, so we refuse both).
+    let isotope = &inner[..inner.len() - symbol.len()];
+    if !isotope.is_empty() && isotope.parse::<u16>().is_err() {
+        return false;
+    }
     let end = symbol.find(|c: char| !c.is_ascii_lowercase());
     let lower = &symbol[..end.unwrap_or(symbol.len())];
     let map_ok = inner.split_once(':').is_none_or(|(_, m)| {

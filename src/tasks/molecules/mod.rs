@@ -21,7 +21,8 @@ pub fn paper_policy() -> crate::policy::GptConfig {
 }
 
 pub use chem::{
-    ChemError, Descriptors, MAX_ATOMS, Molecule, MorganCounts, canonical_smiles, is_valid_smiles,
+    ChemError, Descriptors, MAX_ATOMS, MAX_BRANCH_DEPTH, Molecule, MorganCounts, canonical_smiles,
+    is_valid_smiles,
 };
 pub use metrics::{SampleQuality, sample_quality};
 pub use sa_score::sa_score;
