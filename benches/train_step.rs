@@ -39,7 +39,7 @@ fn train_step(c: &mut Criterion) {
                 || (),
                 |_| {
                     let m = model.take().unwrap();
-                    let loss = lm_loss(&m, &batch);
+                    let loss = lm_loss(&m, &batch).unwrap();
                     let grads = GradientsParams::from_grads(loss.backward(), &m);
                     let m = optim.step(1e-5, m, grads);
                     model = Some(m);
@@ -81,7 +81,7 @@ fn expert_handle(c: &mut Criterion) {
                 |_| {
                     let m = model.take().unwrap();
                     let clone = held.then(|| m.clone());
-                    let loss = lm_loss(&m, &batch);
+                    let loss = lm_loss(&m, &batch).unwrap();
                     let grads = GradientsParams::from_grads(loss.backward(), &m);
                     let m = optim.step(1e-5, m, grads);
                     device.sync().unwrap();

@@ -6,6 +6,7 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{FloatDType, Tensor};
 use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -15,6 +16,9 @@ pub const WEIGHTS_FILE: &str = "model.bpk";
 pub const CONFIG_FILE: &str = "config.json";
 /// File holding the tokenizer vocabulary.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// File holding the SHA-256 of every other file of the checkpoint, written last; loads check
+/// each file they read against it (checkpoints written before it existed have none).
+pub const CHECKSUM_FILE: &str = "checksums.json";
 
 /// Errors reading or writing checkpoints.
 #[derive(Debug, Error)]
@@ -49,6 +53,28 @@ pub enum CheckpointError {
     /// The tokenizer vocabulary could not be written or read.
     #[error("checkpoint tokenizer: {0}")]
     Tokenizer(#[from] TokenizerError),
+    /// A file differs from the checksum recorded when the checkpoint was written.
+    #[error(
+        "{path} does not match the checksum recorded when the checkpoint was written (expected \
+         {expected}, found {found}): the file was modified or damaged; restore or re-create the \
+         checkpoint"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The recorded SHA-256.
+        expected: String,
+        /// The file's SHA-256 now.
+        found: String,
+    },
+    /// Loaded weights hold NaN or infinite values.
+    #[error("checkpoint weights at {path}: {count} parameter values are NaN or infinite")]
+    NonFinite {
+        /// The weights file.
+        path: PathBuf,
+        /// How many values are not finite.
+        count: usize,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
@@ -77,12 +103,11 @@ impl ModuleMapper for CastFloats {
     }
 }
 
-/// Write `dir` atomically: `fill` populates a temporary sibling directory, which then replaces
-/// `dir` (an existing `dir` is moved aside first and removed after the rename).
-pub fn write_dir_atomically(
-    dir: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), CheckpointError>,
-) -> Result<(), CheckpointError> {
+/// Marker written into a temporary directory once `fill` has completed it.
+const COMPLETE_MARKER: &str = ".complete";
+
+/// The sibling paths of `dir` used while replacing it: `(parent, name)`.
+fn sibling_parts(dir: &Path) -> Result<(PathBuf, String), CheckpointError> {
     let name = dir
         .file_name()
         .ok_or_else(|| CheckpointError::BadConfig(format!("{} has no name", dir.display())))?
@@ -91,8 +116,81 @@ pub fn write_dir_atomically(
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io(parent))?;
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    Ok((parent, name))
+}
+
+/// Leftovers of replacing `dir`: `(path, pid, is_tmp)` for every `.{name}.tmp-PID` and
+/// `.{name}.old-PID` sibling.
+fn leftovers(dir: &Path) -> Result<Vec<(PathBuf, u32, bool)>, CheckpointError> {
+    let (parent, name) = sibling_parts(dir)?;
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        for (infix, is_tmp) in [(".tmp-", true), (".old-", false)] {
+            let prefix = format!(".{name}{infix}");
+            if let Some(pid) = file.strip_prefix(&prefix).and_then(|p| p.parse().ok()) {
+                out.push((entry.path(), pid, is_tmp));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether process `pid` may still be running (always `true` where that cannot be told).
+fn alive(pid: u32) -> bool {
+    pid == std::process::id()
+        || !Path::new("/proc/self").exists()
+        || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Bring `dir` back after a crash in the middle of [`write_dir_atomically`]: when `dir` is
+/// missing, a completed temporary copy (the newer state) or else the previous copy moved
+/// aside is renamed into place. Leftovers of processes that are no longer running are
+/// removed once `dir` exists. Returns whether `dir` was restored.
+///
+/// # Errors
+/// I/O errors renaming or removing the leftovers.
+pub fn recover_dir(dir: &Path) -> Result<bool, CheckpointError> {
+    let mut found = leftovers(dir)?;
+    let mut restored = false;
+    if !dir.exists() {
+        // Newest complete copy first: a finished temporary directory, then a moved-aside one.
+        found.sort_by_key(|(_, _, is_tmp)| !is_tmp);
+        let pick = found.iter().position(|(path, pid, is_tmp)| {
+            !alive(*pid) && (!is_tmp || path.join(COMPLETE_MARKER).exists())
+        });
+        if let Some(i) = pick {
+            let (path, _, _) = found.remove(i);
+            std::fs::rename(&path, dir).map_err(io(&path))?;
+            restored = true;
+        }
+    }
+    if dir.exists() {
+        for (path, pid, _) in found {
+            if !alive(pid) {
+                std::fs::remove_dir_all(&path).map_err(io(&path))?;
+            }
+        }
+    }
+    Ok(restored)
+}
+
+/// Write `dir` atomically: `fill` populates a temporary sibling directory, which then replaces
+/// `dir` (an existing `dir` is moved aside first and removed after the rename). A crash
+/// between the two renames leaves both complete copies under hidden sibling names;
+/// [`recover_dir`] (run here first, and by every reader) puts the newer one back.
+pub fn write_dir_atomically(
+    dir: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), CheckpointError>,
+) -> Result<(), CheckpointError> {
+    let (parent, name) = sibling_parts(dir)?;
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    recover_dir(dir)?;
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if tmp.exists() {
@@ -103,14 +201,21 @@ pub fn write_dir_atomically(
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(e);
     }
+    let marker = tmp.join(COMPLETE_MARKER);
+    std::fs::write(&marker, b"").map_err(io(&marker))?;
     let had_old = dir.exists();
     if had_old {
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        }
         std::fs::rename(dir, &old).map_err(io(dir))?;
     }
     std::fs::rename(&tmp, dir).map_err(io(dir))?;
     if had_old {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
+    // Now that `dir` exists, leftovers of dead processes can go.
+    recover_dir(dir)?;
     Ok(())
 }
 
@@ -155,13 +260,67 @@ pub fn save_module_with<M: Module, C: Serialize>(
         if let Some(tokenizer) = tokenizer {
             tokenizer.save(&tmp.join(TOKENIZER_FILE))?;
         }
-        Ok(())
+        write_checksums(tmp)
     })
+}
+
+/// Record the SHA-256 of every visible file in `dir` (but the checksum file itself) in
+/// [`CHECKSUM_FILE`] (`scripts/write-checksums.py` does the same for committed assets).
+pub fn write_checksums(dir: &Path) -> Result<(), CheckpointError> {
+    let mut sums = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let path = entry.map_err(io(dir))?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let visible = |n: &String| n != CHECKSUM_FILE && !n.starts_with('.') && path.is_file();
+        if let Some(name) = name.filter(visible) {
+            sums.insert(name, file_digest(&path)?);
+        }
+    }
+    let path = dir.join(CHECKSUM_FILE);
+    let json = serde_json::to_string_pretty(&sums).map_err(|source| CheckpointError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::write(&path, json).map_err(io(&path))
+}
+
+/// Check `path` against the checksum its directory recorded for it, if any.
+///
+/// # Errors
+/// [`CheckpointError::Corrupt`] on a mismatch; I/O and JSON errors reading either file.
+pub fn verify_file(path: &Path) -> Result<(), CheckpointError> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(());
+    };
+    let sums_path = dir.join(CHECKSUM_FILE);
+    if !sums_path.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&sums_path).map_err(io(&sums_path))?;
+    let sums: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&text).map_err(|source| CheckpointError::Json {
+            path: sums_path.clone(),
+            source,
+        })?;
+    let Some(expected) = sums.get(&*name.to_string_lossy()) else {
+        return Ok(());
+    };
+    let found = file_digest(path)?;
+    if found != *expected {
+        return Err(CheckpointError::Corrupt {
+            path: path.to_path_buf(),
+            expected: expected.clone(),
+            found,
+        });
+    }
+    Ok(())
 }
 
 /// Read the configuration JSON of a checkpoint.
 pub fn load_config<C: DeserializeOwned>(dir: &Path) -> Result<C, CheckpointError> {
+    recover_dir(dir)?;
     let path = dir.join(CONFIG_FILE);
+    verify_file(&path)?;
     let text = std::fs::read_to_string(&path).map_err(io(&path))?;
     serde_json::from_str(&text).map_err(|source| CheckpointError::Json { path, source })
 }
@@ -179,10 +338,78 @@ pub fn load_weights<M: Module>(dir: &Path, module: M) -> Result<M, CheckpointErr
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no weights file"),
         });
     }
+    verify_file(&path)?;
     let record = ModuleRecord::load(&path).map_err(|e| weights(e.to_string()))?;
-    module
+    let module = module
         .try_load_record(record.cast_to_module_dtype())
-        .map_err(|e| weights(e.to_string()))
+        .map_err(|e| weights(e.to_string()))?;
+    match non_finite(&module) {
+        0 => Ok(module),
+        count => Err(CheckpointError::NonFinite { path, count }),
+    }
+}
+
+/// Refuse a configuration describing more parameters than the weights file can hold (at 2
+/// bytes each, the smallest stored precision) before a model of that size is allocated.
+///
+/// # Errors
+/// [`CheckpointError::Io`] when the weights file is missing; [`CheckpointError::BadConfig`].
+pub fn check_weights_size(dir: &Path, params: usize) -> Result<(), CheckpointError> {
+    let path = dir.join(WEIGHTS_FILE);
+    let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+    if (params as u64).saturating_mul(2) > size {
+        return Err(CheckpointError::BadConfig(format!(
+            "{CONFIG_FILE} describes {params} parameters but {} holds {size} bytes (at most \
+             {} half-precision values): the configuration does not belong to these weights",
+            path.display(),
+            size / 2
+        )));
+    }
+    Ok(())
+}
+
+/// How many float parameter values of `module` are NaN or infinite.
+pub fn non_finite<M: Module>(module: &M) -> usize {
+    struct Count(usize);
+    impl burn::module::ModuleVisitor for Count {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let data = param.val().into_data().convert::<f32>();
+            self.0 += data.iter::<f32>().filter(|x| !x.is_finite()).count();
+        }
+    }
+    let mut c = Count(0);
+    module.visit(&mut c);
+    c.0
+}
+
+/// SHA-256 (hex) of a module's float parameters: each one's shape and its values as
+/// little-endian `f32` bytes, in traversal order. Equal for equal weights on any device.
+pub fn weights_digest<M: Module>(module: &M) -> String {
+    struct Digest(Sha256);
+    impl burn::module::ModuleVisitor for Digest {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            for d in t.dims() {
+                self.0.update((d as u64).to_le_bytes());
+            }
+            for x in t.into_data().convert::<f32>().iter::<f32>() {
+                self.0.update(x.to_le_bytes());
+            }
+        }
+    }
+    let mut v = Digest(Sha256::new());
+    module.visit(&mut v);
+    hex(&v.0.finalize())
+}
+
+/// SHA-256 (hex) of a file's bytes.
+pub fn file_digest(path: &Path) -> Result<String, CheckpointError> {
+    let bytes = std::fs::read(path).map_err(io(path))?;
+    Ok(hex(&Sha256::digest(&bytes)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Path of the tokenizer vocabulary inside a checkpoint directory.

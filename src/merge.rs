@@ -2,6 +2,7 @@
 //! average (Rewarded Soups / IterativeRS eq. 9), task arithmetic and TIES, plus the merge
 //! coefficients of eq. 9 (user weights renormalised over the merged objectives).
 
+use crate::policy::Policy;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
@@ -129,6 +130,9 @@ fn check_finite(weights: &[f64]) -> Result<(), MergeError> {
 
 /// Check weights for a convex combination: one per model, finite, ≥ 0, summing to 1 (±1e-6).
 pub fn check_convex(weights: &[f64], models: usize) -> Result<(), MergeError> {
+    if models == 0 {
+        return Err(MergeError::Empty);
+    }
     let bad = |reason: String| MergeError::BadWeights {
         weights: weights.to_vec(),
         reason,
@@ -146,6 +150,27 @@ pub fn check_convex(weights: &[f64], models: usize) -> Result<(), MergeError> {
     let sum: f64 = weights.iter().sum();
     if (sum - 1.0).abs() > 1e-6 {
         return Err(bad(format!("weights sum to {sum}, not 1")));
+    }
+    Ok(())
+}
+
+/// Refuse to merge policies whose architectures differ in what their parameter shapes do not
+/// show (e.g. GPTs with the same widths but other head counts; [`Policy::architecture`]).
+/// The strategies check this before every merge; call it before [`Merger::merge`] on
+/// policies of unknown origin.
+///
+/// # Errors
+/// [`MergeError::Empty`]; [`MergeError::ArchitectureMismatch`] naming both architectures.
+pub fn check_architectures<P: Policy>(models: &[&P]) -> Result<(), MergeError> {
+    let first = models.first().ok_or(MergeError::Empty)?.architecture();
+    for (i, m) in models.iter().enumerate().skip(1) {
+        let other = m.architecture();
+        if other != first {
+            return Err(MergeError::ArchitectureMismatch {
+                path: "architecture".into(),
+                detail: format!("model 0 is {first}, model {i} is {other}"),
+            });
+        }
     }
     Ok(())
 }
@@ -304,6 +329,7 @@ impl Merger for TaskArithmetic {
         weights: &[f64],
         base: Option<&M>,
     ) -> Result<M, MergeError> {
+        check_scale("task arithmetic", self.scale)?;
         let (base, flats) = with_base(models, weights, base, "task arithmetic")?;
         let merged = per_parameter(flats[0].len(), |p| {
             let b = flats[0][p].values.clone();
@@ -334,7 +360,21 @@ fn with_base<'a, M: Module>(
     Ok((base, flatten_all(&all)?))
 }
 
+/// A method's scale λ must be finite (a NaN or infinite one makes every parameter NaN).
+fn check_scale(method: &str, scale: f64) -> Result<(), MergeError> {
+    if scale.is_finite() {
+        Ok(())
+    } else {
+        Err(MergeError::BadSetting(format!(
+            "{method} scale must be finite, got {scale}"
+        )))
+    }
+}
+
 fn check_weights_len(weights: &[f64], models: usize) -> Result<(), MergeError> {
+    if models == 0 {
+        return Err(MergeError::Empty);
+    }
     if weights.len() != models {
         return Err(MergeError::BadWeights {
             weights: weights.to_vec(),
@@ -368,6 +408,7 @@ impl Merger for Ties {
                 self.density
             )));
         }
+        check_scale("TIES", self.scale)?;
         let (base, flats) = with_base(models, weights, base, "TIES")?;
         if weights.iter().any(|&w| w < 0.0) {
             return Err(MergeError::BadWeights {

@@ -97,3 +97,43 @@ pub trait Tokenizer: Send + Sync {
         Ok(ids)
     }
 }
+
+/// The kinds of tokenizer files the domains write (their `"kind"` field; Hugging Face's BPE
+/// files have a `"model"` object instead), as `(kind, what it tokenizes)`.
+const KINDS: [(&str, &str); 3] = [
+    ("smiles-regex", "SMILES molecules"),
+    ("dna-kmer", "DNA k-mers"),
+    ("bpe", "text (byte-level BPE)"),
+];
+
+/// Read the tokenizer file at `path` (checked against its checkpoint's checksums) and make
+/// sure it is of kind `expected`, else say which domain it belongs to.
+///
+/// # Errors
+/// I/O and JSON errors; [`TokenizerError::BadVocab`] naming the file's domain when it is a
+/// tokenizer of another kind (e.g. a DNA policy handed to the molecules example).
+pub(crate) fn read_kind(path: &Path, expected: &str) -> Result<String, TokenizerError> {
+    crate::checkpoint::verify_file(path).map_err(|e| TokenizerError::BadVocab(e.to_string()))?;
+    let text = std::fs::read_to_string(path)?;
+    let value: serde_json::Value = serde_json::from_str(&text)?;
+    let found = match value.get("kind").and_then(|k| k.as_str()) {
+        Some(kind) => kind,
+        None if value.get("model").is_some() => "bpe",
+        None => "unknown",
+    };
+    if found != expected {
+        let what = |kind: &str| {
+            KINDS
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or("an unknown format", |(_, w)| w)
+        };
+        return Err(TokenizerError::BadVocab(format!(
+            "{} is a tokenizer for {}, not for {}: the checkpoint belongs to another domain",
+            path.display(),
+            what(found),
+            what(expected)
+        )));
+    }
+    Ok(text)
+}

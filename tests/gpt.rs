@@ -50,7 +50,10 @@ fn kv_cache_matches_full_recomputation() {
     // Cached sampling log-probs equal a full forward over the finished sequences.
     let diff = max_abs_diff(cached.log_probs.clone(), full.log_probs.clone());
     assert!(diff <= 1e-4, "sampling log-probs differ by {diff}");
-    let rescored = model.score(&cached.sequences, cfg.temperature).log_probs;
+    let rescored = model
+        .score(&cached.sequences, cfg.temperature)
+        .unwrap()
+        .log_probs;
     let diff = max_abs_diff(cached.log_probs.clone(), rescored);
     assert!(
         diff <= 1e-4,
@@ -111,7 +114,7 @@ fn left_padding_does_not_change_a_row() {
     let diff = max_abs_diff(alone.log_probs, padded.log_probs.narrow(0, 0, 1));
     assert!(diff <= 1e-4, "{diff}");
     // Values exist and are finite for every response token.
-    let scores = model.score(&padded.sequences, 1.0);
+    let scores = model.score(&padded.sequences, 1.0).unwrap();
     let values = scores.values.expect("value head");
     assert_eq!(values.dims(), [2, 8]);
     assert!(values.is_finite().all().into_scalar::<bool>());
@@ -194,18 +197,24 @@ fn checkpoint_round_trip_and_errors() {
     assert_eq!(back.config(), model.config());
     let seqs = Sequences::from_parts(&[vec![BOS, 4]], &[vec![5, 6, EOS]], 12, &dev).unwrap();
     let diff = max_abs_diff(
-        model.score(&seqs, 1.0).log_probs,
-        back.score(&seqs, 1.0).log_probs,
+        model.score(&seqs, 1.0).unwrap().log_probs,
+        back.score(&seqs, 1.0).unwrap().log_probs,
     );
     assert_eq!(diff, 0.0);
     let tok_back = SmilesTokenizer::load(&multireward::checkpoint::tokenizer_path(&dir)).unwrap();
     assert_eq!(tok_back.tokens(), tok.tokens());
-    // A config with another shape does not load the weights: typed error, no panic.
+    // A config with another shape does not load the weights: typed error, no panic. The
+    // checksum recorded at save time catches the edit first; without it, the shapes do.
     std::fs::write(
         dir.join("config.json"),
         serde_json::to_string(&GptConfig::new(1, 2, 8, 32, 12, 32)).unwrap(),
     )
     .unwrap();
+    assert!(matches!(
+        Gpt::load(&dir, &dev),
+        Err(multireward::checkpoint::CheckpointError::Corrupt { .. })
+    ));
+    std::fs::remove_file(dir.join(multireward::checkpoint::CHECKSUM_FILE)).unwrap();
     assert!(matches!(
         Gpt::load(&dir, &dev),
         Err(multireward::checkpoint::CheckpointError::Weights { .. })
@@ -252,8 +261,8 @@ fn autodiff_scoring_with_padding_matches_inference() {
         &dev,
     )
     .unwrap();
-    let train = model.score(&seqs, 0.7);
-    let infer = model.valid().score(&seqs, 0.7);
+    let train = model.score(&seqs, 0.7).unwrap();
+    let infer = model.valid().score(&seqs, 0.7).unwrap();
     let diff = max_abs_diff(train.log_probs.clone().without_autodiff(), infer.log_probs);
     assert!(diff <= 1e-5, "{diff}");
     // Gradients flow through the padded batch.

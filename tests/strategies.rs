@@ -65,7 +65,7 @@ impl Learner<Gpt> for ExactGradient {
     ) -> Result<Vec<Vec<f64>>, StrategyError> {
         let p: Vec<f32> = policy
             .valid()
-            .score(&self.seqs, 1.0)
+            .score(&self.seqs, 1.0)?
             .log_probs
             .sum_dim(1)
             .exp()
@@ -92,7 +92,7 @@ impl Learner<Gpt> for ExactGradient {
             .collect();
         let r = Tensor::<1>::from_data(TensorData::new(r, [9]), &device);
         let p = policy
-            .score(&self.seqs, 1.0)
+            .score(&self.seqs, 1.0)?
             .log_probs
             .sum_dim(1)
             .exp()

@@ -230,6 +230,14 @@ impl<'a, P: Policy> Comparison<'a, P> {
     /// Check `config` against `task` (every setting, before anything is trained) and plan the
     /// strategies. Errors name the setting by its command-line flag.
     pub fn new(mut task: Task<'a, P>, config: ComparisonConfig) -> Result<Self, ExperimentError> {
+        let (tokens, vocab) = (task.tokenizer.vocab_size(), task.reference.vocab_size());
+        if tokens != vocab {
+            return Err(ExperimentError::Task(format!(
+                "the tokenizer has {tokens} tokens but the reference policy's vocabulary has \
+                 {vocab}: they come from different checkpoints (load both from the same \
+                 directory)"
+            )));
+        }
         let n = task.oracles.names().len();
         let objectives = task.rewards.weights().iter().filter(|w| **w > 0.0).count();
         if objectives == 0 || objectives != n {

@@ -5,7 +5,7 @@
 //! [`Policy`] implementation. Sampling (prefill, key/value cache, decoding steps) is in
 //! [`decode`].
 
-use super::sampling::SamplingConfig;
+use super::sampling::{SamplingConfig, check_temperature};
 use super::sequences::{Rollout, Sequences};
 use super::{Policy, PolicyError, ResponseScores};
 use crate::checkpoint::{self, CheckpointError};
@@ -22,6 +22,12 @@ use decode::{Decoding, KvCache, LayerCache, apply};
 use std::path::Path;
 
 mod decode;
+
+/// Largest single size (layers, heads, widths, vocabulary, context) a [`GptConfig`] accepts.
+const MAX_SIZE: usize = 1 << 24;
+/// Most parameters a [`GptConfig`] accepts (40 GB of f32): a mistyped size is refused instead
+/// of aborting the process on allocation.
+const MAX_PARAMS: f64 = 1e10;
 
 /// Shape and regularisation of a [`Gpt`].
 #[derive(Config, Debug, PartialEq)]
@@ -77,8 +83,27 @@ impl GptConfig {
                 self.d_model, self.n_head
             ));
         }
+        if positive.iter().any(|&s| s > MAX_SIZE) {
+            return Err(format!("every size must be at most {MAX_SIZE}: {self:?}"));
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
+            return Err(format!(
+                "layer_norm_eps must be finite and > 0, got {}",
+                self.layer_norm_eps
+            ));
+        }
+        // In f64: the exact count can overflow for sizes near MAX_SIZE.
+        let (d, f, l) = (self.d_model as f64, self.d_ff as f64, self.n_layer as f64);
+        let params = (self.vocab_size as f64 * 2.0 + self.max_len as f64) * d
+            + l * (4.0 * d * d + 2.0 * d * f + 9.0 * d + f);
+        if params > MAX_PARAMS {
+            return Err(format!(
+                "about {params:.2e} parameters exceed the {MAX_PARAMS:e} this library allocates: \
+                 {self:?}"
+            ));
         }
         Ok(())
     }
@@ -431,10 +456,24 @@ impl Policy for Gpt {
         model.generate(prompts, cfg, decoding)
     }
 
-    fn score(&self, seqs: &Sequences, temperature: f32) -> ResponseScores {
+    fn score(&self, seqs: &Sequences, temperature: f32) -> Result<ResponseScores, PolicyError> {
+        check_temperature(temperature)?;
         let device = self.tok_emb.weight.device();
         let [b, l] = seqs.dims();
         let p = seqs.prompt_len;
+        if p == 0 || l <= p {
+            return Err(PolicyError::BadConfig(format!(
+                "sequences of {l} tokens with a {p}-token prompt: scoring needs at least one \
+                 prompt token (BOS) and one response token"
+            )));
+        }
+        if l > self.config.max_len {
+            return Err(PolicyError::TooLong {
+                prompt: p,
+                response: l - p,
+                max_len: self.config.max_len,
+            });
+        }
         let mask = Self::attn_mask(seqs.key_pad.as_ref(), 0, l, l, &device);
         let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
         // The state before response token j is position p - 1 + j.
@@ -444,10 +483,10 @@ impl Policy for Gpt {
         let log_probs = log_softmax(logits, 2)
             .gather(2, targets)
             .squeeze_dim::<2>(2);
-        ResponseScores {
+        Ok(ResponseScores {
             log_probs,
             values: self.values(h),
-        }
+        })
     }
 
     fn has_value_head(&self) -> bool {
@@ -464,6 +503,15 @@ impl Policy for Gpt {
 
     fn max_len(&self) -> Option<usize> {
         Some(self.config.max_len)
+    }
+
+    fn architecture(&self) -> serde_json::Value {
+        // Everything but dropout, which does not change what the weights mean.
+        let mut config = serde_json::to_value(&self.config).unwrap_or_default();
+        if let Some(c) = config.as_object_mut() {
+            c.remove("dropout");
+        }
+        config
     }
 
     fn with_extra_tokens(&self, extra: usize) -> Self {
@@ -493,6 +541,7 @@ impl Policy for Gpt {
     fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
         let config: GptConfig = checkpoint::load_config(dir)?;
         config.validate().map_err(CheckpointError::BadConfig)?;
+        checkpoint::check_weights_size(dir, config.num_params())?;
         checkpoint::load_weights(dir, config.init(device))
     }
 }

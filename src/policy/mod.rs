@@ -8,7 +8,7 @@ mod sequences;
 
 pub use gpt::{Gpt, GptConfig};
 pub use prompts::Prompts;
-pub use sampling::{SamplingConfig, sample_next, uniform_draws};
+pub use sampling::{SamplingConfig, check_temperature, sample_next, uniform_draws};
 pub use sequences::{Rollout, Sequences, response_mask};
 
 use crate::checkpoint::CheckpointError;
@@ -74,7 +74,7 @@ pub struct ResponseScores {
 /// let rollout = policy.sample(&vec![vec![BOS]; 3], &cfg)?;
 /// assert_eq!(rollout.response_ids().len(), 3);
 /// // Scoring the sampled tokens again gives the rollout's log-probabilities.
-/// let scores = policy.score(&rollout.sequences, cfg.temperature);
+/// let scores = policy.score(&rollout.sequences, cfg.temperature)?;
 /// assert_eq!(scores.log_probs.dims(), rollout.log_probs.dims());
 /// assert!(scores.values.is_none() && !policy.has_value_head());
 /// # Ok::<(), multireward::policy::PolicyError>(())
@@ -88,7 +88,12 @@ pub trait Policy: Module {
 
     /// Log-probabilities of the response tokens of `seqs` (every token after the prompt) at
     /// `temperature` (logits are divided by it, as when sampling), plus values if available.
-    fn score(&self, seqs: &Sequences, temperature: f32) -> ResponseScores;
+    ///
+    /// # Errors
+    /// [`PolicyError::BadConfig`] for a temperature that is not finite and > 0 or sequences
+    /// without a prompt or a response token; [`PolicyError::TooLong`] for sequences longer
+    /// than the policy's context.
+    fn score(&self, seqs: &Sequences, temperature: f32) -> Result<ResponseScores, PolicyError>;
 
     /// Whether [`Policy::score`] returns value estimates.
     fn has_value_head(&self) -> bool;
@@ -98,6 +103,13 @@ pub trait Policy: Module {
 
     /// Number of token ids the policy models.
     fn vocab_size(&self) -> usize;
+
+    /// What a merge must agree on beyond parameter names and shapes (e.g. a GPT's head
+    /// count): two policies with different architectures must not be merged. `Null` (the
+    /// default) when the shapes say everything.
+    fn architecture(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 
     /// Longest sequence (prompt + response, in tokens) the policy can score, if bounded.
     fn max_len(&self) -> Option<usize> {

@@ -57,12 +57,7 @@ impl Default for SamplingConfig {
 impl SamplingConfig {
     /// Check ranges: temperature > 0, top-k ≥ 1, top-p in (0, 1].
     pub fn validate(&self) -> Result<(), PolicyError> {
-        if !(self.temperature.is_finite() && self.temperature > 0.0) {
-            return Err(PolicyError::BadConfig(format!(
-                "temperature must be finite and > 0, got {}",
-                self.temperature
-            )));
-        }
+        check_temperature(self.temperature)?;
         if self.top_k == Some(0) {
             return Err(PolicyError::BadConfig("top_k must be ≥ 1".into()));
         }
@@ -86,6 +81,30 @@ impl SamplingConfig {
             return Err(PolicyError::BadConfig("max_new_tokens must be ≥ 1".into()));
         }
         Ok(())
+    }
+
+    /// [`SamplingConfig::validate`] for a policy of `vocab` tokens: also `vocab_floor` must
+    /// leave a token to sample. Every sampling entry point calls this.
+    pub fn validate_for(&self, vocab: usize) -> Result<(), PolicyError> {
+        self.validate()?;
+        if self.vocab_floor >= vocab {
+            return Err(PolicyError::BadConfig(format!(
+                "vocab_floor {} leaves no token of the policy's {vocab} to sample",
+                self.vocab_floor
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A sampling or scoring temperature must be finite and > 0 (logits are divided by it).
+pub fn check_temperature(temperature: f32) -> Result<(), PolicyError> {
+    if temperature.is_finite() && temperature > 0.0 {
+        Ok(())
+    } else {
+        Err(PolicyError::BadConfig(format!(
+            "temperature must be finite and > 0, got {temperature}"
+        )))
     }
 }
 

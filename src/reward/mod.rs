@@ -195,6 +195,22 @@ pub enum RewardError {
         /// The offending value.
         value: f64,
     },
+    /// A reward panicked. `index` and `sample` name the first sample of the batch that panics
+    /// when scored alone (`None` if only the whole batch does).
+    #[error("reward {reward:?} panicked{}: {message}", match (index, sample) {
+        (Some(i), Some(s)) => format!(" on sample {i} ({s:?})"),
+        _ => String::new(),
+    })]
+    Panicked {
+        /// The reward's name.
+        reward: String,
+        /// The first sample that panics alone.
+        index: Option<usize>,
+        /// That sample's completion text.
+        sample: Option<String>,
+        /// The panic's message.
+        message: String,
+    },
     /// [`Aggregation::WeightedGeometricMean`] met a transformed value outside [0, 1].
     #[error("reward {reward:?} has transformed value {value} outside [0, 1] for sample {index}")]
     OutOfRange {

@@ -7,6 +7,16 @@ use super::transform::Transform;
 use super::{Direction, Reward, RewardError, Sample};
 use serde_json::{Value, json};
 use std::collections::HashSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The text of a panic's payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
 
 #[derive(Debug)]
 struct Entry {
@@ -17,10 +27,25 @@ struct Entry {
 }
 
 impl Entry {
-    /// The reward's raw values, checked for length and finiteness.
+    /// The reward's raw values, checked for length and finiteness. A reward that panics is
+    /// reported as [`RewardError::Panicked`] (naming the first sample that panics alone),
+    /// not allowed to take the process down.
     fn score(&self, samples: &[Sample<'_>]) -> Result<Vec<Option<f64>>, RewardError> {
         let name = || self.reward.name().to_owned();
-        let raw = self.reward.score(samples)?;
+        let raw = match catch_unwind(AssertUnwindSafe(|| self.reward.score(samples))) {
+            Ok(raw) => raw?,
+            Err(payload) => {
+                let culprit = (0..samples.len()).find(|&i| {
+                    catch_unwind(AssertUnwindSafe(|| self.reward.score(&samples[i..=i]))).is_err()
+                });
+                return Err(RewardError::Panicked {
+                    reward: name(),
+                    index: culprit,
+                    sample: culprit.map(|i| samples[i].completion.to_owned()),
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        };
         if raw.len() != samples.len() {
             return Err(RewardError::WrongLength {
                 reward: name(),
@@ -95,6 +120,8 @@ pub struct RewardSetBuilder {
     entries: Vec<Entry>,
     aggregation: Aggregation,
     na_penalty: f64,
+    /// A transform or normaliser set before any reward was added (reported by `build`).
+    orphan: Option<&'static str>,
 }
 
 impl RewardSetBuilder {
@@ -110,23 +137,25 @@ impl RewardSetBuilder {
         self
     }
 
-    /// Sets the transform of the reward added last.
-    ///
-    /// # Panics
-    /// If no reward has been added yet.
+    /// Sets the transform of the reward added last ([`RewardSetBuilder::build`] fails if no
+    /// reward was added before).
     #[must_use]
     pub fn transform(mut self, transform: Transform) -> Self {
-        self.last().transform = transform;
+        match self.entries.last_mut() {
+            Some(e) => e.transform = transform,
+            None => self.orphan = Some("transform"),
+        }
         self
     }
 
-    /// Sets the normaliser of the reward added last.
-    ///
-    /// # Panics
-    /// If no reward has been added yet.
+    /// Sets the normaliser of the reward added last ([`RewardSetBuilder::build`] fails if
+    /// no reward was added before).
     #[must_use]
     pub fn normalizer(mut self, normalizer: Normalizer) -> Self {
-        self.last().normalizer = normalizer;
+        match self.entries.last_mut() {
+            Some(e) => e.normalizer = normalizer,
+            None => self.orphan = Some("normalizer"),
+        }
         self
     }
 
@@ -145,12 +174,6 @@ impl RewardSetBuilder {
         self
     }
 
-    fn last(&mut self) -> &mut Entry {
-        self.entries
-            .last_mut()
-            .expect("add a reward before setting its transform or normalizer")
-    }
-
     /// Validates weights, names, transforms, normalisers and the penalty.
     ///
     /// # Errors
@@ -158,6 +181,14 @@ impl RewardSetBuilder {
     /// [`RewardError::InvalidTransform`], [`RewardError::InvalidNormalizer`] or
     /// [`RewardError::InvalidNaPenalty`].
     pub fn build(self) -> Result<RewardSet, RewardError> {
+        if let Some(what) = self.orphan {
+            return Err(RewardError::InvalidWeights {
+                weights: Vec::new(),
+                reason: format!(
+                    "a {what} was set before any reward was added (add the reward first)"
+                ),
+            });
+        }
         let weights: Vec<f64> = self.entries.iter().map(|e| e.weight).collect();
         check_weights(&weights, self.entries.len())?;
         if !self.na_penalty.is_finite() {
@@ -224,6 +255,15 @@ impl RewardSet {
                 normalizers.len(),
                 self.entries.len()
             )));
+        }
+        // All checked before any is applied: a bad state changes nothing.
+        for (e, n) in self.entries.iter().zip(normalizers) {
+            n.check().map_err(|reason| {
+                RewardError::StateMismatch(format!(
+                    "saved normaliser of reward {:?} is unusable ({reason}): {n:?}",
+                    e.reward.name()
+                ))
+            })?;
         }
         for (e, n) in self.entries.iter_mut().zip(normalizers) {
             e.normalizer = *n;

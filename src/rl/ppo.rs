@@ -255,12 +255,12 @@ impl<P: Policy> Ppo<P> {
         if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
             return Err(RlError::BadScores(format!("score {s} for sample {i}")));
         }
-        let prepared = self.prepare(&policy, &rollout, &scores);
+        let prepared = self.prepare(&policy, &rollout, &scores)?;
         self.update(policy, optim, lr, &rollout.sequences, prepared, seed)
     }
 
     /// Old log-probs/values, reference KL, rewards and advantages (host side).
-    fn prepare(&self, policy: &P, rollout: &Rollout, scores: &[f32]) -> Prepared {
+    fn prepare(&self, policy: &P, rollout: &Rollout, scores: &[f32]) -> Result<Prepared, RlError> {
         let c = &self.config;
         let t = c.sampling.temperature;
         // The group estimator needs no values: the sampler's log-probabilities are the old
@@ -268,11 +268,11 @@ impl<P: Policy> Ppo<P> {
         let (old_logp, old_values) = match c.estimator {
             Estimator::Group { .. } => (host(rollout.log_probs.clone()), None),
             Estimator::Gae => {
-                let old = policy.valid().score(&rollout.sequences, t);
+                let old = policy.valid().score(&rollout.sequences, t)?;
                 (host(old.log_probs), old.values.map(host))
             }
         };
-        let reference = self.reference.score(&rollout.sequences, t);
+        let reference = self.reference.score(&rollout.sequences, t)?;
         let [b, r] = rollout.response_mask.dims();
         let mask = host_mask(rollout);
         let grid = TokenGrid {
@@ -311,14 +311,14 @@ impl<P: Policy> Ppo<P> {
             response_len: mask.iter().filter(|&&m| m).count() as f64 / n,
             ..Default::default()
         };
-        Prepared {
+        Ok(Prepared {
             advantages,
             returns,
             old_logp,
             old_values,
             mask,
             stats,
-        }
+        })
     }
 
     /// `epochs × minibatches` clipped updates.
@@ -371,7 +371,7 @@ impl<P: Policy> Ppo<P> {
                     pick(&old_v),
                     pick(&mask),
                 );
-                let new = policy.score(&sub, c.sampling.temperature);
+                let new = policy.score(&sub, c.sampling.temperature)?;
                 let log_ratio = new.log_probs - old_lp;
                 let ratio = log_ratio.clone().exp();
                 let pg1 = -adv.clone() * ratio.clone();
@@ -459,7 +459,7 @@ pub fn kl_to_reference<P: Policy>(
         reference.vocab_size(),
         &reference.device(),
     )?;
-    let ref_logp = host(reference.score(&seqs, temperature).log_probs);
+    let ref_logp = host(reference.score(&seqs, temperature)?.log_probs);
     let logp = host(rollout.log_probs.clone());
     let mask = host_mask(rollout);
     let grid = TokenGrid {

@@ -3,7 +3,7 @@
 //! sweep over the simplex ([`soup_front`], [`simplex_grid`]).
 
 use super::{Expert, Learner, StrategyError};
-use crate::merge::{MergeMethod, Merger, renormalised};
+use crate::merge::{MergeMethod, Merger, check_architectures, renormalised};
 use crate::policy::Policy;
 
 /// How merge coefficients are chosen.
@@ -58,6 +58,7 @@ impl Merging<'_> {
     ) -> Result<P, StrategyError> {
         let weights = self.coefficients(experts, members, reference, learner, seed)?;
         let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
+        check_architectures(&[&[reference][..], &models].concat())?;
         Ok(self
             .method
             .merge(&models, &weights, Some(reference))?
@@ -76,6 +77,8 @@ impl Merging<'_> {
         seed: u64,
     ) -> Result<P, StrategyError> {
         let weights = self.coefficients(experts, members, reference, learner, seed)?;
+        let refs: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
+        check_architectures(&[&[reference][..], &refs].concat())?;
         let models: Vec<P> = members
             .iter()
             .map(|&i| std::mem::replace(&mut experts[i].policy, reference.clone()))
@@ -148,6 +151,7 @@ pub fn soup_front<P: Policy, G: Merger>(
     reference: &P,
 ) -> Result<Vec<(Vec<f64>, P)>, StrategyError> {
     let models: Vec<&P> = experts.iter().collect();
+    check_architectures(&[&[reference][..], &models].concat())?;
     grid.iter()
         .map(|w| Ok((w.clone(), merger.merge(&models, w, Some(reference))?)))
         .collect()

@@ -467,6 +467,51 @@ impl Strategy {
         }
     }
 
+    /// Whether a run with `n` objectives can stand at `done` steps, `round` rounds and the
+    /// active set `active` (a checkpoint's claims; the message says what is wrong).
+    pub fn check_progress(
+        &self,
+        n: usize,
+        done: usize,
+        round: usize,
+        active: &[usize],
+    ) -> Result<(), String> {
+        let (limit, unit) = match self {
+            Self::IterativeRs { steps, .. } | Self::Morlhf { steps } => (*steps, "steps"),
+            Self::RewardedSoups { steps, .. } => (steps * n, "expert steps"),
+            Self::Ric(c) => (c.online_rounds + 1, "rounds"),
+        };
+        if done > limit {
+            return Err(format!("{done} {unit} done of the {limit} planned"));
+        }
+        if let Self::IterativeRs {
+            steps,
+            merge_every,
+            per_block,
+            ..
+        } = self
+        {
+            if round > steps / (*merge_every).max(1) {
+                return Err(format!(
+                    "{round} merge rounds exceed {steps} steps with merges every {merge_every}"
+                ));
+            }
+            let mut seen = active.to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            if seen.len() != active.len()
+                || active.iter().any(|&i| i >= n)
+                || active.len() != (*per_block).min(n)
+            {
+                return Err(format!(
+                    "active set {active:?} is not {} distinct objectives below {n}",
+                    (*per_block).min(n)
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Learner steps (PPO iterations) the run will take with `n` objectives.
     pub fn iterations(&self, n: usize) -> usize {
         match *self {

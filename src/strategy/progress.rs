@@ -64,6 +64,8 @@ pub(super) struct Books<'o, 'a, P: Policy> {
     options: &'o RunOptions<'a>,
     /// `budget.iterations` at the last checkpoint (or the start).
     checkpointed_at: usize,
+    /// The reference's weights digest, computed at the first checkpoint.
+    reference_digest: std::cell::OnceCell<String>,
 }
 
 impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
@@ -82,6 +84,7 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
             reference,
             options,
             checkpointed_at: progress.budget.iterations,
+            reference_digest: std::cell::OnceCell::new(),
         })
     }
 
@@ -197,7 +200,10 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
             });
         }
         if let Some(dir) = &self.options.checkpoint_dir {
-            run_state::save(dir, self.strategy, self.seed, run, learner)?;
+            let digest = self
+                .reference_digest
+                .get_or_init(|| crate::checkpoint::weights_digest(self.reference));
+            run_state::save(dir, self.strategy, self.seed, digest, run, learner)?;
         }
         self.checkpointed_at = run.budget.iterations;
         let stop_round = merged && self.options.stop_after_round == Some(run.round);

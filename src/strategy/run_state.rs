@@ -10,7 +10,9 @@
 use super::progress::Progress;
 use super::ric::RicState;
 use super::{Budget, Expert, Learner, StepRecord, Strategy, StrategyError};
-use crate::checkpoint::{CheckpointError, write_dir_atomically};
+use crate::checkpoint::{
+    CheckpointError, non_finite, verify_file, weights_digest, write_checksums, write_dir_atomically,
+};
 use crate::policy::Policy;
 use std::path::Path;
 
@@ -41,6 +43,13 @@ pub struct RunState {
     /// RiC's labelled data and conditioning (RiC runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ric: Option<RicState>,
+    /// [`weights_digest`] of the reference policy the run started from (checked on resume;
+    /// absent in checkpoints written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The learner's preference weights (checked on resume; absent in older checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<Vec<f64>>,
 }
 
 fn ckpt(e: impl std::fmt::Display) -> StrategyError {
@@ -59,6 +68,7 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
     dir: &Path,
     strategy: &Strategy,
     seed: u64,
+    reference_digest: &str,
     run: &Progress<P>,
     learner: &L,
 ) -> Result<(), StrategyError> {
@@ -73,6 +83,8 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
         learner: learner.state(),
         log: run.log.clone(),
         ric: run.ric.clone(),
+        reference: Some(reference_digest.to_owned()),
+        preferences: Some(learner.preferences()),
     };
     write_dir_atomically(dir, |tmp| {
         for (i, e) in run.experts.iter().enumerate() {
@@ -93,7 +105,8 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
             path: p.clone(),
             source,
         })?;
-        std::fs::write(&p, json).map_err(|source| CheckpointError::Io { path: p, source })
+        std::fs::write(&p, json).map_err(|source| CheckpointError::Io { path: p, source })?;
+        write_checksums(tmp)
     })
     .map_err(ckpt)
 }
@@ -101,11 +114,59 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
 impl RunState {
     /// Read the state file of the checkpoint in `dir` (weights are not read).
     pub fn read(dir: &Path) -> Result<Self, StrategyError> {
+        crate::checkpoint::recover_dir(dir).map_err(ckpt)?;
         let p = dir.join(STATE_FILE);
+        verify_file(&p).map_err(ckpt)?;
         let text =
             std::fs::read_to_string(&p).map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
         serde_json::from_str(&text).map_err(|e| ckpt(format!("{}: {e}", p.display())))
     }
+}
+
+/// Refuse a state that does not belong to this run or contradicts itself, before anything is
+/// loaded: another reference policy or other preferences than the run started with, progress
+/// past the strategy's plan, an active set naming objectives that do not exist, a log that
+/// disagrees with the budget.
+fn check_state<P: Policy, L: Learner<P>>(
+    state: &RunState,
+    reference: &P,
+    learner: &L,
+) -> Result<(), StrategyError> {
+    let n = learner.objectives();
+    let bad = |what: String| {
+        Err(StrategyError::BadConfig(format!(
+            "checkpoint state: {what}"
+        )))
+    };
+    if let Some(saved) = &state.reference
+        && *saved != weights_digest(reference)
+    {
+        return bad(
+            "the reference policy differs from the one the run started from (weights digest \
+             mismatch); resume with the same reference"
+                .into(),
+        );
+    }
+    if let Some(saved) = &state.preferences
+        && *saved != learner.preferences()
+    {
+        return bad(format!(
+            "the learner's preferences {:?} differ from the run's {saved:?}",
+            learner.preferences()
+        ));
+    }
+    state
+        .strategy
+        .check_progress(n, state.done, state.round, &state.active)
+        .or_else(bad)?;
+    if state.budget.iterations != state.log.len() {
+        return bad(format!(
+            "{} learner steps in the budget but {} in the log",
+            state.budget.iterations,
+            state.log.len()
+        ));
+    }
+    Ok(())
 }
 
 /// Read a checkpoint written by [`save`], rebuilding experts from `reference`'s architecture.
@@ -116,6 +177,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
 ) -> Result<(RunState, Progress<P>), StrategyError> {
     let state = RunState::read(dir)?;
     let n = learner.objectives();
+    check_state(&state, reference, learner)?;
     let expected = state.strategy.experts(n);
     if state.experts != expected {
         return Err(StrategyError::BadConfig(format!(
@@ -127,16 +189,21 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
     learner.restore(&state.learner)?;
     let load_policy = |name: String, template: &P| -> Result<P, StrategyError> {
         let p = dir.join(name);
+        verify_file(&p).map_err(ckpt)?;
         let m = template
             .clone()
             .try_load_file(&p)
             .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
-        Ok(m.train())
+        match non_finite(&m) {
+            0 => Ok(m.train()),
+            count => Err(ckpt(CheckpointError::NonFinite { path: p, count })),
+        }
     };
     let mut experts = Vec::with_capacity(state.experts);
     for i in 0..state.experts {
         let policy = load_policy(format!("expert-{i}.bpk"), reference)?;
         let p = dir.join(format!("optim-{i}.bpk"));
+        verify_file(&p).map_err(ckpt)?;
         let optim = learner
             .optimizer()
             .load(&p)

@@ -146,14 +146,17 @@ impl LmBatch {
 }
 
 /// Mean negative log-likelihood per target token of `batch` under `policy`.
-pub fn lm_loss<P: Policy>(policy: &P, batch: &LmBatch) -> Tensor<1> {
-    let scores = policy.score(&batch.sequences, 1.0);
+///
+/// # Errors
+/// As [`Policy::score`] (e.g. rows longer than the policy's context).
+pub fn lm_loss<P: Policy>(policy: &P, batch: &LmBatch) -> Result<Tensor<1>, PolicyError> {
+    let scores = policy.score(&batch.sequences, 1.0)?;
     let mask = batch
         .target_mask
         .clone()
         .to_device(&policy.device())
         .float();
-    -(scores.log_probs * mask).sum() / batch.n_targets as f32
+    Ok(-(scores.log_probs * mask).sum() / batch.n_targets as f32)
 }
 
 /// What a training run measured.
@@ -210,7 +213,7 @@ impl LmTrainer {
         for chunk in rows.chunks(batch_size.max(1)) {
             let refs: Vec<&[u32]> = chunk.iter().map(Vec::as_slice).collect();
             let batch = LmBatch::completions(&refs, loss_after, vocab, &device)?;
-            let loss: f32 = lm_loss(&model, &batch).into_scalar();
+            let loss: f32 = lm_loss(&model, &batch)?.into_scalar();
             total += loss as f64 * batch.n_targets as f64;
             count += batch.n_targets;
         }
@@ -298,7 +301,7 @@ impl LmTrainer {
             }
             let batch = LmBatch::completions(&rows, cfg.loss_after, vocab, &device)?;
             tokens += batch.n_targets;
-            let loss = lm_loss(&policy, &batch);
+            let loss = lm_loss(&policy, &batch)?;
             let grads = GradientsParams::from_grads(loss.backward(), &policy);
             let loss: f32 = loss.into_scalar();
             let (grads, norm) = clip_global_norm(&policy, grads, cfg.grad_clip);

@@ -126,7 +126,7 @@ impl Gpt {
         cfg: &SamplingConfig,
         decoding: Decoding,
     ) -> Result<Rollout, PolicyError> {
-        cfg.validate()?;
+        cfg.validate_for(self.config.vocab_size)?;
         let r = cfg.max_new_tokens;
         let layout = PromptLayout::new(prompts, r, self.config.vocab_size)?;
         let (b, p) = (layout.batch(), layout.width);

@@ -6,7 +6,7 @@
 //! every ACGT sequence whose length is a multiple of k encodes, and every response of n k-mer
 //! tokens decodes to exactly n·k bases.
 
-use crate::tokenizer::{EOS, SPECIALS, Tokenizer, TokenizerError};
+use crate::tokenizer::{EOS, SPECIALS, Tokenizer, TokenizerError, read_kind};
 use std::path::Path;
 
 /// Bases in id order: a k-mer's id is `SPECIALS.len() + Σ base_index · 4^(k−1−i)`.
@@ -42,13 +42,7 @@ impl DnaTokenizer {
 
     /// Read a tokenizer written by [`Tokenizer::save`].
     pub fn load(path: &Path) -> Result<Self, TokenizerError> {
-        let saved: Saved = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-        if saved.kind != "dna-kmer" {
-            return Err(TokenizerError::BadVocab(format!(
-                "kind {:?}, expected \"dna-kmer\"",
-                saved.kind
-            )));
-        }
+        let saved: Saved = serde_json::from_str(&read_kind(path, "dna-kmer")?)?;
         Self::new(saved.k)
     }
 }

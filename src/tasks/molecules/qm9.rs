@@ -106,12 +106,18 @@ impl BackboneFeatures {
 
 impl Featurizer for BackboneFeatures {
     fn name(&self) -> String {
-        let p = self.policy.lock().expect("policy lock");
+        let p = self
+            .policy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         format!("policy backbone (d {})", p.config().d_model)
     }
 
     fn features(&self, smiles: &[&str]) -> Vec<Option<Vec<f32>>> {
-        let policy = self.policy.lock().expect("policy lock");
+        let policy = self
+            .policy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let max_len = policy.config().max_len;
         let ids: Vec<Option<Vec<u32>>> = smiles
             .iter()
@@ -228,7 +234,10 @@ impl PropertyReward {
     pub fn predict(&self, smiles: &[&str]) -> Vec<Option<f64>> {
         let feats = self.featurizer.features(smiles);
         let rows: Vec<Vec<f32>> = feats.iter().flatten().cloned().collect();
-        let model = self.model.lock().expect("model lock");
+        let model = self
+            .model
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut preds = model.predict(&rows).into_iter();
         feats
             .iter()

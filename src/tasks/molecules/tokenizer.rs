@@ -1,6 +1,6 @@
 //! Atom-level SMILES tokenizer (regex of Schwaller et al., 2019, as used by most SMILES LMs).
 
-use crate::tokenizer::{SPECIALS, Tokenizer, TokenizerError, UNK, UnknownPolicy};
+use crate::tokenizer::{SPECIALS, Tokenizer, TokenizerError, UNK, UnknownPolicy, read_kind};
 use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -100,14 +100,7 @@ impl SmilesTokenizer {
 
     /// Load a vocabulary written by [`Tokenizer::save`].
     pub fn load(path: &Path) -> Result<Self, TokenizerError> {
-        let file: VocabFile = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-        if file.kind != KIND {
-            return Err(TokenizerError::BadVocab(format!(
-                "{} was written by a `{}` tokenizer, not `{KIND}`",
-                path.display(),
-                file.kind
-            )));
-        }
+        let file: VocabFile = serde_json::from_str(&read_kind(path, KIND)?)?;
         let t = file.tokenizer;
         if t.tokens.len() < SPECIALS.len()
             || t.tokens[..SPECIALS.len()]

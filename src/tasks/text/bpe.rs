@@ -95,7 +95,7 @@ impl BpeTokenizer {
     /// [`TokenizerError::Io`] when the file cannot be read, [`TokenizerError::BadVocab`] when
     /// it is not a BPE with the project's specials at ids 0..5.
     pub fn load(path: &Path) -> Result<Self, TokenizerError> {
-        let text = std::fs::read_to_string(path)?;
+        let text = crate::tokenizer::read_kind(path, "bpe")?;
         let inner: Inner = text.parse().map_err(library)?;
         let tok = Self { inner };
         tok.check_specials()?;
