@@ -15,9 +15,9 @@
 //! `examples/molecules.rs` does). The report (`results.md`, `results.json`, `steps.csv`,
 //! `scatter.png`) goes to `--out` (default `results/custom_task/`).
 
+use burn::tensor::Device;
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::device::device_from_env;
 use multireward::experiment::{Budget, RicSettings, Task, metrics_table, percent};
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{FnReward, RewardError, RewardSet, Sample, Transform};
@@ -27,8 +27,6 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/cli.rs"]
 mod cli;
 
@@ -114,16 +112,14 @@ fn presets() -> [Preset; 3] {
 }
 
 fn main() -> ExitCode {
-    alloc::keep_freed_memory();
     cli::main_with(run)
 }
 
 /// Load the policy, build the task and run the comparison.
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let config = args.run.config(presets(), RicSettings::default())?;
     let dir = multireward::assets::smiles_policy()?;
-    let reference = args.run.reference(Gpt::load(&dir, &device_from_env()?)?);
+    let reference = args.run.reference(Gpt::load(&dir, &device)?);
     let tokenizer = SmilesTokenizer::load(&tokenizer_path(&dir))?;
     // Training rewards and evaluation oracles: the same exact functions.
     let task = Task::new(reference, &tokenizer, objectives()?, objectives()?)

@@ -24,9 +24,9 @@
 //! Every response is exactly 200 bp: 50 non-overlapping 4-mer tokens, with the tokenizer's
 //! specials (EOS included) masked out of sampling.
 
+use burn::tensor::Device;
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
@@ -40,8 +40,6 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/cli.rs"]
 mod cli;
 
@@ -136,14 +134,11 @@ fn reward_sets(
 }
 
 fn main() -> ExitCode {
-    alloc::keep_freed_memory();
     cli::main_with(run)
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = args.run.config(presets(), RicSettings::default())?;
-    let device = device_from_env()?;
     let reference = args.run.reference(Gpt::load(&args.policy, &device)?);
     let tokenizer = DnaTokenizer::load(&tokenizer_path(&args.policy))?;
     let records = load_dhs(&dhs_path())?;

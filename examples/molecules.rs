@@ -19,10 +19,10 @@
 //! experts) of `--samples` samples each; RiC gets the same number of generated samples and
 //! optimiser updates. Results go to `--out` (default `results/molecules/`).
 
+use burn::tensor::Device;
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::data::data_path;
-use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{Gpt, Policy, SamplingConfig};
@@ -40,8 +40,6 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/cli.rs"]
 mod cli;
 
@@ -165,12 +163,10 @@ fn reward_sets(
 }
 
 fn main() -> ExitCode {
-    alloc::keep_freed_memory();
     cli::main_with(run)
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
+fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let names: Vec<String> = args
         .objectives
         .split(',')
@@ -179,7 +175,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = args
         .run
         .config(presets(names.len()), RicSettings::default())?;
-    let device = device_from_env()?;
     let reference = args.run.reference(Gpt::load(&args.policy, &device)?);
     let tokenizer = SmilesTokenizer::load(&tokenizer_path(&args.policy))?;
     let (train_rewards, eval_rewards, reward_meta) =

@@ -7,15 +7,14 @@
 //! ```
 
 use clap::Parser;
-use multireward::device::device_from_env;
 use multireward::policy::{GptConfig, SamplingConfig};
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::rl::{Ppo, PpoConfig, RlError};
 use multireward::strategy::{Learner, OptimizerConfig, PpoLearner, StepContext};
 use multireward::tasks::molecules::SmilesTokenizer;
 
-#[path = "support/alloc.rs"]
-mod alloc;
+#[path = "support/start.rs"]
+mod start;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -38,9 +37,8 @@ fn rss_mib() -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    alloc::keep_freed_memory();
-    let args = Args::parse();
-    let device = device_from_env()?.autodiff();
+    let (args, device) = start::start::<Args>()?;
+    let device = device.autodiff();
     device.seed(0);
     let tok = SmilesTokenizer::from_corpus(["C", "N", "O", "c1ccccc1", "C(=O)"])?;
     let vocab = multireward::tokenizer::Tokenizer::vocab_size(&tok);

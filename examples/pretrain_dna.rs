@@ -9,7 +9,6 @@
 
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::device::device_from_env;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::tasks::dna::{
     DnaTokenizer, Split, dhs_path, gc_content, load_dhs, spectrum_correlation,
@@ -43,15 +42,13 @@ struct Args {
     eval_only: bool,
 }
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/pretrain.rs"]
 mod pretrain;
+#[path = "support/start.rs"]
+mod start;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    alloc::keep_freed_memory();
-    let args = Args::parse();
-    let device = device_from_env()?;
+    let (args, device) = start::start::<Args>()?;
     let records = load_dhs(&dhs_path())?;
     let of = |split: Split| -> Vec<String> {
         records

@@ -8,7 +8,6 @@
 use clap::{Parser, ValueEnum};
 use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, split};
-use multireward::device::device_from_env;
 use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::{canonical_smiles, sample_quality};
@@ -53,15 +52,13 @@ struct Args {
     eval_only: bool,
 }
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/pretrain.rs"]
 mod pretrain;
+#[path = "support/start.rs"]
+mod start;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    alloc::keep_freed_memory();
-    let args = Args::parse();
-    let device = device_from_env()?;
+    let (args, device) = start::start::<Args>()?;
     let mut corpus: Vec<String> = Vec::new();
     if matches!(args.corpus, Corpus::Qm9 | Corpus::Both) {
         corpus.extend(

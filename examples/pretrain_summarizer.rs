@@ -10,7 +10,6 @@
 
 use clap::Parser;
 use multireward::checkpoint::{load_config, load_weights, tokenizer_path};
-use multireward::device::device_from_env;
 use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
 use multireward::tasks::text::{
     BpeTokenizer, RougeL, SEP, Split, SummaryPair, load_summaries, summaries_path,
@@ -64,15 +63,13 @@ struct Args {
     eval_only: bool,
 }
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/pretrain.rs"]
 mod pretrain;
+#[path = "support/start.rs"]
+mod start;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    alloc::keep_freed_memory();
-    let args = Args::parse();
-    let device = device_from_env()?;
+    let (args, device) = start::start::<Args>()?;
     let pairs = load_summaries(&summaries_path())?;
     let of =
         |split: Split| -> Vec<&SummaryPair> { pairs.iter().filter(|p| p.split == split).collect() };

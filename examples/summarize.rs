@@ -28,9 +28,9 @@
 //! uses the held-out test split (yet other source packages), scored by the same three
 //! functions.
 
+use burn::tensor::Device;
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::device::device_from_env;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{Gpt, Policy, Prompts, SamplingConfig};
@@ -51,8 +51,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-#[path = "support/alloc.rs"]
-mod alloc;
 #[path = "support/cli.rs"]
 mod cli;
 
@@ -154,12 +152,10 @@ fn prompts(
 }
 
 fn main() -> ExitCode {
-    alloc::keep_freed_memory();
     cli::main_with(run)
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = Args::parse();
+fn run(mut args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     // Without `--expert-lr`, the IterativeRS / Rewarded Soups experts learn at N × `--lr`: each
     // expert's update reaches the merged policy with weight 1/N (at `--lr` both stayed at the
     // SFT level, KL 0.1; docs/results.md).
@@ -172,7 +168,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let config = args.run.config(presets(), ric)?.with_eval_seed(2_000_003);
     let n = OBJECTIVES.len();
-    let device = device_from_env()?;
     // The summariser was trained with dropout 0.1; RL runs without it, as TRL's PPO does.
     let reference = args
         .run

@@ -9,7 +9,6 @@
 //! ```
 
 use clap::Parser;
-use multireward::device::device_from_env;
 use multireward::tasks::dna::{
     Architecture, CellClassifier, ClassifierConfig, ClassifierReport, ClassifierTraining, Split,
     dhs_path, load_dhs,
@@ -18,8 +17,8 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[path = "support/alloc.rs"]
-mod alloc;
+#[path = "support/start.rs"]
+mod start;
 
 #[derive(Parser, Debug)]
 #[command(about = "Train the DNA cell-type classifier reward and its evaluation oracle")]
@@ -67,9 +66,7 @@ fn list(s: &str) -> Result<Vec<usize>, std::num::ParseIntError> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    alloc::keep_freed_memory();
-    let args = Args::parse();
-    let device = device_from_env()?;
+    let (args, device) = start::start::<Args>()?;
     let records = load_dhs(&dhs_path())?;
     let of = |s: Split| -> Vec<_> { records.iter().filter(|r| r.split == s).cloned().collect() };
     let (mut train, valid, test) = (of(Split::Train), of(Split::Val), of(Split::Test));

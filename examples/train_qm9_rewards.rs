@@ -11,7 +11,6 @@
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, split};
-use multireward::device::device_from_env;
 use multireward::policy::{Gpt, Policy};
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::load_qm9;
@@ -22,8 +21,8 @@ use multireward::tasks::molecules::regressor::{Regressor, RegressorTraining};
 use std::path::PathBuf;
 use std::time::Instant;
 
-#[path = "support/alloc.rs"]
-mod alloc;
+#[path = "support/start.rs"]
+mod start;
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -62,9 +61,7 @@ fn split_idx(n: usize, seed: u64, limit: usize) -> Vec<Vec<usize>> {
 type Role = (&'static str, Box<dyn Featurizer>, u64, Vec<usize>);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    alloc::keep_freed_memory();
-    let args = Args::parse();
-    let device = device_from_env()?;
+    let (args, device) = start::start::<Args>()?;
     let records = load_qm9(&data_path("qm9_slim.csv.gz"))?;
     let heavy: Vec<usize> = records
         .iter()

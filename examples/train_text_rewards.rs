@@ -10,7 +10,6 @@
 //! ```
 
 use clap::Parser;
-use multireward::device::device_from_env;
 use multireward::tasks::text::faithfulness::{EmbeddedPair, TextPair, negatives};
 use multireward::tasks::text::minilm::FETCH_COMMAND;
 use multireward::tasks::text::{
@@ -120,9 +119,11 @@ fn print_report(name: &str, r: &FaithfulnessReport) {
     );
 }
 
+#[path = "support/start.rs"]
+mod start;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
-    let device = device_from_env()?;
+    let (args, device) = start::start::<Args>()?;
     let encoder = SentenceEncoder::load(&args.minilm, &device)
         .map_err(|e| format!("{e} (fetch the model with `{FETCH_COMMAND}`)"))?;
     let corpus = load_summaries(&summaries_path())?;

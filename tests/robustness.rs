@@ -115,7 +115,9 @@ fn every_loader_refuses_damaged_weights() {
     type Load = fn(&Path, &burn::tensor::Device) -> Result<(), CheckpointError>;
     let loaders: [(&str, Load); 4] = [
         ("smiles-gpt", |d, dev| Gpt::load(d, dev).map(|_| ())),
-        ("qm9-rewards/alpha-reward", |d, dev| Regressor::load(d, dev).map(|_| ())),
+        ("qm9-rewards/alpha-reward", |d, dev| {
+            Regressor::load(d, dev).map(|_| ())
+        }),
         ("dna-rewards/classifier-reward", |d, dev| {
             CellClassifier::load(d, dev).map(|_| ())
         }),
@@ -136,7 +138,10 @@ fn every_loader_refuses_damaged_weights() {
         bytes[n - 5] ^= 0x40;
         std::fs::write(&path, bytes).unwrap();
         let err = load(&dir, &device).unwrap_err();
-        assert!(matches!(err, CheckpointError::Corrupt { .. }), "{name}: {err}");
+        assert!(
+            matches!(err, CheckpointError::Corrupt { .. }),
+            "{name}: {err}"
+        );
     }
 }
 

@@ -2,6 +2,9 @@
 //! budget presets and flags mapped onto [`ComparisonConfig`], the results and checkpoint
 //! directories, `--resume`, and a `main` that prints errors as sentences.
 
+#[path = "start.rs"]
+mod start;
+
 use clap::ValueEnum;
 use multireward::experiment::{
     Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError, Outcome, RicSettings,
@@ -215,9 +218,15 @@ impl RunArgs {
     }
 }
 
-/// Run `body` and print its error as `error: <sentence>` (with its causes), exit code 1.
-pub fn main_with(body: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>) -> ExitCode {
-    match body() {
+/// Set up (allocator, flags `A`, device: [`start::start`]), run `body` and print its error as
+/// `error: <sentence>` (with its causes), exit code 1.
+pub fn main_with<A: clap::Parser>(
+    body: impl FnOnce(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>>,
+) -> ExitCode {
+    let result = start::start::<A>()
+        .map_err(Box::<dyn std::error::Error>::from)
+        .and_then(|(args, device)| body(args, device));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
