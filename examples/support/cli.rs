@@ -7,8 +7,8 @@ mod start;
 
 use clap::ValueEnum;
 use multireward::experiment::{
-    Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError, Outcome, RicSettings,
-    StrategyKind, Task,
+    Accounting, AdamAtMerge, Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError,
+    Outcome, RicSettings, StrategyKind, Task,
 };
 use multireward::policy::{Gpt, Policy};
 use multireward::strategy::{RicTarget, Strategy};
@@ -95,6 +95,38 @@ pub struct RunArgs {
     /// unfinished one continues from its last checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// Budget accounting: equal `samples` (default) or the paper's equal algorithmic `steps`
+    /// (IterativeRS and Rewarded Soups then use N × MORLHF's samples).
+    #[arg(long, value_enum, default_value_t = AccountingArg::Samples)]
+    pub budget: AccountingArg,
+    /// IterativeRS experts' Adam state after a merge: `reset` (the reference code's) or `keep`.
+    #[arg(long, value_enum, default_value_t = AdamArg::Reset)]
+    pub adam_at_merge: AdamArg,
+    /// Evaluate every strategy along its run and plot reward against KL (`reward_kl.png`).
+    #[arg(long)]
+    pub curve: bool,
+    /// The m ablation: one IterativeRS run per merge period listed (comma-separated; `T` for
+    /// m = T), plotted against the other strategies' levels (`ablation_m.png`).
+    #[arg(long)]
+    pub sweep_m: Option<String>,
+}
+
+/// Budget accounting (`--budget`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccountingArg {
+    /// Equal samples.
+    Samples,
+    /// Equal algorithmic steps (the paper's).
+    Steps,
+}
+
+/// Adam state at an IterativeRS merge (`--adam-at-merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdamArg {
+    /// A fresh optimiser every round.
+    Reset,
+    /// Each expert keeps its moments.
+    Keep,
 }
 
 /// A budget preset with its evaluation samples.
@@ -162,6 +194,16 @@ impl RunArgs {
                     EstimatorArg::Gae => EstimatorKind::Gae,
                 })
                 .with_checkpoint_every(self.checkpoint_every)
+                .with_accounting(match self.budget {
+                    AccountingArg::Samples => Accounting::Samples,
+                    AccountingArg::Steps => Accounting::Steps,
+                })
+                .with_adam_at_merge(match self.adam_at_merge {
+                    AdamArg::Reset => AdamAtMerge::Reset,
+                    AdamArg::Keep => AdamAtMerge::Keep,
+                })
+                .with_curve(self.curve)
+                .with_sweep_m(self.sweep_periods()?)
                 .with_ric(RicSettings {
                     bins: self.ric_bins,
                     rounds: self.ric_rounds.unwrap_or(ric.rounds),
@@ -169,6 +211,24 @@ impl RunArgs {
                     lr: self.ric_lr.unwrap_or(ric.lr),
                 }),
         )
+    }
+
+    /// `--sweep-m` as merge periods (0 for `T`).
+    fn sweep_periods(&self) -> Result<Vec<usize>, ExperimentError> {
+        let Some(list) = &self.sweep_m else {
+            return Ok(Vec::new());
+        };
+        list.split(',')
+            .map(|m| match m.trim() {
+                "T" | "t" => Ok(0),
+                m => m.parse::<usize>().ok().filter(|&m| m > 0).ok_or_else(|| {
+                    ExperimentError::setting(
+                        "sweep-m",
+                        format!("has {m:?}; list merge periods ≥ 1 or T, e.g. 1,2,4,8,T"),
+                    )
+                }),
+            })
+            .collect()
     }
 
     /// The reference policy for `--estimator`: with a fresh value head (seeded, so that a

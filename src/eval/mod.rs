@@ -10,6 +10,7 @@
 //!   per-step log;
 //! - [`plot`]: pairwise reward-space scatter plots as PNG.
 
+pub mod curves;
 pub mod metrics;
 pub mod plot;
 pub mod report;

@@ -18,7 +18,7 @@ pub const PANEL_SIZE: (u32, u32) = (480, 440);
 pub const LEGEND_LINE: u32 = 32;
 
 /// Series colours (Tableau 10), cycled when there are more strategies.
-const PALETTE: [RGBColor; 10] = [
+pub(super) const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -31,7 +31,7 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for EvalError {
     fn from(e: DrawingAreaErrorKind<E>) -> Self {
@@ -40,12 +40,12 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for EvalE
 }
 
 /// A backend error as [`EvalError::Plot`].
-fn plot_err(e: impl std::fmt::Display) -> EvalError {
+pub(super) fn plot_err(e: impl std::fmt::Display) -> EvalError {
     EvalError::Plot(e.to_string())
 }
 
 /// Register the bundled font as plotters' `sans-serif` (once per process).
-fn ensure_font() -> Result<(), EvalError> {
+pub(super) fn ensure_font() -> Result<(), EvalError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         let bytes = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -169,7 +169,7 @@ fn render<S: AsRef<str>>(
 }
 
 /// The values' span padded by 5% on each side (±0.5 when all values are equal).
-fn axis_range(values: impl Iterator<Item = f64>) -> Range<f64> {
+pub(super) fn axis_range(values: impl Iterator<Item = f64>) -> Range<f64> {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     });

@@ -8,7 +8,9 @@
 //! by default, `checkpoints/` (the unfinished runs' [`RunOptions`] checkpoints).
 
 use super::ExperimentError;
+use super::ablation;
 use super::config::{ComparisonConfig, EstimatorKind};
+use super::curve::{self, CurvePoint};
 use super::evaluate::{Scored, means, sample_and_score};
 use super::report::{StrategyResult, write_report};
 use crate::eval::report::{MARKDOWN_FILE, PaperRow};
@@ -200,12 +202,15 @@ pub const TIMINGS_FILE: &str = "timings.json";
 /// The settings a results directory was made with, inside [`RUNS_DIR`].
 const SETTINGS_FILE: &str = "settings.json";
 /// Files of a report, removed when a results directory is reused without resuming.
-const REPORT_FILES: [&str; 5] = [
+const REPORT_FILES: [&str; 8] = [
     MARKDOWN_FILE,
     crate::eval::report::JSON_FILE,
     super::report::STEPS_FILE,
     super::report::PLOT_FILE,
     TIMINGS_FILE,
+    curve::CSV_FILE,
+    curve::PLOT_FILE,
+    ablation::PLOT_FILE,
 ];
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExperimentError + '_ {
@@ -223,7 +228,16 @@ fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// File-name form of a strategy name ("Rewarded Soups" → "rewarded-soups").
 fn slug(name: &str) -> String {
-    name.to_lowercase().replace(' ', "-")
+    let dashed: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    dashed
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 impl<'a, P: Policy> Comparison<'a, P> {
@@ -484,19 +498,31 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 run
             }
         };
+        let mut curves = vec![curve_point("Pretrained", None, &pretrained, n)];
         saved.push(pretrained);
-        self.write(out, &saved)?;
+        self.write(out, &saved, &curves)?;
 
+        let labels = labels(&self.plan);
         for seed in 0..self.config.seeds as u64 {
             for (k, strategy) in self.plan.clone().iter().enumerate() {
                 let name = strategy.name();
-                let key = format!("{}-seed{seed}", slug(name));
+                let label = labels[k].as_str();
+                let key = format!("{}-seed{seed}", slug(label));
                 let path = out.join(RUNS_DIR).join(format!("{key}.json"));
                 let plan_json = serde_json::to_value(strategy).unwrap_or(Value::Null);
+                let curve_path = out.join(RUNS_DIR).join(format!("{key}.curve.json"));
+                let mut along: Vec<CurvePoint> = match self.resume && curve_path.exists() {
+                    true => serde_json::from_slice(
+                        &std::fs::read(&curve_path).map_err(io(&curve_path))?,
+                    )
+                    .map_err(|e| ExperimentError::Task(format!("{}: {e}", curve_path.display())))?,
+                    false => Vec::new(),
+                };
                 if let Some(run) = self.load_saved(&path, &plan_json, Some(seed))? {
                     overall.inc(planned[k]);
+                    curves.extend(along);
                     saved.push(run);
-                    self.write(out, &saved)?;
+                    self.write(out, &saved, &curves)?;
                     continue;
                 }
                 let t0 = Instant::now();
@@ -504,7 +530,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 bar.set_style(style(
                     "{prefix:>16} [{elapsed_precise}] {bar:30} {pos}/{len} iterations {msg} (eta {eta})",
                 ));
-                bar.set_prefix(format!("{name} s{seed}"));
+                bar.set_prefix(format!("{label} s{seed}"));
                 let on_step = |rec: &StepRecord| {
                     let means: Vec<String> = rec
                         .report
@@ -517,23 +543,69 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     overall.inc(1);
                 };
                 let dir = checkpoints.join(&key);
+                let failed = |source| ExperimentError::Run {
+                    strategy: name,
+                    seed,
+                    checkpoint: dir.clone(),
+                    source: Box::new(source),
+                };
+                // With curves, the run stops at each point (its checkpoint), is evaluated and
+                // continues from the checkpoint: the same run, bit for bit (tests/resume.rs).
+                let stops: Vec<usize> = if self.config.curve {
+                    curve::points(strategy, n, self.curve_spacing(n))
+                        .into_iter()
+                        .filter(|&i| along.iter().all(|p| p.iterations < i))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let spacing = self.config.curve.then(|| self.curve_spacing(n));
+                let mut continuing = false;
+                for stop in stops {
+                    let output = self
+                        .train(
+                            strategy,
+                            seed,
+                            &dir,
+                            &on_step,
+                            Some(stop),
+                            continuing,
+                            spacing,
+                        )
+                        .map_err(failed)?;
+                    continuing = true;
+                    if output.completed {
+                        break;
+                    }
+                    let policy = self.current_policy(strategy, &output).map_err(failed)?;
+                    let (scores, metrics, summary) =
+                        self.evaluate(&policy, output.condition(), seed)?;
+                    say(format!(
+                        "{label} seed {seed} at {} iterations: {summary}",
+                        output.budget.iterations
+                    ));
+                    along.push(CurvePoint {
+                        strategy: label.into(),
+                        seed: Some(seed),
+                        iterations: output.budget.iterations,
+                        samples: output.budget.samples,
+                        kl: metrics["kl"].as_f64().unwrap_or(f64::NAN),
+                        means: means(&scores, n),
+                    });
+                    write_atomic(&curve_path, &json_bytes(&along))?;
+                }
                 let output = self
-                    .train(strategy, seed, &dir, &on_step)
-                    .map_err(|source| ExperimentError::Run {
-                        strategy: name,
-                        seed,
-                        checkpoint: dir.clone(),
-                        source: Box::new(source),
-                    })?;
+                    .train(strategy, seed, &dir, &on_step, None, continuing, spacing)
+                    .map_err(failed)?;
                 bar.finish_and_clear();
                 let policy = burn::module::Module::valid(&output.policy);
                 let (scores, metrics, summary) =
                     self.evaluate(&policy, output.condition(), seed)?;
                 let seconds = t0.elapsed().as_secs_f64();
-                say(format!("{name} seed {seed}: {summary}, {seconds:.0} s"));
+                say(format!("{label} seed {seed}: {summary}, {seconds:.0} s"));
                 let run = SavedRun {
                     result: StrategyResult {
-                        name: name.into(),
+                        name: label.into(),
                         scores,
                         log: output.log,
                         budget: output.budget,
@@ -544,8 +616,13 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     seconds,
                 };
                 write_atomic(&path, &json_bytes(&run))?;
+                if self.config.curve {
+                    along.push(curve_point(label, Some(seed), &run, n));
+                    write_atomic(&curve_path, &json_bytes(&along))?;
+                    curves.extend(along);
+                }
                 saved.push(run);
-                self.write(out, &saved)?;
+                self.write(out, &saved, &curves)?;
                 if dir.exists() {
                     std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
                 }
@@ -567,22 +644,32 @@ impl<'a, P: Policy> Comparison<'a, P> {
 
     /// Train `strategy` (seed `seed`), from its checkpoint in `dir` when resuming and one
     /// exists.
+    /// Train `strategy` (seed `seed`), from its checkpoint in `dir` when resuming (or
+    /// `continuing` a run stopped for a curve point) and one exists; stop at the first
+    /// checkpoint after `stop` iterations if given. `checkpoint_every` overrides the
+    /// comparison's period (curve points must fall on checkpoints).
+    #[allow(clippy::too_many_arguments)]
     fn train(
         &mut self,
         strategy: &Strategy,
         seed: u64,
         dir: &Path,
         on_step: &(dyn Fn(&StepRecord) + Sync),
+        stop: Option<usize>,
+        continuing: bool,
+        checkpoint_every: Option<usize>,
     ) -> Result<strategy::RunOutput<P>, strategy::StrategyError> {
         let has_checkpoint = dir.join(STATE_FILE).exists();
-        if has_checkpoint && !self.resume {
+        let resume = self.resume || continuing;
+        if has_checkpoint && !resume {
             std::fs::remove_dir_all(dir).map_err(|e| {
                 strategy::StrategyError::Checkpoint(format!("{}: {e}", dir.display()))
             })?;
         }
         let options = RunOptions {
             checkpoint_dir: Some(dir.to_path_buf()),
-            checkpoint_every: Some(self.config.checkpoint_every),
+            checkpoint_every: Some(checkpoint_every.unwrap_or(self.config.checkpoint_every)),
+            stop_after_iterations: stop,
             on_step: Some(on_step),
             ..Default::default()
         };
@@ -597,7 +684,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 weight_decay: self.config.weight_decay,
             },
         };
-        if has_checkpoint && self.resume {
+        if has_checkpoint && resume {
             let state = strategy::RunState::read(dir)?;
             if &state.strategy != strategy || state.seed != seed {
                 return Err(strategy::StrategyError::Checkpoint(format!(
@@ -613,6 +700,42 @@ impl<'a, P: Policy> Comparison<'a, P> {
         } else {
             strategy.run_with(reference, &mut learner, seed, &options)
         }
+    }
+
+    /// Iterations between curve points: one IterativeRS merge round of all `n` experts.
+    fn curve_spacing(&self, n: usize) -> usize {
+        (self
+            .config
+            .budget
+            .merge_every
+            .min(self.config.steps_per_expert(n))
+            * n)
+            .max(1)
+    }
+
+    /// The policy a stopped run stands for: IterativeRS's last merge, MORLHF's policy, and for
+    /// Rewarded Soups the preference-weighted soup of its experts so far (those not trained yet
+    /// are still the reference).
+    fn current_policy(
+        &self,
+        strategy: &Strategy,
+        output: &strategy::RunOutput<P>,
+    ) -> Result<P, strategy::StrategyError> {
+        let policy = match strategy {
+            Strategy::RewardedSoups { merge, .. } => {
+                let prefs = self.task.rewards.weights();
+                let positive: Vec<f64> = prefs.into_iter().filter(|w| *w > 0.0).collect();
+                let all: Vec<usize> = (0..positive.len()).collect();
+                let weights = crate::merge::renormalised(&positive, &all)?;
+                let soup =
+                    strategy::soup_front(&output.experts, &[weights], merge, &self.task.reference)?;
+                soup.into_iter().next().map(|(_, p)| p).ok_or_else(|| {
+                    strategy::StrategyError::BadConfig("no soup of the experts".into())
+                })?
+            }
+            _ => output.policy.clone(),
+        };
+        Ok(burn::module::Module::valid(&policy))
     }
 
     /// A finished run kept in `path`, if any and if it is of `plan` and `seed`.
@@ -632,7 +755,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 path.display()
             ))
         })?;
-        if &run.plan != plan || run.seed != seed {
+        if !same_plan(&run.plan, plan) || run.seed != seed {
             return Err(ExperimentError::Task(format!(
                 "--resume: {} holds a run with other settings; rerun without --resume",
                 path.display()
@@ -678,8 +801,14 @@ impl<'a, P: Policy> Comparison<'a, P> {
         Ok((scored.scores, metrics, summary))
     }
 
-    /// Rewrite the report and the timings from the runs so far.
-    fn write(&self, out: &Path, saved: &[SavedRun]) -> Result<(), ExperimentError> {
+    /// Rewrite the report and the timings from the runs so far (and the curves, when
+    /// evaluated along the runs).
+    fn write(
+        &self,
+        out: &Path,
+        saved: &[SavedRun],
+        curves: &[CurvePoint],
+    ) -> Result<(), ExperimentError> {
         let results: Vec<StrategyResult> = saved.iter().map(|r| r.result.clone()).collect();
         let metrics: Vec<Value> = saved
             .iter()
@@ -705,6 +834,34 @@ impl<'a, P: Policy> Comparison<'a, P> {
             let table = std::fs::read_to_string(&path).map_err(io(&path))?;
             write_atomic(&path, format!("{table}\n{}", markdown(&metrics)).as_bytes())?;
         }
+        let n = objectives.len();
+        let mut section = format!(
+            "\nBudget accounting: {}.\n",
+            self.config
+                .accounting
+                .describe(self.config.steps_per_expert(n), n)
+        );
+        if self.config.curve {
+            section.push_str(&curve::write(out, &objectives, curves)?);
+        }
+        if !self.config.sweep_m.is_empty() {
+            let plans: Vec<Option<Strategy>> = saved
+                .iter()
+                .map(|r| serde_json::from_value(r.plan.clone()).ok())
+                .collect();
+            let runs: Vec<ablation::Run<'_>> = saved
+                .iter()
+                .zip(&plans)
+                .filter_map(|(r, plan)| {
+                    let avg = means(&r.result.scores, n).iter().sum::<f64>() / n.max(1) as f64;
+                    plan.as_ref().map(|plan| ablation::Run { plan, avg })
+                })
+                .collect();
+            section.push_str(&ablation::write(out, &runs)?);
+        }
+        let path = out.join(MARKDOWN_FILE);
+        let table = std::fs::read_to_string(&path).map_err(io(&path))?;
+        write_atomic(&path, format!("{table}{section}").as_bytes())?;
         let timings: Vec<Value> = saved
             .iter()
             .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "seconds": r.seconds}))
@@ -713,6 +870,46 @@ impl<'a, P: Policy> Comparison<'a, P> {
             &out.join(TIMINGS_FILE),
             &json_bytes(&timings),
         )?)
+    }
+}
+
+/// The report's label of each planned strategy: its name, with its merge period when the plan
+/// holds several runs of the same strategy (an m sweep).
+fn labels(plan: &[Strategy]) -> Vec<String> {
+    plan.iter()
+        .map(|s| {
+            let twins = plan.iter().filter(|o| o.name() == s.name()).count();
+            match s {
+                Strategy::IterativeRs { merge_every, .. } if twins > 1 => {
+                    format!("{} (m = {merge_every})", s.name())
+                }
+                _ => s.name().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Whether two recorded plans are the same strategy (compared as settings, so a plan written
+/// before a field was added or renamed still matches).
+fn same_plan(saved: &Value, plan: &Value) -> bool {
+    match (
+        serde_json::from_value::<Strategy>(saved.clone()),
+        serde_json::from_value::<Strategy>(plan.clone()),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => saved == plan,
+    }
+}
+
+/// The curve point of a finished evaluation `run`.
+fn curve_point(name: &str, seed: Option<u64>, run: &SavedRun, n: usize) -> CurvePoint {
+    CurvePoint {
+        strategy: name.into(),
+        seed,
+        iterations: run.result.budget.iterations,
+        samples: run.result.budget.samples,
+        kl: run.metrics["kl"].as_f64().unwrap_or(f64::NAN),
+        means: means(&run.result.scores, n),
     }
 }
 

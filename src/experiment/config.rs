@@ -64,6 +64,60 @@ impl Budget {
     }
 }
 
+/// How budgets are made equal across strategies (`--budget`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Accounting {
+    /// Equal samples (`samples`, the default): every RL strategy gets `iterations` PPO
+    /// iterations; IterativeRS and Rewarded Soups split them over their `N` experts, so each
+    /// expert takes `T = iterations / N` steps and MORLHF takes `N·T`.
+    #[default]
+    Samples,
+    /// Equal algorithmic steps (`steps`, the paper's accounting): every strategy takes the same
+    /// `T = iterations / N` steps; an IterativeRS or Rewarded Soups step is one PPO iteration of
+    /// every expert, so those use `N` times MORLHF's samples (and RiC gets MORLHF's).
+    Steps,
+}
+
+impl Accounting {
+    /// The command-line name.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Samples => "samples",
+            Self::Steps => "steps",
+        }
+    }
+
+    /// One sentence for the reports, with `t` steps per expert and `n` objectives.
+    pub fn describe(self, t: usize, n: usize) -> String {
+        match self {
+            Self::Samples => format!(
+                "equal samples: every RL strategy {} PPO iterations (IterativeRS and Rewarded \
+                 Soups {t} steps per expert × {n} experts, MORLHF {} steps); RiC as many samples",
+                t * n,
+                t * n
+            ),
+            Self::Steps => format!(
+                "equal algorithmic steps T = {t} (the paper's): IterativeRS and Rewarded Soups \
+                 {t} steps of each of {n} experts ({} PPO iterations), MORLHF {t} steps ({t} \
+                 iterations); RiC MORLHF's samples",
+                t * n
+            ),
+        }
+    }
+}
+
+/// What a restarting expert's Adam state is after a merge (`--adam-at-merge`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdamAtMerge {
+    /// A fresh optimiser (moments zero), as the reference code rebuilds its optimiser every
+    /// round (the default).
+    #[default]
+    Reset,
+    /// Each expert keeps its own moments across the merge (its parameters restart from the
+    /// merge; its update statistics carry on).
+    Keep,
+}
+
 /// How every final policy is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvalPlan {
@@ -215,6 +269,20 @@ pub struct ComparisonConfig {
     /// Checkpoint every this many PPO iterations (`--checkpoint-every`), besides every merge
     /// round and RiC round.
     pub checkpoint_every: usize,
+    /// How budgets are made equal (`--budget`).
+    #[serde(default)]
+    pub accounting: Accounting,
+    /// IterativeRS experts' Adam state after a merge (`--adam-at-merge`).
+    #[serde(default)]
+    pub adam_at_merge: AdamAtMerge,
+    /// Evaluate every RL strategy along its run, at every IterativeRS merge round's iteration
+    /// count (`--curve`), for reward-against-KL curves.
+    #[serde(default)]
+    pub curve: bool,
+    /// Run IterativeRS once per merge period m listed here (0 stands for m = T) instead of
+    /// once with `budget.merge_every` (`--sweep-m`): the m ablation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep_m: Vec<usize>,
 }
 
 impl ComparisonConfig {
@@ -233,7 +301,40 @@ impl ComparisonConfig {
             estimator: EstimatorKind::Rloo,
             ric: RicSettings::default(),
             checkpoint_every: 5,
+            accounting: Accounting::Samples,
+            adam_at_merge: AdamAtMerge::Reset,
+            curve: false,
+            sweep_m: Vec::new(),
         }
+    }
+
+    /// With an IterativeRS run per merge period in `ms` (0: m = T).
+    pub fn with_sweep_m(mut self, ms: Vec<usize>) -> Self {
+        self.sweep_m = ms;
+        self
+    }
+
+    /// With this budget accounting.
+    pub fn with_accounting(mut self, accounting: Accounting) -> Self {
+        self.accounting = accounting;
+        self
+    }
+
+    /// With this Adam-state policy at IterativeRS merges.
+    pub fn with_adam_at_merge(mut self, policy: AdamAtMerge) -> Self {
+        self.adam_at_merge = policy;
+        self
+    }
+
+    /// With (or without) evaluations along every run.
+    pub fn with_curve(mut self, curve: bool) -> Self {
+        self.curve = curve;
+        self
+    }
+
+    /// Steps per expert T of the plan for `n` objectives.
+    pub fn steps_per_expert(&self, n: usize) -> usize {
+        (self.budget.iterations / n.max(1)).max(1)
     }
 
     /// With these strategies.
@@ -413,40 +514,71 @@ impl ComparisonConfig {
     /// its offline round and its online rounds. Call [`ComparisonConfig::validate`] first.
     pub fn plan(&self, n: usize) -> Vec<Strategy> {
         let b = &self.budget;
-        let per_expert = (b.iterations / n.max(1)).max(1);
+        let per_expert = self.steps_per_expert(n);
+        // MORLHF's steps (and RiC's share of samples) under each accounting.
+        let single = match self.accounting {
+            Accounting::Samples => per_expert * n,
+            Accounting::Steps => per_expert,
+        };
+        let keep = self.adam_at_merge == AdamAtMerge::Keep;
+        let irs = |m: usize| {
+            let m = if m == 0 {
+                per_expert
+            } else {
+                m.min(per_expert)
+            };
+            Strategy::iterative_rs(per_expert, m, n).with_keep_optimizer(keep)
+        };
+        let mut periods: Vec<usize> = match self.sweep_m.is_empty() {
+            true => vec![b.merge_every],
+            false => self.sweep_m.clone(),
+        };
+        // One run per distinct m (m = T and a period beyond T are the same run).
+        periods.dedup_by_key(|m| {
+            if *m == 0 {
+                per_expert
+            } else {
+                (*m).min(per_expert)
+            }
+        });
         self.strategies
             .iter()
-            .map(|kind| match kind {
-                StrategyKind::IterativeRs => {
-                    Strategy::iterative_rs(per_expert, b.merge_every.min(per_expert), n)
-                }
-                StrategyKind::Morlhf => Strategy::Morlhf {
-                    steps: per_expert * n,
-                },
-                StrategyKind::RewardedSoups => Strategy::rewarded_soups(per_expert),
-                StrategyKind::Ric => {
-                    let rounds = self.ric.rounds + 1;
-                    let total = per_expert * n * b.samples;
-                    let updates = per_expert * n * b.epochs * b.minibatches;
-                    Strategy::Ric(RicConfig {
-                        offline_samples: total / rounds,
-                        online_samples: total / rounds,
-                        online_rounds: self.ric.rounds,
-                        bins: self.ric.bins,
-                        sft: LmTrainingConfig {
-                            steps: (updates / rounds).max(1),
-                            batch_size: 32,
-                            lr: self.ric.lr,
-                            warmup: 5,
-                            eval_every: usize::MAX,
-                            progress: false,
-                            ..Default::default()
-                        },
-                        target: self.ric.target.clone(),
-                    })
-                }
+            .flat_map(|kind| match kind {
+                StrategyKind::IterativeRs => periods.iter().map(|&m| irs(m)).collect(),
+                other => vec![self.plan_one(*other, n, per_expert, single)],
             })
             .collect()
+    }
+
+    /// The strategy of `kind` other than IterativeRS under the plan's budgets.
+    fn plan_one(&self, kind: StrategyKind, n: usize, per_expert: usize, single: usize) -> Strategy {
+        let b = &self.budget;
+        match kind {
+            StrategyKind::IterativeRs => Strategy::iterative_rs(per_expert, b.merge_every, n),
+            StrategyKind::Morlhf => Strategy::Morlhf { steps: single },
+            StrategyKind::RewardedSoups => Strategy::rewarded_soups(per_expert),
+            StrategyKind::Ric => {
+                let rounds = self.ric.rounds + 1;
+                let total = single * b.samples;
+                let updates = single * b.epochs * b.minibatches;
+                Strategy::Ric(RicConfig {
+                    offline_samples: total / rounds,
+                    online_samples: total / rounds,
+                    online_rounds: self.ric.rounds,
+                    bins: self.ric.bins,
+                    sft: LmTrainingConfig {
+                        steps: (updates / rounds).max(1),
+                        batch_size: 32,
+                        lr: self.ric.lr,
+                        warmup: 5,
+                        eval_every: usize::MAX,
+                        progress: false,
+                        ..Default::default()
+                    },
+                    target: self.ric.target.clone(),
+                })
+            }
+        }
     }
 }
 
@@ -525,5 +657,54 @@ mod tests {
                 .to_string()
                 .contains("--strategies")
         );
+    }
+
+    /// Equal samples gives MORLHF N·T steps; the paper's equal steps gives it T, and RiC
+    /// MORLHF's samples, while IterativeRS and Rewarded Soups keep T steps per expert.
+    #[test]
+    fn accounting_sets_the_single_policy_budgets() {
+        let c = ComparisonConfig::new(Budget::new(30, 16), 8);
+        let steps_of = |c: &ComparisonConfig| -> Vec<usize> {
+            c.plan(3).iter().map(|s| s.iterations(3)).collect()
+        };
+        assert_eq!(steps_of(&c)[..3], [30, 30, 30]);
+        let paper = c.clone().with_accounting(Accounting::Steps);
+        assert_eq!(steps_of(&paper)[..3], [30, 10, 30]);
+        let ric = |c: &ComparisonConfig| match c.plan(3).pop() {
+            Some(Strategy::Ric(r)) => r.offline_samples + r.online_samples,
+            _ => unreachable!("RiC is planned last"),
+        };
+        assert_eq!(ric(&c), 30 * 16);
+        assert_eq!(ric(&paper), 10 * 16);
+        assert!(
+            paper
+                .accounting
+                .describe(10, 3)
+                .contains("equal algorithmic steps T = 10")
+        );
+    }
+
+    /// A sweep plans one IterativeRS per distinct m (T and beyond collapse), Adam's policy
+    /// carried into each.
+    #[test]
+    fn sweep_plans_one_iterative_rs_per_period() {
+        let c = ComparisonConfig::new(Budget::new(24, 16), 8)
+            .with_strategies(vec![StrategyKind::IterativeRs, StrategyKind::Morlhf])
+            .with_sweep_m(vec![1, 2, 4, 8, 0])
+            .with_adam_at_merge(AdamAtMerge::Keep);
+        let periods: Vec<(usize, bool)> = c
+            .plan(3)
+            .iter()
+            .filter_map(|s| match s {
+                Strategy::IterativeRs {
+                    merge_every,
+                    keep_optimizer,
+                    ..
+                } => Some((*merge_every, *keep_optimizer)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(periods, [(1, true), (2, true), (4, true), (8, true)]);
+        assert_eq!(c.plan(3).len(), 5);
     }
 }

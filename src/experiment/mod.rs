@@ -8,15 +8,21 @@
 //! Floors: this module uses [`crate::strategy`] (the runs), [`crate::eval`] (metrics, tables,
 //! plots) and [`crate::policy`]; the domain examples and users' own tasks sit above it.
 
+mod ablation;
 mod comparison;
 mod config;
+mod curve;
 mod evaluate;
 mod report;
 
 pub use comparison::{
     CHECKPOINTS_DIR, Comparison, Describe, ExtraMarkdown, Outcome, RUNS_DIR, TIMINGS_FILE, Task,
 };
-pub use config::{Budget, ComparisonConfig, EstimatorKind, EvalPlan, RicSettings, StrategyKind};
+pub use config::{
+    Accounting, AdamAtMerge, Budget, ComparisonConfig, EstimatorKind, EvalPlan, RicSettings,
+    StrategyKind,
+};
+pub use curve::CurvePoint;
 pub use evaluate::{EvaluateError, Scored, means, sample_and_score};
 pub use report::{
     Cell, PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, decimals, metrics_table, percent,

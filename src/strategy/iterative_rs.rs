@@ -19,6 +19,8 @@ pub(super) struct Plan<'a> {
     pub merge_every: usize,
     /// Objectives per block M.
     pub per_block: usize,
+    /// Restarting experts keep their optimiser state.
+    pub keep_optimizer: bool,
     pub seed: u64,
     pub merging: Merging<'a>,
 }
@@ -81,7 +83,8 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
 }
 
 /// One merge round: θ ← merge of the block's experts; the next block's objectives are drawn
-/// and their experts restart from θ with fresh optimisers. When every merged expert restarts
+/// and their experts restart from θ with fresh optimisers (or their own, with
+/// `keep_optimizer`). When every merged expert restarts
 /// (M = N, the paper's default), the merge takes their buffers.
 fn merge_block<P: Policy, L: Learner<P>>(
     plan: &Plan<'_>,
@@ -106,7 +109,11 @@ fn merge_block<P: Policy, L: Learner<P>>(
     run.round += 1;
     run.current = next;
     for &i in &run.current {
-        run.experts[i] = restart(&merged, learner);
+        if plan.keep_optimizer {
+            run.experts[i].policy = merged.clone().train();
+        } else {
+            run.experts[i] = restart(&merged, learner);
+        }
     }
     run.merged = Some(merged);
     Ok(())

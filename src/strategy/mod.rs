@@ -384,6 +384,10 @@ pub enum Strategy {
         /// The merge method (default: linear, the paper's).
         #[serde(default)]
         merge: MergeMethod,
+        /// Restarting experts keep their Adam moments across a merge (`false`, the default
+        /// and the reference code's: a fresh optimiser every round).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        keep_optimizer: bool,
     },
     /// MORLHF: one policy trained on the preference-weighted reward for `steps` steps.
     Morlhf {
@@ -415,7 +419,17 @@ impl Strategy {
             per_block,
             merge_weights: MergeWeights::Preferences,
             merge: MergeMethod::Linear,
+            keep_optimizer: false,
         }
+    }
+
+    /// The same IterativeRS run with experts that keep (`true`) or reset (`false`, the
+    /// default) their Adam moments at every merge; other strategies are returned unchanged.
+    pub fn with_keep_optimizer(mut self, keep: bool) -> Self {
+        if let Self::IterativeRs { keep_optimizer, .. } = &mut self {
+            *keep_optimizer = keep;
+        }
+        self
     }
 
     /// Rewarded Soups with `steps` steps per expert, merged linearly with the preference
@@ -590,11 +604,13 @@ impl Strategy {
                 per_block,
                 merge_weights,
                 merge,
+                keep_optimizer,
             } => {
                 let plan = iterative_rs::Plan {
                     steps: *steps,
                     merge_every: *merge_every,
                     per_block: *per_block,
+                    keep_optimizer: *keep_optimizer,
                     seed,
                     merging: Merging {
                         weights: merge_weights,
