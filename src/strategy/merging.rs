@@ -56,9 +56,8 @@ impl Merging<'_> {
         learner: &mut L,
         seed: u64,
     ) -> Result<P, StrategyError> {
-        let weights = self.coefficients(experts, members, reference, learner, seed)?;
+        let weights = self.checked_coefficients(experts, members, reference, learner, seed)?;
         let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
-        check_architectures(&[&[reference][..], &models].concat())?;
         Ok(self
             .method
             .merge(&models, &weights, Some(reference))?
@@ -76,15 +75,28 @@ impl Merging<'_> {
         learner: &mut L,
         seed: u64,
     ) -> Result<P, StrategyError> {
-        let weights = self.coefficients(experts, members, reference, learner, seed)?;
-        let refs: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
-        check_architectures(&[&[reference][..], &refs].concat())?;
+        let weights = self.checked_coefficients(experts, members, reference, learner, seed)?;
         let models: Vec<P> = members
             .iter()
             .map(|&i| std::mem::replace(&mut experts[i].policy, reference.clone()))
             .collect();
         let merged = self.method.merge_owned(models, &weights, Some(reference))?;
         Ok(merged.train())
+    }
+
+    /// [`Merging::coefficients`] after checking that the members share the reference's
+    /// architecture ([`check_architectures`]).
+    fn checked_coefficients<P: Policy, L: Learner<P>>(
+        &self,
+        experts: &[Expert<P>],
+        members: &[usize],
+        reference: &P,
+        learner: &mut L,
+        seed: u64,
+    ) -> Result<Vec<f64>, StrategyError> {
+        let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
+        check_architectures(&[&[reference][..], &models].concat())?;
+        self.coefficients(experts, members, reference, learner, seed)
     }
 
     /// The coefficients of merging `members`: eq. 9, or the best-scoring candidate.
