@@ -702,15 +702,11 @@ impl<'a, P: Policy> Comparison<'a, P> {
         }
     }
 
-    /// Iterations between curve points: one IterativeRS merge round of all `n` experts.
+    /// Iterations between the curve points of MORLHF and Rewarded Soups: one step of all `n`
+    /// IterativeRS experts (MORLHF drifts fast; coarser points would leave its curve at low
+    /// KL to interpolation).
     fn curve_spacing(&self, n: usize) -> usize {
-        (self
-            .config
-            .budget
-            .merge_every
-            .min(self.config.steps_per_expert(n))
-            * n)
-            .max(1)
+        n.max(1)
     }
 
     /// The policy a stopped run stands for: IterativeRS's last merge, MORLHF's policy, and for

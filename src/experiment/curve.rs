@@ -41,9 +41,9 @@ impl CurvePoint {
 }
 
 /// Iteration counts at which `strategy` (with `n` objectives) is evaluated along its run,
-/// before its end: every merge round of IterativeRS (`m·M` iterations apart), and the same
-/// spacing for MORLHF and Rewarded Soups; none for RiC (its rounds are few and each is a whole
-/// fine-tuning). `spacing` is that of the comparison's IterativeRS (`m·N`).
+/// before its end: every merge round of IterativeRS (`m·M` iterations apart), every `spacing`
+/// iterations for MORLHF and Rewarded Soups; none for RiC (its rounds are few and each is a
+/// whole fine-tuning).
 pub fn points(strategy: &Strategy, n: usize, spacing: usize) -> Vec<usize> {
     let total = strategy.iterations(n);
     let spacing = match strategy {
