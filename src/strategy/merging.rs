@@ -84,8 +84,8 @@ impl Merging<'_> {
         Ok(merged.train())
     }
 
-    /// [`Merging::coefficients`] after checking that the members share the reference's
-    /// architecture ([`check_architectures`]).
+    /// The coefficients of merging `members`: eq. 9, or the best-scoring candidate; first,
+    /// the members must share the reference's architecture ([`check_architectures`]).
     fn checked_coefficients<P: Policy, L: Learner<P>>(
         &self,
         experts: &[Expert<P>],
@@ -96,18 +96,6 @@ impl Merging<'_> {
     ) -> Result<Vec<f64>, StrategyError> {
         let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
         check_architectures(&[&[reference][..], &models].concat())?;
-        self.coefficients(experts, members, reference, learner, seed)
-    }
-
-    /// The coefficients of merging `members`: eq. 9, or the best-scoring candidate.
-    fn coefficients<P: Policy, L: Learner<P>>(
-        &self,
-        experts: &[Expert<P>],
-        members: &[usize],
-        reference: &P,
-        learner: &mut L,
-        seed: u64,
-    ) -> Result<Vec<f64>, StrategyError> {
         match self.weights {
             MergeWeights::Preferences => Ok(renormalised(&learner.preferences(), members)?),
             MergeWeights::Select {
@@ -115,7 +103,6 @@ impl Merging<'_> {
                 samples,
                 score,
             } => {
-                let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
                 let mut best: Option<(f64, Vec<f64>)> = None;
                 for w in candidates.iter().filter(|w| w.len() == members.len()) {
                     let merged = self.method.merge(&models, w, Some(reference))?;
