@@ -3,6 +3,7 @@
 //! Markdown table (oracle average reward, mean ± std over seeds).
 
 use super::ExperimentError;
+use crate::eval::MeanStd;
 use crate::eval::curves::{Labels, Level, Point, Series, write_line_plot};
 use crate::strategy::Strategy;
 
@@ -16,15 +17,6 @@ pub struct Run<'a> {
     pub plan: &'a Strategy,
     /// Mean over objectives of the oracle means.
     pub avg: f64,
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    (
-        mean,
-        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt(),
-    )
 }
 
 /// Write `ablation_m.png` into `out` and return the report's Markdown section, from the
@@ -53,11 +45,11 @@ pub fn write(out: &std::path::Path, runs: &[Run<'_>]) -> Result<String, Experime
             .map(|r| r.avg)
             .collect();
         (!v.is_empty()).then(|| {
-            let (y, y_err) = mean_std(&v);
+            let s = MeanStd::of(&v);
             Level {
                 name: name.to_string(),
-                y,
-                y_err,
+                y: s.mean,
+                y_err: s.std,
             }
         })
     };
@@ -68,12 +60,12 @@ pub fn write(out: &std::path::Path, runs: &[Run<'_>]) -> Result<String, Experime
     let points: Vec<Point> = by_m
         .iter()
         .map(|(&m, v)| {
-            let (y, y_err) = mean_std(v);
+            let s = MeanStd::of(v);
             Point {
                 x: m as f64,
                 x_err: 0.0,
-                y,
-                y_err,
+                y: s.mean,
+                y_err: s.std,
             }
         })
         .collect();

@@ -13,6 +13,7 @@ use super::config::{ComparisonConfig, EstimatorKind};
 use super::curve::{self, CurvePoint};
 use super::evaluate::{Scored, means, sample_and_score};
 use super::report::{StrategyResult, write_report};
+use crate::eval::metrics::avg_reward;
 use crate::eval::report::{MARKDOWN_FILE, PaperRow};
 use crate::eval::write_atomic;
 use crate::policy::{Policy, Prompts, SamplingConfig};
@@ -498,7 +499,13 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 run
             }
         };
-        let mut curves = vec![curve_point("Pretrained", None, &pretrained, n)];
+        let mut curves = vec![curve_point(
+            "Pretrained",
+            None,
+            &pretrained.result.budget,
+            &pretrained.result.scores,
+            &pretrained.metrics,
+        )];
         saved.push(pretrained);
         self.write(out, &saved, &curves)?;
 
@@ -577,21 +584,20 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     if output.completed {
                         break;
                     }
-                    let policy = self.current_policy(strategy, &output).map_err(failed)?;
+                    let policy = burn::module::Module::valid(&output.policy);
                     let (scores, metrics, summary) =
                         self.evaluate(&policy, output.condition(), seed)?;
                     say(format!(
                         "{label} seed {seed} at {} iterations: {summary}",
                         output.budget.iterations
                     ));
-                    along.push(CurvePoint {
-                        strategy: label.into(),
-                        seed: Some(seed),
-                        iterations: output.budget.iterations,
-                        samples: output.budget.samples,
-                        kl: metrics["kl"].as_f64().unwrap_or(f64::NAN),
-                        means: means(&scores, n),
-                    });
+                    along.push(curve_point(
+                        label,
+                        Some(seed),
+                        &output.budget,
+                        &scores,
+                        &metrics,
+                    ));
                     write_atomic(&curve_path, &json_bytes(&along))?;
                 }
                 let output = self
@@ -617,7 +623,13 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 };
                 write_atomic(&path, &json_bytes(&run))?;
                 if self.config.curve {
-                    along.push(curve_point(label, Some(seed), &run, n));
+                    along.push(curve_point(
+                        label,
+                        Some(seed),
+                        &run.result.budget,
+                        &run.result.scores,
+                        &run.metrics,
+                    ));
                     write_atomic(&curve_path, &json_bytes(&along))?;
                     curves.extend(along);
                 }
@@ -707,31 +719,6 @@ impl<'a, P: Policy> Comparison<'a, P> {
     /// KL to interpolation).
     fn curve_spacing(&self, n: usize) -> usize {
         n.max(1)
-    }
-
-    /// The policy a stopped run stands for: IterativeRS's last merge, MORLHF's policy, and for
-    /// Rewarded Soups the preference-weighted soup of its experts so far (those not trained yet
-    /// are still the reference).
-    fn current_policy(
-        &self,
-        strategy: &Strategy,
-        output: &strategy::RunOutput<P>,
-    ) -> Result<P, strategy::StrategyError> {
-        let policy = match strategy {
-            Strategy::RewardedSoups { merge, .. } => {
-                let prefs = self.task.rewards.weights();
-                let positive: Vec<f64> = prefs.into_iter().filter(|w| *w > 0.0).collect();
-                let all: Vec<usize> = (0..positive.len()).collect();
-                let weights = crate::merge::renormalised(&positive, &all)?;
-                let soup =
-                    strategy::soup_front(&output.experts, &[weights], merge, &self.task.reference)?;
-                soup.into_iter().next().map(|(_, p)| p).ok_or_else(|| {
-                    strategy::StrategyError::BadConfig("no soup of the experts".into())
-                })?
-            }
-            _ => output.policy.clone(),
-        };
-        Ok(burn::module::Module::valid(&policy))
     }
 
     /// A finished run kept in `path`, if any and if it is of `plan` and `seed`.
@@ -849,7 +836,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 .iter()
                 .zip(&plans)
                 .filter_map(|(r, plan)| {
-                    let avg = means(&r.result.scores, n).iter().sum::<f64>() / n.max(1) as f64;
+                    let avg = avg_reward(&r.result.scores).unwrap_or(f64::NAN);
                     plan.as_ref().map(|plan| ablation::Run { plan, avg })
                 })
                 .collect();
@@ -898,14 +885,21 @@ fn same_plan(saved: &Value, plan: &Value) -> bool {
 }
 
 /// The curve point of a finished evaluation `run`.
-fn curve_point(name: &str, seed: Option<u64>, run: &SavedRun, n: usize) -> CurvePoint {
+fn curve_point(
+    name: &str,
+    seed: Option<u64>,
+    budget: &strategy::Budget,
+    scores: &[Vec<f64>],
+    metrics: &Value,
+) -> CurvePoint {
+    let per_objective = crate::eval::metrics::objective_stats(scores).unwrap_or_default();
     CurvePoint {
         strategy: name.into(),
         seed,
-        iterations: run.result.budget.iterations,
-        samples: run.result.budget.samples,
-        kl: run.metrics["kl"].as_f64().unwrap_or(f64::NAN),
-        means: means(&run.result.scores, n),
+        iterations: budget.iterations,
+        samples: budget.samples,
+        kl: metrics["kl"].as_f64().unwrap_or(f64::NAN),
+        means: per_objective.iter().map(|s| s.mean).collect(),
     }
 }
 

@@ -79,14 +79,6 @@ pub enum Accounting {
 }
 
 impl Accounting {
-    /// The command-line name.
-    pub fn flag(self) -> &'static str {
-        match self {
-            Self::Samples => "samples",
-            Self::Steps => "steps",
-        }
-    }
-
     /// One sentence for the reports, with `t` steps per expert and `n` objectives.
     pub fn describe(self, t: usize, n: usize) -> String {
         match self {

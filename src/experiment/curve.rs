@@ -4,6 +4,7 @@
 //! drift from the pretrained policy, the standard way RLHF methods are compared.
 
 use super::ExperimentError;
+use crate::eval::MeanStd;
 use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
 use crate::eval::write_atomic;
 use crate::strategy::Strategy;
@@ -62,14 +63,6 @@ pub fn points(strategy: &Strategy, n: usize, spacing: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Mean and population standard deviation.
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len().max(1) as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt())
-}
-
 /// Per strategy (in first-seen order), the points averaged over seeds at each iteration count,
 /// each curve starting from the pretrained point.
 pub fn series(points: &[CurvePoint]) -> Vec<Series> {
@@ -92,9 +85,14 @@ pub fn series(points: &[CurvePoint]) -> Vec<Series> {
                 y_err: 0.0,
             });
             let along = by.iter().filter(|((s, _), _)| *s == name).map(|(_, ps)| {
-                let (x, x_err) = mean_std(&ps.iter().map(|p| p.kl).collect::<Vec<_>>());
-                let (y, y_err) = mean_std(&ps.iter().map(|p| p.avg()).collect::<Vec<_>>());
-                Point { x, x_err, y, y_err }
+                let x = MeanStd::of(&ps.iter().map(|p| p.kl).collect::<Vec<_>>());
+                let y = MeanStd::of(&ps.iter().map(|p| p.avg()).collect::<Vec<_>>());
+                Point {
+                    x: x.mean,
+                    x_err: x.std,
+                    y: y.mean,
+                    y_err: y.std,
+                }
             });
             Series {
                 name: name.to_string(),

@@ -279,8 +279,9 @@ pub struct RunOutput<P: Policy> {
     pub log: Vec<StepRecord>,
     /// RiC's reward conditioning (`None` for the RL strategies).
     pub ric: Option<RicOutcome>,
-    /// `false` when the run stopped early ([`RunOptions`]); `policy` is then the last merged
-    /// policy (the reference before the first merge) or MORLHF's current one.
+    /// `false` when the run stopped early ([`RunOptions`]); `policy` is then IterativeRS's last
+    /// merged policy (the reference before the first merge), MORLHF's current one, Rewarded
+    /// Soups' soup of its experts so far, or RiC's last fine-tuned one.
     pub completed: bool,
 }
 

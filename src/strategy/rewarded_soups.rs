@@ -22,23 +22,24 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
         ));
     }
     let n = learner.objectives();
+    let all: Vec<usize> = (0..n).collect();
+    // The same selection seed as IterativeRS's final merge, so m = T reproduces this run.
+    let reference = books.reference();
+    let soup = |run: &Progress<P>, learner: &mut L| {
+        merging.merge(&run.experts, &all, reference, learner, seed ^ u64::MAX)
+    };
     for k in run.done..n * steps {
         let (i, t) = (k / steps, k % steps + 1);
         books.train_expert(&mut run, learner, i, t)?;
         run.done = k + 1;
         if books.boundary(&run, learner, false)? {
-            return Ok(RunOutput::stopped(books.reference().clone().train(), run));
+            // Stopped early: the soup of the experts so far (those not trained yet are still
+            // the reference).
+            let policy = soup(&run, learner)?;
+            return Ok(RunOutput::stopped(policy, run));
         }
     }
-    let all: Vec<usize> = (0..n).collect();
-    // The same selection seed as IterativeRS's final merge, so m = T reproduces this run.
-    let policy = merging.merge(
-        &run.experts,
-        &all,
-        books.reference(),
-        learner,
-        seed ^ u64::MAX,
-    )?;
+    let policy = soup(&run, learner)?;
     run.budget.merges += 1;
     Ok(RunOutput::finished(policy, run))
 }
