@@ -57,18 +57,19 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     let n = learner.objectives();
     plan.validate(n)?;
     for t in run.done + 1..=plan.steps {
-        for i in run.current.clone() {
-            books.train_expert(&mut run, learner, i, t)?; // θ_i ← one PPO step on r_i
-        }
+        // θ_i ← one PPO step on r_i, for each expert of the block (each on its rank).
+        let block = run.current.clone();
+        books.train_experts(&mut run, learner, &block, t)?;
         run.done = t;
         // Merge at the end of step t when m divides t, but not at t = T (the final merge of
         // all N follows the loop): m = T never merges here (Rewarded Soups), m = 1 merges
         // after every step (MORLHF under SGD).
         let merge_now = t % plan.merge_every == 0 && t < plan.steps;
         if merge_now {
+            books.gather(&mut run, &block, learner)?;
             merge_block(&plan, &mut run, learner, books.reference())?;
         }
-        if books.boundary(&run, learner, merge_now)? {
+        if books.boundary(&mut run, learner, merge_now)? {
             // Stopped early: the last merged policy (the reference before the first merge).
             let policy = run.merged.take();
             let policy = policy.unwrap_or_else(|| books.reference().clone().train());
@@ -76,6 +77,7 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
         }
     }
     let all: Vec<usize> = (0..n).collect();
+    books.gather(&mut run, &all, learner)?;
     let seed = plan.selection_seed(None);
     let policy = (plan.merging).merge(&run.experts, &all, books.reference(), learner, seed)?;
     run.budget.merges += 1;

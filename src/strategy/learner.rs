@@ -162,6 +162,16 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         self.optimizer.init()
     }
 
+    /// Running reward normalisers see every expert's samples, so experts are independent only
+    /// without them.
+    fn experts_independent(&self) -> bool {
+        !self
+            .rewards
+            .normalizers()
+            .iter()
+            .any(|n| matches!(n, crate::reward::Normalizer::Running { .. }))
+    }
+
     fn step(
         &mut self,
         policy: P,

@@ -18,6 +18,7 @@ mod learner;
 mod merging;
 mod morlhf;
 mod progress;
+mod ranks;
 mod rewarded_soups;
 mod ric;
 mod run_state;
@@ -61,6 +62,17 @@ pub enum StrategyError {
     /// The settings are inconsistent.
     #[error("bad strategy config: {0}")]
     BadConfig(String),
+    /// A collective operation between ranks failed.
+    #[error(transparent)]
+    Comm(#[from] crate::distributed::CommError),
+    /// Another rank of a distributed run failed; every rank stops.
+    #[error("rank {rank} failed: {message}")]
+    Rank {
+        /// The rank that failed.
+        rank: usize,
+        /// Its error.
+        message: String,
+    },
     /// A step's reward, KL, loss or gradient norm, or a weight found when a checkpoint was
     /// due, is not finite; the run stopped and its last checkpoint (if any) is the last good
     /// state.
@@ -205,6 +217,14 @@ pub trait Learner<P: Policy> {
         Ok(())
     }
 
+    /// Whether one expert's steps leave the others' unchanged (no learner state, such as a
+    /// running reward normaliser, carries from one expert's step to another's). Experts are
+    /// placed on ranks only when this holds; otherwise the result would depend on the number
+    /// of ranks. Default: `true`.
+    fn experts_independent(&self) -> bool {
+        true
+    }
+
     /// Improve `policy` on the objective with weights `weights` (length [`Learner::objectives`];
     /// one-hot for an expert).
     fn step(
@@ -329,8 +349,13 @@ pub struct RunOptions<'a> {
     pub stop_after_round: Option<usize>,
     /// Stop at the first checkpoint after this many learner steps (any strategy; ≥ 1).
     pub stop_after_iterations: Option<usize>,
-    /// Called after every learner step with its record (progress bars, logging).
+    /// Called after every learner step with its record (progress bars, logging); in a
+    /// distributed run, also for the steps of other ranks once they are exchanged.
     pub on_step: Option<&'a (dyn Fn(&StepRecord) + Sync)>,
+    /// The ranks of a distributed run ([`crate::distributed`]): IterativeRS and Rewarded
+    /// Soups place their experts on them; MORLHF and RiC run the same steps on every rank.
+    /// Rank 0 writes the checkpoints. `None`: one process.
+    pub communicator: Option<&'a dyn crate::distributed::Communicator>,
 }
 
 impl std::fmt::Debug for RunOptions<'_> {
@@ -341,6 +366,12 @@ impl std::fmt::Debug for RunOptions<'_> {
             .field("stop_after_round", &self.stop_after_round)
             .field("stop_after_iterations", &self.stop_after_iterations)
             .field("on_step", &self.on_step.map(|_| "callback"))
+            .field(
+                "communicator",
+                &self
+                    .communicator
+                    .map(|c| format!("rank {} of {}", c.rank(), c.size())),
+            )
             .finish()
     }
 }
@@ -569,6 +600,8 @@ impl Strategy {
         if let Self::IterativeRs { per_block, .. } = self {
             progress.current = active_set(n, *per_block, seed, 0);
         }
+        // Over several ranks, Soups' experts advance together, one step at a time.
+        progress.step_major = options.communicator.is_some_and(|c| c.size() > 1);
         self.continue_run(reference, learner, seed, progress, options)
     }
 
@@ -597,6 +630,16 @@ impl Strategy {
         progress: Progress<P>,
         options: &RunOptions<'_>,
     ) -> Result<RunOutput<P>, StrategyError> {
+        let placed = matches!(self, Self::IterativeRs { .. } | Self::RewardedSoups { .. })
+            && options.communicator.is_some_and(|c| c.size() > 1);
+        if placed && !learner.experts_independent() {
+            return Err(StrategyError::BadConfig(format!(
+                "{} over several ranks needs experts whose steps do not affect each other, but \
+                 this learner shares state between them (e.g. a running reward normaliser): \
+                 use fixed normalisers or none, or run in one process",
+                self.name()
+            )));
+        }
         let books = Books::new(self, seed, reference, options, &progress)?;
         match self {
             Self::IterativeRs {

@@ -20,7 +20,7 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     for t in run.done + 1..=steps {
         books.train_policy(&mut run, learner, &weights, t)?;
         run.done = t;
-        if books.boundary(&run, learner, false)? {
+        if books.boundary(&mut run, learner, false)? {
             let policy = run.experts[0].policy.clone();
             return Ok(RunOutput::stopped(policy, run));
         }

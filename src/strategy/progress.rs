@@ -2,6 +2,7 @@
 //! step in the budget and the log, refusing a non-finite step, telling the caller, and writing
 //! checkpoints when they are due (see [`RunOptions`]).
 
+use super::ranks::Ranks;
 use super::{
     Budget, Expert, Learner, RunOptions, StepContext, StepRecord, StepReport, Strategy,
     StrategyError, run_state,
@@ -28,6 +29,10 @@ pub(super) struct Progress<P: Policy> {
     pub log: Vec<StepRecord>,
     /// RiC's labelled data and conditioning.
     pub ric: Option<super::ric::RicState>,
+    /// Rewarded Soups trains its experts one step each at a time (`done` counts steps of
+    /// every expert) rather than one expert after the other (`done` counts learner steps):
+    /// the schedule of a distributed run. The experts and the soup are the same either way.
+    pub step_major: bool,
 }
 
 impl<P: Policy> Progress<P> {
@@ -42,6 +47,7 @@ impl<P: Policy> Progress<P> {
             budget: Budget::default(),
             log: Vec::new(),
             ric: None,
+            step_major: false,
         }
     }
 }
@@ -55,10 +61,15 @@ pub(super) fn restart<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expe
     }
 }
 
-/// The bookkeeping of one run: which strategy and seed, its reference policy, and when the
-/// last checkpoint was written.
+/// The bookkeeping of one run: which strategy and seed, its reference policy, when the last
+/// checkpoint was written, and (in a distributed run) which experts this rank trains.
 pub(super) struct Books<'o, 'a, P: Policy> {
     strategy: &'o Strategy,
+    /// The run's ranks.
+    ranks: Ranks<'a>,
+    /// The strategy's experts are placed on the ranks (IterativeRS and Rewarded Soups over
+    /// several ranks); otherwise every rank runs every step.
+    placed: bool,
     seed: u64,
     reference: &'o P,
     options: &'o RunOptions<'a>,
@@ -78,8 +89,16 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         progress: &Progress<P>,
     ) -> Result<Self, StrategyError> {
         options.validate()?;
+        let ranks = Ranks::new(options.communicator);
+        let placed = ranks.size() > 1
+            && matches!(
+                strategy,
+                Strategy::IterativeRs { .. } | Strategy::RewardedSoups { .. }
+            );
         Ok(Self {
             strategy,
+            ranks,
+            placed,
             seed,
             reference,
             options,
@@ -93,7 +112,8 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         self.reference
     }
 
-    /// One learner step of expert `i` on objective `i` alone at step `t`, checked and recorded.
+    /// One learner step of expert `i` on objective `i` alone at step `t`, checked and recorded
+    /// (by the rank that owns expert `i`; other ranks do nothing).
     pub fn train_expert<L: Learner<P>>(
         &self,
         run: &mut Progress<P>,
@@ -101,6 +121,9 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         i: usize,
         t: usize,
     ) -> Result<(), StrategyError> {
+        if self.placed && !self.ranks.owns(i) {
+            return Ok(());
+        }
         let n = learner.objectives();
         let one_hot: Vec<f64> = (0..n).map(|j| if j == i { 1.0 } else { 0.0 }).collect();
         self.step(run, learner, i, &one_hot, t, Some(i))
@@ -167,11 +190,43 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         Ok(())
     }
 
+    /// One step `t` of the experts `experts` (each on its own objective), then the records
+    /// exchanged between ranks ([`Ranks::sync_steps`]): every rank leaves with the same log.
+    pub fn train_experts<L: Learner<P>>(
+        &self,
+        run: &mut Progress<P>,
+        learner: &mut L,
+        experts: &[usize],
+        t: usize,
+    ) -> Result<(), StrategyError> {
+        let from = run.log.len();
+        let result = experts
+            .iter()
+            .try_for_each(|&i| self.train_expert(run, learner, i, t));
+        self.ranks
+            .sync_steps(run, from, result, self.options.on_step)
+    }
+
+    /// Give every rank the current weights of the experts `members` (before merging them).
+    pub fn gather<L: Learner<P>>(
+        &self,
+        run: &mut Progress<P>,
+        members: &[usize],
+        learner: &L,
+    ) -> Result<(), StrategyError> {
+        if !self.placed {
+            return Ok(());
+        }
+        self.ranks
+            .gather(run, members, false, self.reference, learner)
+    }
+
     /// After a step boundary (and after a merge round when `merged` is true): write a
-    /// checkpoint when one is due, and say whether the run must stop here.
+    /// checkpoint when one is due (rank 0, with every expert's weights and optimiser state
+    /// gathered from its rank), and say whether the run must stop here.
     pub fn boundary<L: Learner<P>>(
         &mut self,
-        run: &Progress<P>,
+        run: &mut Progress<P>,
         learner: &L,
         merged: bool,
     ) -> Result<bool, StrategyError> {
@@ -180,6 +235,11 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
             merged || every.is_some_and(|k| run.budget.iterations >= self.checkpointed_at + k);
         if !due {
             return Ok(false);
+        }
+        if self.placed {
+            let all: Vec<usize> = (0..run.experts.len()).collect();
+            self.ranks
+                .gather(run, &all, true, self.reference, learner)?;
         }
         // No checkpoint holds a non-finite weight. The weights are scanned here, once per
         // checkpoint period, not after every step: the step's own loss and gradient checks
@@ -199,7 +259,9 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
                 what: "weights",
             });
         }
-        if let Some(dir) = &self.options.checkpoint_dir {
+        if let Some(dir) = &self.options.checkpoint_dir
+            && self.ranks.is_root()
+        {
             let digest = self
                 .reference_digest
                 .get_or_init(|| crate::checkpoint::weights_digest(self.reference));

@@ -1,5 +1,6 @@
-//! Rewarded Soups: `N` experts trained independently from the reference, one after the other,
-//! merged once with the preference weights.
+//! Rewarded Soups: `N` experts trained independently from the reference, one after the other
+//! (in a distributed run: side by side, each on its rank), merged once with the preference
+//! weights.
 
 use super::merging::Merging;
 use super::progress::{Books, Progress};
@@ -28,17 +29,31 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     let soup = |run: &Progress<P>, learner: &mut L| {
         merging.merge(&run.experts, &all, reference, learner, seed ^ u64::MAX)
     };
-    for k in run.done..n * steps {
-        let (i, t) = (k / steps, k % steps + 1);
-        books.train_expert(&mut run, learner, i, t)?;
-        run.done = k + 1;
-        if books.boundary(&run, learner, false)? {
-            // Stopped early: the soup of the experts so far (those not trained yet are still
-            // the reference).
-            let policy = soup(&run, learner)?;
-            return Ok(RunOutput::stopped(policy, run));
+    if run.step_major {
+        // Every expert's step t (each on its rank), then step t + 1: `done` counts steps.
+        for t in run.done + 1..=steps {
+            books.train_experts(&mut run, learner, &all, t)?;
+            run.done = t;
+            if books.boundary(&mut run, learner, false)? {
+                let policy = soup(&run, learner)?;
+                return Ok(RunOutput::stopped(policy, run));
+            }
+        }
+    } else {
+        // One expert after the other: `done` counts learner steps.
+        for k in run.done..n * steps {
+            let (i, t) = (k / steps, k % steps + 1);
+            books.train_expert(&mut run, learner, i, t)?;
+            run.done = k + 1;
+            if books.boundary(&mut run, learner, false)? {
+                // Stopped early: the soup of the experts so far (those not trained yet are
+                // still the reference).
+                let policy = soup(&run, learner)?;
+                return Ok(RunOutput::stopped(policy, run));
+            }
         }
     }
+    books.gather(&mut run, &all, learner)?;
     let policy = soup(&run, learner)?;
     run.budget.merges += 1;
     Ok(RunOutput::finished(policy, run))

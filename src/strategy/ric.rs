@@ -347,7 +347,7 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
         run.round = round + 1;
         run.done = round + 1;
         // Every round is checkpointed (a round is many updates).
-        if books.boundary(&run, learner, true)? && round < cfg.online_rounds {
+        if books.boundary(&mut run, learner, true)? && round < cfg.online_rounds {
             let policy = run.merged.take().expect("stored above");
             return Ok(RunOutput::stopped(policy, run));
         }

@@ -50,6 +50,10 @@ pub struct RunState {
     /// The learner's preference weights (checked on resume; absent in older checkpoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferences: Option<Vec<f64>>,
+    /// Rewarded Soups' experts advance one step each at a time (a distributed run's
+    /// schedule; `done` then counts steps per expert).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub step_major: bool,
 }
 
 fn ckpt(e: impl std::fmt::Display) -> StrategyError {
@@ -85,6 +89,7 @@ pub(super) fn save<P: Policy, L: Learner<P>>(
         ric: run.ric.clone(),
         reference: Some(reference_digest.to_owned()),
         preferences: Some(learner.preferences()),
+        step_major: run.step_major,
     };
     write_dir_atomically(dir, |tmp| {
         for (i, e) in run.experts.iter().enumerate() {
@@ -229,6 +234,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
         budget: state.budget,
         log: state.log.clone(),
         ric: state.ric.clone(),
+        step_major: state.step_major,
     };
     Ok((state, progress))
 }

@@ -1,0 +1,273 @@
+//! IterativeRS and Rewarded Soups with their experts placed on ranks (threads of this process,
+//! `InProcess`) end with weights bit-identical to the same run in one process, whatever the
+//! number of ranks; a checkpoint written by three ranks resumes in one process; a learner
+//! that shares state between experts is refused. The same code runs over MPI processes
+//! (`tests/mpi.rs`, feature `mpi`).
+
+mod common;
+
+use burn::optim::ModuleOptimizer;
+use common::{max_abs_diff, params, tiny_gpt};
+use multireward::device::default_device;
+use multireward::distributed::{Communicator, InProcess};
+use multireward::policy::{Gpt, SamplingConfig};
+use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
+use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
+use multireward::strategy::{
+    Learner, OptimizerConfig, PpoLearner, RunOptions, RunOutput, StepContext, StepReport, Strategy,
+    StrategyError,
+};
+use multireward::tasks::molecules::SmilesTokenizer;
+
+fn count(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {
+    move |s: &Sample| Some(s.completion.chars().filter(|&x| x == c).count() as f64)
+}
+
+fn rewards() -> RewardSet {
+    RewardSet::builder()
+        .add(FnReward::new("carbon", count('C')), 1.0)
+        .add(FnReward::new("nitrogen", count('N')), 2.0)
+        .add(FnReward::new("oxygen", count('O')), 1.0)
+        .build()
+        .unwrap()
+}
+
+fn learner<'a>(
+    reference: &Gpt,
+    tok: &'a SmilesTokenizer,
+    set: &'a mut RewardSet,
+) -> PpoLearner<'a, Gpt> {
+    let config = PpoConfig {
+        samples_per_step: 16,
+        minibatches: 2,
+        epochs: 2,
+        estimator: Estimator::Group {
+            size: 4,
+            baseline: GroupBaseline::LeaveOneOut,
+        },
+        sampling: SamplingConfig {
+            max_new_tokens: 6,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    PpoLearner {
+        ppo: Ppo::new(config, reference),
+        rewards: set,
+        tokenizer: tok,
+        prompts: multireward::policy::Prompts::unconditional(),
+        optimizer: OptimizerConfig {
+            lr: 1e-3,
+            weight_decay: 0.01,
+        },
+    }
+}
+
+/// A learner that counts the steps it takes (how the work was split between ranks).
+struct Counting<'a> {
+    inner: PpoLearner<'a, Gpt>,
+    steps: usize,
+}
+
+impl Learner<Gpt> for Counting<'_> {
+    fn objectives(&self) -> usize {
+        self.inner.objectives()
+    }
+    fn preferences(&self) -> Vec<f64> {
+        self.inner.preferences()
+    }
+    fn optimizer(&self) -> ModuleOptimizer {
+        self.inner.optimizer()
+    }
+    fn experts_independent(&self) -> bool {
+        self.inner.experts_independent()
+    }
+    fn state(&self) -> serde_json::Value {
+        self.inner.state()
+    }
+    fn step(
+        &mut self,
+        policy: Gpt,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+    ) -> Result<(Gpt, StepReport), StrategyError> {
+        self.steps += 1;
+        self.inner.step(policy, optim, weights, ctx)
+    }
+}
+
+/// Checkpoints into `dir` every `every` iterations, stopping at the first past `stop`.
+type Stop = Option<(std::path::PathBuf, usize, usize)>;
+
+/// `strategy` run (seed 3) on `ranks` threads, each with its own learner; every rank's output
+/// and the number of learner steps it took itself.
+fn on_ranks(
+    reference: &Gpt,
+    strategy: &Strategy,
+    ranks: usize,
+    stop: &Stop,
+) -> Vec<(Result<RunOutput<Gpt>, StrategyError>, usize)> {
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let group = InProcess::group(ranks);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = group
+            .iter()
+            .map(|comm| {
+                let (tok, reference) = (&tok, reference.clone());
+                s.spawn(move || {
+                    let mut set = rewards();
+                    let options = RunOptions {
+                        communicator: Some(comm as &dyn Communicator),
+                        checkpoint_dir: stop.as_ref().map(|s| s.0.clone()),
+                        checkpoint_every: stop.as_ref().map(|s| s.1),
+                        stop_after_iterations: stop.as_ref().map(|s| s.2),
+                        ..Default::default()
+                    };
+                    let mut counting = Counting {
+                        inner: learner(&reference, tok, &mut set),
+                        steps: 0,
+                    };
+                    let out = strategy.run_with(&reference, &mut counting, 3, &options);
+                    (out, counting.steps)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn one_process(reference: &Gpt, strategy: &Strategy) -> RunOutput<Gpt> {
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let mut set = rewards();
+    strategy
+        .run(reference, &mut learner(reference, &tok, &mut set), 3)
+        .unwrap()
+}
+
+fn assert_same_run(expected: &RunOutput<Gpt>, got: &RunOutput<Gpt>, what: &str) {
+    let d = max_abs_diff(&params(&expected.policy), &params(&got.policy));
+    assert_eq!(d, 0.0, "{what}: merged policy differs by {d}");
+    assert_eq!(expected.experts.len(), got.experts.len());
+    for (i, (a, b)) in expected.experts.iter().zip(&got.experts).enumerate() {
+        assert_eq!(params(a), params(b), "{what}: expert {i} differs");
+    }
+    assert_eq!(expected.budget, got.budget, "{what}: budget");
+    let key = |o: &RunOutput<Gpt>| {
+        let mut k: Vec<_> = o
+            .log
+            .iter()
+            .map(|r| (r.step, r.expert, r.round, r.report.kl.to_bits()))
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(key(expected), key(got), "{what}: log");
+}
+
+#[test]
+fn experts_on_ranks_give_the_one_process_weights_bit_for_bit() {
+    let device = default_device().autodiff();
+    device.seed(4);
+    let reference = tiny_gpt(7, 16).init(&device);
+    let irs = Strategy::iterative_rs(4, 2, 3);
+    let alone = one_process(&reference, &irs);
+    for ranks in [3, 2] {
+        let outs = on_ranks(&reference, &irs, ranks, &None);
+        // 4 steps × 3 experts, expert i trained by rank i mod ranks.
+        let split: Vec<usize> = outs.iter().map(|(_, steps)| *steps).collect();
+        assert_eq!(
+            split,
+            if ranks == 3 {
+                vec![4, 4, 4]
+            } else {
+                vec![8, 4]
+            }
+        );
+        for (rank, (out, _)) in outs.into_iter().enumerate() {
+            let out = out.unwrap();
+            assert_same_run(
+                &alone,
+                &out,
+                &format!("IterativeRS, rank {rank} of {ranks}"),
+            );
+            // IterativeRS's log is in one process's order already.
+            let order = |o: &RunOutput<Gpt>| -> Vec<_> {
+                o.log.iter().map(|r| (r.step, r.expert)).collect()
+            };
+            assert_eq!(order(&alone), order(&out));
+        }
+    }
+    // M < N: each block trains 2 of the 3 experts, on whichever ranks own them.
+    let irs_block = Strategy::iterative_rs(4, 2, 2);
+    let alone = one_process(&reference, &irs_block);
+    for (out, _) in on_ranks(&reference, &irs_block, 2, &None) {
+        assert_same_run(&alone, &out.unwrap(), "IterativeRS M = 2 on 2 ranks");
+    }
+    // Soups: one expert after the other in one process, side by side on ranks.
+    let soups = Strategy::rewarded_soups(3);
+    let alone = one_process(&reference, &soups);
+    for (out, _) in on_ranks(&reference, &soups, 2, &None) {
+        assert_same_run(&alone, &out.unwrap(), "Rewarded Soups on 2 ranks");
+    }
+}
+
+#[test]
+fn a_checkpoint_of_three_ranks_resumes_in_one_process() {
+    let device = default_device().autodiff();
+    device.seed(5);
+    let reference = tiny_gpt(7, 16).init(&device);
+    let irs = Strategy::iterative_rs(6, 2, 3);
+    let alone = one_process(&reference, &irs);
+    let dir = std::env::temp_dir().join(format!("mr-ranks-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // Stopped mid-block (a checkpoint every 4 iterations, stop after the first past 4).
+    let stop = Some((dir.clone(), 4, 4));
+    for (out, _) in on_ranks(&reference, &irs, 3, &stop) {
+        assert!(!out.unwrap().completed);
+    }
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let mut set = rewards();
+    let resumed = Strategy::resume(
+        &dir,
+        &reference,
+        &mut learner(&reference, &tok, &mut set),
+        &RunOptions::default(),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_same_run(&alone, &resumed, "3 ranks stopped, resumed in one process");
+}
+
+#[test]
+fn running_normalisers_are_refused_over_several_ranks() {
+    let device = default_device().autodiff();
+    device.seed(6);
+    let reference = tiny_gpt(7, 16).init(&device);
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let group = InProcess::group(2);
+    let mut set = RewardSet::builder()
+        .add(FnReward::new("carbon", count('C')), 1.0)
+        .normalizer(Normalizer::running())
+        .add(FnReward::new("oxygen", count('O')), 1.0)
+        .build()
+        .unwrap();
+    let options = RunOptions {
+        communicator: Some(&group[0]),
+        ..Default::default()
+    };
+    // Refused before any collective call, so rank 1 need not take part.
+    let err = Strategy::iterative_rs(2, 1, 2)
+        .run_with(
+            &reference,
+            &mut learner(&reference, &tok, &mut set),
+            0,
+            &options,
+        )
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&err, StrategyError::BadConfig(m) if m.contains("normaliser")),
+        "{err}"
+    );
+}
