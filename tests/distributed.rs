@@ -271,3 +271,108 @@ fn running_normalisers_are_refused_over_several_ranks() {
         "{err}"
     );
 }
+
+/// The same runs over MPI processes: `mpirun -np 3` (and `-np 2`) of this test binary's
+/// `mpi_rank` test, each rank loading the reference this test saved, against the run in this
+/// process. Open MPI is started with `--allow-run-as-root --oversubscribe` (CI runs as root on
+/// 2 cores).
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi_ranks_give_the_one_process_weights_bit_for_bit() {
+    use burn::module::Module;
+    let device = default_device().autodiff();
+    device.seed(7);
+    let reference = tiny_gpt(7, 16).init(&device);
+    let dir = std::env::temp_dir().join(format!("mr-mpi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    reference
+        .clone()
+        .save_file(dir.join("reference.bpk"))
+        .unwrap();
+    let alone = one_process(&reference, &mpi_strategy());
+    let open_mpi = std::process::Command::new("mpirun")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("Open MPI"))
+        .expect("mpirun is on PATH (docs/scaling.md)");
+    for ranks in [3, 2] {
+        let mut cmd = std::process::Command::new("mpirun");
+        if open_mpi {
+            cmd.args(["--allow-run-as-root", "--oversubscribe"]);
+        }
+        let status = cmd
+            .args(["-np", &ranks.to_string()])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "mpi_rank", "--ignored", "--test-threads=1"])
+            .env("MULTIREWARD_MPI_TEST_DIR", &dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mpirun -np {ranks}: {status}");
+        for rank in 0..ranks {
+            let p = dir.join(format!("policy-{ranks}-{rank}.bpk"));
+            let got = tiny_gpt(7, 16).init(&device).load_file(&p);
+            let d = max_abs_diff(&params(&alone.policy), &params(&got));
+            assert_eq!(
+                d, 0.0,
+                "rank {rank} of {ranks}: merged policy differs by {d}"
+            );
+        }
+        let log = std::fs::read_to_string(dir.join(format!("log-{ranks}.json"))).unwrap();
+        let kls: Vec<u64> = serde_json::from_str(&log).unwrap();
+        let expected: Vec<u64> = alone.log.iter().map(|r| r.report.kl.to_bits()).collect();
+        assert_eq!(kls, expected, "{ranks} ranks: the log differs");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// IterativeRS with 3 experts, T = 4, m = 2 (the MPI test's run).
+#[cfg(feature = "mpi")]
+fn mpi_strategy() -> Strategy {
+    Strategy::iterative_rs(4, 2, 3)
+}
+
+/// One MPI rank of [`mpi_ranks_give_the_one_process_weights_bit_for_bit`] (started by
+/// `mpirun`, which sets `MULTIREWARD_MPI_TEST_DIR`).
+#[cfg(feature = "mpi")]
+#[test]
+#[ignore = "an MPI rank: started by mpirun from mpi_ranks_give_the_one_process_weights_bit_for_bit"]
+fn mpi_rank() {
+    use burn::module::Module;
+    use multireward::distributed::Mpi;
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("MULTIREWARD_MPI_TEST_DIR").expect("started by the MPI test"),
+    );
+    let comm = Mpi::init().unwrap();
+    let device = default_device().autodiff();
+    let reference = tiny_gpt(7, 16)
+        .init(&device)
+        .load_file(dir.join("reference.bpk"));
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let mut set = rewards();
+    let options = RunOptions {
+        communicator: Some(&comm),
+        ..Default::default()
+    };
+    let out = mpi_strategy()
+        .run_with(
+            &reference,
+            &mut learner(&reference, &tok, &mut set),
+            3,
+            &options,
+        )
+        .unwrap();
+    let (rank, size) = (comm.rank(), comm.size());
+    out.policy
+        .valid()
+        .save_file(dir.join(format!("policy-{size}-{rank}.bpk")))
+        .unwrap();
+    if rank == 0 {
+        let kls: Vec<u64> = out.log.iter().map(|r| r.report.kl.to_bits()).collect();
+        std::fs::write(
+            dir.join(format!("log-{size}.json")),
+            serde_json::to_string(&kls).unwrap(),
+        )
+        .unwrap();
+    }
+}

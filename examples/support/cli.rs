@@ -262,18 +262,32 @@ impl RunArgs {
         out: &std::path::Path,
         edit: impl FnMut(&mut Strategy),
     ) -> Result<Outcome, ExperimentError> {
-        let mut comparison = Comparison::new(task, config)?
+        let comparison = Comparison::new(task, config)?
             .edit_plan(edit)?
             .with_checkpoint_dir(self.checkpoint_dir.clone())
             .with_resume(self.resume);
+        // Built with `--features mpi` and started by `mpirun`/`srun`: one rank of the run
+        // (rank 0 prints and writes; docs/scaling.md).
+        #[cfg(feature = "mpi")]
+        let mpi = multireward::distributed::Mpi::init()
+            .map_err(|e| ExperimentError::Task(e.to_string()))?;
+        #[cfg(feature = "mpi")]
+        let comparison = comparison.with_communicator(&mpi);
+        #[cfg(feature = "mpi")]
+        let root = multireward::distributed::Communicator::rank(&mpi) == 0;
+        #[cfg(not(feature = "mpi"))]
+        let root = true;
+        let mut comparison = comparison.with_progress(root);
         let b = comparison.ppo();
-        println!(
-            "{} strategies × {} seed(s); {} samples per PPO iteration, {} tokens each",
-            comparison.plan().len(),
-            self.seeds,
-            b.samples_per_step,
-            b.sampling.max_new_tokens
-        );
+        if root {
+            println!(
+                "{} strategies × {} seed(s); {} samples per PPO iteration, {} tokens each",
+                comparison.plan().len(),
+                self.seeds,
+                b.samples_per_step,
+                b.sampling.max_new_tokens
+            );
+        }
         comparison.run(out)
     }
 }

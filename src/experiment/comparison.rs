@@ -13,6 +13,7 @@ use super::config::{ComparisonConfig, EstimatorKind};
 use super::curve::{self, CurvePoint};
 use super::evaluate::{Scored, means, sample_and_score};
 use super::report::{StrategyResult, write_report};
+use crate::distributed::Communicator;
 use crate::eval::metrics::avg_reward;
 use crate::eval::report::{MARKDOWN_FILE, PaperRow};
 use crate::eval::write_atomic;
@@ -169,6 +170,7 @@ pub struct Comparison<'a, P: Policy> {
     checkpoint_dir: Option<PathBuf>,
     resume: bool,
     progress: bool,
+    communicator: Option<&'a dyn Communicator>,
 }
 
 /// What [`Comparison::run`] produced.
@@ -192,6 +194,24 @@ struct SavedRun {
     plan: Value,
     metrics: Value,
     seconds: f64,
+}
+
+impl SavedRun {
+    /// What ranks other than 0 hold in place of an evaluation (they evaluate nothing).
+    fn placeholder() -> Self {
+        Self {
+            result: StrategyResult {
+                name: String::new(),
+                scores: Vec::new(),
+                log: Vec::new(),
+                budget: Default::default(),
+            },
+            seed: None,
+            plan: Value::Null,
+            metrics: Value::Null,
+            seconds: 0.0,
+        }
+    }
 }
 
 /// Folder of the finished runs inside the results directory.
@@ -329,6 +349,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             checkpoint_dir: None,
             resume: false,
             progress: true,
+            communicator: None,
         })
     }
 
@@ -350,6 +371,40 @@ impl<'a, P: Policy> Comparison<'a, P> {
     pub fn with_progress(mut self, progress: bool) -> Self {
         self.progress = progress;
         self
+    }
+
+    /// Run over the ranks of `communicator` (every rank calls [`Comparison::run`] with the
+    /// same settings and results directory): IterativeRS and Rewarded Soups place their
+    /// experts on the ranks; rank 0 decides what to resume, evaluates, prints and writes the
+    /// report and the checkpoints; the other ranks only train, and write nothing.
+    pub fn with_communicator(mut self, communicator: &'a dyn Communicator) -> Self {
+        self.communicator = Some(communicator);
+        self
+    }
+
+    /// Whether this rank evaluates and writes (rank 0, or the only process).
+    fn is_root(&self) -> bool {
+        self.communicator.is_none_or(|c| c.rank() == 0)
+    }
+
+    /// Rank 0's `value` on every rank (what it decided from the results directory), so that
+    /// every rank takes the same path.
+    fn agree<T: Serialize + serde::de::DeserializeOwned>(
+        &self,
+        value: Option<T>,
+    ) -> Result<Option<T>, ExperimentError> {
+        let Some(comm) = self.communicator.filter(|c| c.size() > 1) else {
+            return Ok(value);
+        };
+        let mut bytes = match &value {
+            Some(v) if comm.rank() == 0 => json_bytes(v),
+            _ => Vec::new(),
+        };
+        comm.broadcast(&mut bytes, 0)
+            .map_err(|e| ExperimentError::Task(e.to_string()))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ExperimentError::Task(format!("rank 0's decision: {e}")))
     }
 
     /// Adjust every planned strategy with `edit` (e.g. a domain's RiC fine-tuning settings);
@@ -445,9 +500,14 @@ impl<'a, P: Policy> Comparison<'a, P> {
             .checkpoint_dir
             .clone()
             .unwrap_or_else(|| out.join(CHECKPOINTS_DIR));
-        self.prepare(out)?;
+        let root = self.is_root();
+        if root {
+            self.prepare(out)?;
+        }
+        // The other ranks wait until rank 0 has prepared the directory.
+        self.agree(Some(()))?;
         let n = self.task.oracles.names().len();
-        let bars = MultiProgress::with_draw_target(if self.progress {
+        let bars = MultiProgress::with_draw_target(if self.progress && root {
             ProgressDrawTarget::stderr()
         } else {
             ProgressDrawTarget::hidden()
@@ -464,7 +524,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             "{prefix:>16} [{elapsed_precise}] {bar:30} {pos}/{len} iterations, eta {eta}",
         ));
         overall.set_prefix("all runs");
-        let verbose = self.progress;
+        let verbose = self.progress && root;
         // Lines go above the bars on a terminal, to stdout otherwise.
         let say = |line: String| {
             if verbose && bars.is_hidden() {
@@ -477,6 +537,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
         let mut saved: Vec<SavedRun> = Vec::new();
         let pretrained_path = out.join(RUNS_DIR).join("pretrained.json");
         let pretrained = match self.load_saved(&pretrained_path, &Value::Null, None)? {
+            _ if !root => SavedRun::placeholder(),
             Some(run) => run,
             None => {
                 let t0 = Instant::now();
@@ -507,7 +568,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
             &pretrained.metrics,
         )];
         saved.push(pretrained);
-        self.write(out, &saved, &curves)?;
+        if root {
+            self.write(out, &saved, &curves)?;
+        }
 
         let labels = labels(&self.plan);
         for seed in 0..self.config.seeds as u64 {
@@ -518,18 +581,24 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 let path = out.join(RUNS_DIR).join(format!("{key}.json"));
                 let plan_json = serde_json::to_value(strategy).unwrap_or(Value::Null);
                 let curve_path = out.join(RUNS_DIR).join(format!("{key}.curve.json"));
-                let mut along: Vec<CurvePoint> = match self.resume && curve_path.exists() {
+                let mut along: Vec<CurvePoint> = match root && self.resume && curve_path.exists() {
                     true => serde_json::from_slice(
                         &std::fs::read(&curve_path).map_err(io(&curve_path))?,
                     )
                     .map_err(|e| ExperimentError::Task(format!("{}: {e}", curve_path.display())))?,
                     false => Vec::new(),
                 };
-                if let Some(run) = self.load_saved(&path, &plan_json, Some(seed))? {
+                let done = match root {
+                    true => self.load_saved(&path, &plan_json, Some(seed))?,
+                    false => None,
+                };
+                if self.agree(Some(done.is_some()))? == Some(true) {
                     overall.inc(planned[k]);
-                    curves.extend(along);
-                    saved.push(run);
-                    self.write(out, &saved, &curves)?;
+                    if let Some(run) = done {
+                        curves.extend(along);
+                        saved.push(run);
+                        self.write(out, &saved, &curves)?;
+                    }
                     continue;
                 }
                 let t0 = Instant::now();
@@ -566,6 +635,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 } else {
                     Vec::new()
                 };
+                let stops = self.agree(Some(stops))?.unwrap_or_default();
                 let spacing = self.config.curve.then(|| self.curve_spacing(n));
                 let mut continuing = false;
                 for stop in stops {
@@ -583,6 +653,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     continuing = true;
                     if output.completed {
                         break;
+                    }
+                    if !root {
+                        continue;
                     }
                     let policy = burn::module::Module::valid(&output.policy);
                     let (scores, metrics, summary) =
@@ -604,6 +677,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     .train(strategy, seed, &dir, &on_step, None, continuing, spacing)
                     .map_err(failed)?;
                 bar.finish_and_clear();
+                if !root {
+                    continue;
+                }
                 let policy = burn::module::Module::valid(&output.policy);
                 let (scores, metrics, summary) =
                     self.evaluate(&policy, output.condition(), seed)?;
@@ -641,6 +717,13 @@ impl<'a, P: Policy> Comparison<'a, P> {
             }
         }
         overall.finish_and_clear();
+        if !root {
+            return Ok(Outcome {
+                results: Vec::new(),
+                table: String::new(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
         let table = std::fs::read_to_string(out.join(MARKDOWN_FILE)).map_err(io(out))?;
         let seconds = started.elapsed().as_secs_f64();
         say(format!(
@@ -671,20 +754,30 @@ impl<'a, P: Policy> Comparison<'a, P> {
         continuing: bool,
         checkpoint_every: Option<usize>,
     ) -> Result<strategy::RunOutput<P>, strategy::StrategyError> {
-        let has_checkpoint = dir.join(STATE_FILE).exists();
         let resume = self.resume || continuing;
+        let has_checkpoint = match self.is_root() {
+            true => dir.join(STATE_FILE).exists(),
+            false => false,
+        };
         if has_checkpoint && !resume {
             std::fs::remove_dir_all(dir).map_err(|e| {
                 strategy::StrategyError::Checkpoint(format!("{}: {e}", dir.display()))
             })?;
         }
+        // Every rank resumes when rank 0 found a checkpoint (after it removed a stale one).
+        let has_checkpoint = self
+            .agree(Some(has_checkpoint))
+            .map_err(|e| strategy::StrategyError::Checkpoint(e.to_string()))?
+            .unwrap_or(false);
         let options = RunOptions {
             checkpoint_dir: Some(dir.to_path_buf()),
             checkpoint_every: Some(checkpoint_every.unwrap_or(self.config.checkpoint_every)),
             stop_after_iterations: stop,
             on_step: Some(on_step),
+            communicator: self.communicator,
             ..Default::default()
         };
+        let root = self.is_root();
         let reference = &self.task.reference;
         let mut learner = PpoLearner {
             ppo: Ppo::new(self.ppo.clone(), reference),
@@ -697,8 +790,13 @@ impl<'a, P: Policy> Comparison<'a, P> {
             },
         };
         if has_checkpoint && resume {
-            let state = strategy::RunState::read(dir)?;
-            if &state.strategy != strategy || state.seed != seed {
+            let state = match root {
+                true => Some(strategy::RunState::read(dir)?),
+                false => None,
+            };
+            if let Some(state) = state
+                && (&state.strategy != strategy || state.seed != seed)
+            {
                 return Err(strategy::StrategyError::Checkpoint(format!(
                     "{} holds a run of {} seed {}, not of {} seed {seed}; remove it or choose \
                      another --checkpoint-dir",

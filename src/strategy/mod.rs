@@ -615,7 +615,25 @@ impl Strategy {
         learner: &mut L,
         options: &RunOptions<'_>,
     ) -> Result<RunOutput<P>, StrategyError> {
-        let (state, progress) = run_state::load(dir, reference, learner)?;
+        // Over several ranks, rank 0 reads first (it may finish an interrupted write of the
+        // checkpoint, crate::checkpoint::recover_dir), then the others.
+        let comm = options.communicator.filter(|c| c.size() > 1);
+        let first = comm.is_none_or(|c| c.rank() == 0);
+        let loaded = first.then(|| run_state::load(dir, reference, learner));
+        if let Some(c) = comm {
+            let mut ok = vec![u8::from(loaded.as_ref().is_none_or(|r| r.is_ok()))];
+            c.broadcast(&mut ok, 0)?;
+            if ok != [1] && !first {
+                return Err(StrategyError::Rank {
+                    rank: 0,
+                    message: format!("could not resume from {}", dir.display()),
+                });
+            }
+        }
+        let (state, progress) = match loaded {
+            Some(r) => r?,
+            None => run_state::load(dir, reference, learner)?,
+        };
         state
             .strategy
             .continue_run(reference, learner, state.seed, progress, options)
