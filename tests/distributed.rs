@@ -14,8 +14,8 @@ use multireward::policy::{Gpt, SamplingConfig};
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
 use multireward::strategy::{
-    Learner, OptimizerConfig, PpoLearner, RunOptions, RunOutput, StepContext, StepReport, Strategy,
-    StrategyError,
+    Learner, OptimizerConfig, PpoLearner, RunOptions, RunOutput, StepContext, StepRecord,
+    StepReport, Strategy, StrategyError,
 };
 use multireward::tasks::molecules::SmilesTokenizer;
 
@@ -57,7 +57,7 @@ fn learner<'a>(
         tokenizer: tok,
         prompts: multireward::policy::Prompts::unconditional(),
         optimizer: OptimizerConfig {
-            lr: 1e-3,
+            lr: LR as f64,
             weight_decay: 0.01,
         },
     }
@@ -94,6 +94,17 @@ impl Learner<Gpt> for Counting<'_> {
     ) -> Result<(Gpt, StepReport), StrategyError> {
         self.steps += 1;
         self.inner.step(policy, optim, weights, ctx)
+    }
+    fn step_shared(
+        &mut self,
+        policy: Gpt,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+        comm: &dyn Communicator,
+    ) -> Result<(Gpt, StepReport), StrategyError> {
+        self.steps += 1;
+        self.inner.step_shared(policy, optim, weights, ctx, comm)
     }
 }
 
@@ -212,6 +223,86 @@ fn experts_on_ranks_give_the_one_process_weights_bit_for_bit() {
     }
 }
 
+/// How close data-parallel MORLHF is to one process. The ranks sum gradients and statistics
+/// in another order, so gradients agree to float summation (relative 1e-6); Adam divides each
+/// gradient by its running scale, so a parameter whose gradient is ~0 can take a step up to
+/// the learning rate in another direction. Bound: gradient norms within 1e-6 relative; at
+/// most 1 % of the weights differ by more than 1e-6; none by more than the learning rate.
+const GRAD_NORM_RELATIVE: f64 = 1e-6;
+const MOVED_FRACTION: f64 = 0.01;
+const LR: f32 = 1e-3;
+
+#[test]
+fn morlhf_data_parallel_equals_one_process_within_summation_tolerance() {
+    let device = default_device().autodiff();
+    device.seed(9);
+    let reference = tiny_gpt(7, 16).init(&device);
+    let morlhf = Strategy::Morlhf { steps: 3 };
+    let alone = one_process(&reference, &morlhf);
+    for ranks in [2, 3] {
+        let outs: Vec<RunOutput<Gpt>> = on_ranks(&reference, &morlhf, ranks, &None)
+            .into_iter()
+            .map(|(out, _)| out.unwrap())
+            .collect();
+        let expected = params(&alone.policy);
+        let d = max_abs_diff(&expected, &params(&outs[0].policy));
+        eprintln!("MORLHF on {ranks} ranks: max |Δθ| = {d:e}");
+        let got = params(&outs[0].policy);
+        let mean = expected
+            .iter()
+            .zip(&got)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f32>()
+            / expected.len() as f32;
+        let over = expected
+            .iter()
+            .zip(&got)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-6)
+            .count();
+        eprintln!(
+            "mean |Δθ| {mean:e}; {over} of {} differ by > 1e-6",
+            expected.len()
+        );
+        assert!(d <= LR, "{ranks} ranks: max |Δθ| = {d}");
+        assert!(over as f64 <= MOVED_FRACTION * expected.len() as f64);
+        assert!(
+            d > 0.0 || ranks == 1,
+            "the ranks did share the work (sums in another order)"
+        );
+        for out in &outs[1..] {
+            assert_eq!(
+                params(&out.policy),
+                params(&outs[0].policy),
+                "ranks agree bit for bit"
+            );
+        }
+        for (a, b) in alone.log.iter().zip(&outs[0].log) {
+            assert!(
+                (a.report.kl - b.report.kl).abs() < 1e-5,
+                "{} vs {}",
+                a.report.kl,
+                b.report.kl
+            );
+            assert_eq!(
+                a.report.optimised, b.report.optimised,
+                "the same samples and scores"
+            );
+            let norm = |r: &StepRecord| r.report.ppo.as_ref().unwrap().grad_norm;
+            let rel = (norm(a) - norm(b)).abs() / norm(a);
+            assert!(
+                rel < GRAD_NORM_RELATIVE,
+                "gradient norms {} vs {}",
+                norm(a),
+                norm(b)
+            );
+            assert_eq!(a.report.samples, b.report.samples);
+            let (ra, rb) = (&a.report.rewards[0], &b.report.rewards[0]);
+            assert_eq!(ra.count, rb.count, "pooled over the whole batch");
+            assert!((ra.raw_mean.unwrap() - rb.raw_mean.unwrap()).abs() < 1e-9);
+        }
+    }
+}
+
 #[test]
 fn a_checkpoint_of_three_ranks_resumes_in_one_process() {
     let device = default_device().autodiff();
@@ -291,6 +382,7 @@ fn mpi_ranks_give_the_one_process_weights_bit_for_bit() {
         .save_file(dir.join("reference.bpk"))
         .unwrap();
     let alone = one_process(&reference, &mpi_strategy());
+    let morlhf = one_process(&reference, &Strategy::Morlhf { steps: 3 });
     let open_mpi = std::process::Command::new("mpirun")
         .arg("--version")
         .output()
@@ -318,6 +410,22 @@ fn mpi_ranks_give_the_one_process_weights_bit_for_bit() {
                 "rank {rank} of {ranks}: merged policy differs by {d}"
             );
         }
+        // MORLHF data-parallel: within the summation bound of one process.
+        let got = tiny_gpt(7, 16)
+            .init(&device)
+            .load_file(dir.join(format!("morlhf-{ranks}.bpk")));
+        let (want, got) = (params(&morlhf.policy), params(&got));
+        let d = max_abs_diff(&want, &got);
+        let over = want
+            .iter()
+            .zip(&got)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-6)
+            .count();
+        assert!(
+            d > 0.0 && d <= LR,
+            "MORLHF on {ranks} MPI ranks: max |Δθ| = {d}"
+        );
+        assert!(over as f64 <= MOVED_FRACTION * want.len() as f64);
         let log = std::fs::read_to_string(dir.join(format!("log-{ranks}.json"))).unwrap();
         let kls: Vec<u64> = serde_json::from_str(&log).unwrap();
         let expected: Vec<u64> = alone.log.iter().map(|r| r.report.kl.to_bits()).collect();
@@ -363,6 +471,22 @@ fn mpi_rank() {
         )
         .unwrap();
     let (rank, size) = (comm.rank(), comm.size());
+    let mut set = rewards();
+    let morlhf = Strategy::Morlhf { steps: 3 }
+        .run_with(
+            &reference,
+            &mut learner(&reference, &tok, &mut set),
+            3,
+            &options,
+        )
+        .unwrap();
+    if rank == 0 {
+        morlhf
+            .policy
+            .valid()
+            .save_file(dir.join(format!("morlhf-{size}.bpk")))
+            .unwrap();
+    }
     out.policy
         .valid()
         .save_file(dir.join(format!("policy-{size}-{rank}.bpk")))

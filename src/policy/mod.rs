@@ -8,7 +8,7 @@ mod sequences;
 
 pub use gpt::{Gpt, GptConfig};
 pub use prompts::Prompts;
-pub use sampling::{SamplingConfig, check_temperature, sample_next, uniform_draws};
+pub use sampling::{BatchPart, SamplingConfig, check_temperature, sample_next, uniform_draws};
 pub use sequences::{Rollout, Sequences, response_mask};
 
 use crate::checkpoint::CheckpointError;

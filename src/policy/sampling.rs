@@ -35,6 +35,20 @@ pub struct SamplingConfig {
     /// four specials first, `SPECIALS.len()` keeps PAD, BOS, EOS and UNK out of responses, so
     /// every response is exactly `max_new_tokens` content tokens (DNA: exactly n·k bases).
     pub vocab_floor: usize,
+    /// These rows are part of a larger batch (data-parallel PPO: each rank samples its share):
+    /// the sampler draws the whole batch's random numbers and keeps these rows', so a row gets
+    /// the draws it would get in the whole batch. `None`: the rows are the whole batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<BatchPart>,
+}
+
+/// Rows `start..start + rows` of a batch of `total` rows (see [`SamplingConfig::part_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BatchPart {
+    /// Index of the first row in the whole batch.
+    pub start: usize,
+    /// Rows in the whole batch.
+    pub total: usize,
 }
 
 impl Default for SamplingConfig {
@@ -50,6 +64,7 @@ impl Default for SamplingConfig {
             use_kv_cache: true,
             vocab_limit: None,
             vocab_floor: 0,
+            part_of: None,
         }
     }
 }
@@ -80,6 +95,14 @@ impl SamplingConfig {
         if self.max_new_tokens == 0 {
             return Err(PolicyError::BadConfig("max_new_tokens must be ≥ 1".into()));
         }
+        if let Some(part) = self.part_of
+            && part.start >= part.total
+        {
+            return Err(PolicyError::BadConfig(format!(
+                "part_of: row {} of a batch of {}",
+                part.start, part.total
+            )));
+        }
         Ok(())
     }
 
@@ -109,7 +132,8 @@ pub fn check_temperature(temperature: f32) -> Result<(), PolicyError> {
 }
 
 /// `[B, steps]` uniform draws in [0, 1) for a whole rollout, from the config's seed, uploaded
-/// once.
+/// once (row-major; for rows that are [`SamplingConfig::part_of`] a larger batch, that
+/// batch's draws for these rows).
 pub fn uniform_draws(
     cfg: &SamplingConfig,
     batch: usize,
@@ -120,6 +144,10 @@ pub fn uniform_draws(
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_rng(&mut rand::rng()),
     };
+    let skip = cfg.part_of.map_or(0, |p| p.start * steps);
+    for _ in 0..skip {
+        rng.random::<f32>();
+    }
     let draws: Vec<f32> = (0..batch * steps).map(|_| rng.random::<f32>()).collect();
     Tensor::from_data(TensorData::new(draws, [batch, steps]), device)
 }

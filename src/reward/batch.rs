@@ -40,6 +40,50 @@ pub struct RewardStats {
     pub count: usize,
 }
 
+impl RewardStats {
+    /// The statistics of a batch split into `parts` (each part's per-reward statistics, in
+    /// the same reward order): counts added, means and population standard deviations pooled
+    /// exactly (up to rounding).
+    pub fn pool(parts: &[Vec<RewardStats>]) -> Vec<RewardStats> {
+        let Some(first) = parts.first() else {
+            return Vec::new();
+        };
+        (0..first.len())
+            .map(|k| {
+                let rows: Vec<&RewardStats> = parts.iter().filter_map(|p| p.get(k)).collect();
+                let pooled = |mean: fn(&RewardStats) -> Option<f64>,
+                              std: fn(&RewardStats) -> Option<f64>| {
+                    let (mut n, mut s1, mut s2) = (0.0, 0.0, 0.0);
+                    for r in &rows {
+                        if let (Some(m), Some(sd)) = (mean(r), std(r)) {
+                            let c = (r.count - r.not_applicable) as f64;
+                            n += c;
+                            s1 += c * m;
+                            s2 += c * (sd * sd + m * m);
+                        }
+                    }
+                    (n > 0.0).then(|| {
+                        let m = s1 / n;
+                        (m, (s2 / n - m * m).max(0.0).sqrt())
+                    })
+                };
+                let raw = pooled(|r| r.raw_mean, |r| r.raw_std);
+                let transformed = pooled(|r| r.transformed_mean, |r| r.transformed_std);
+                RewardStats {
+                    name: first[k].name.clone(),
+                    weight: first[k].weight,
+                    raw_mean: raw.map(|s| s.0),
+                    raw_std: raw.map(|s| s.1),
+                    transformed_mean: transformed.map(|s| s.0),
+                    transformed_std: transformed.map(|s| s.1),
+                    not_applicable: rows.iter().map(|r| r.not_applicable).sum(),
+                    count: rows.iter().map(|r| r.count).sum(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Every reward's values for a batch of samples and the optimised total per sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RewardBatch {
@@ -111,5 +155,42 @@ impl RewardBatch {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reward::normalize::mean_std;
+
+    fn stats(values: &[Option<f64>]) -> RewardStats {
+        let s = mean_std(values.iter().flatten().copied());
+        RewardStats {
+            name: "r".into(),
+            weight: 1.0,
+            raw_mean: s.map(|s| s.0),
+            raw_std: s.map(|s| s.1),
+            transformed_mean: s.map(|s| s.0),
+            transformed_std: s.map(|s| s.1),
+            not_applicable: values.iter().filter(|v| v.is_none()).count(),
+            count: values.len(),
+        }
+    }
+
+    #[test]
+    fn pooled_parts_equal_the_whole() {
+        let all = [Some(1.0), None, Some(4.0), Some(-2.0), Some(0.5), None];
+        let whole = stats(&all);
+        let parts = vec![
+            vec![stats(&all[..2])],
+            vec![stats(&all[2..5])],
+            vec![stats(&all[5..])],
+        ];
+        let pooled = &RewardStats::pool(&parts)[0];
+        assert_eq!((pooled.count, pooled.not_applicable), (6, 2));
+        let close = |a: Option<f64>, b: Option<f64>| (a.unwrap() - b.unwrap()).abs() < 1e-12;
+        assert!(close(pooled.raw_mean, whole.raw_mean));
+        assert!(close(pooled.raw_std, whole.raw_std));
+        assert!(close(pooled.transformed_std, whole.transformed_std));
     }
 }

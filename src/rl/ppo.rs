@@ -7,13 +7,15 @@ use super::advantages::{
     GroupBaseline, KlEstimator, TokenGrid, gae, group_advantages, kl_per_token, token_rewards,
     whiten,
 };
-use crate::policy::{Policy, Rollout, SamplingConfig, Sequences};
-use crate::train::clip_global_norm;
+use crate::distributed::Communicator;
+use crate::policy::{BatchPart, Policy, Rollout, SamplingConfig, Sequences};
+use crate::train::{all_reduce_grads, clip_global_norm};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use std::ops::Range;
 
 /// How advantages are estimated.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -222,6 +224,24 @@ impl<P: Policy> Ppo<P> {
             .collect()
     }
 
+    /// The rows of a step's batch that rank `rank` of `ranks` samples in a data-parallel step
+    /// ([`Ppo::step_shared`]): contiguous, whole prompt groups, as even as the groups allow.
+    pub fn share(&self, rank: usize, ranks: usize) -> Range<usize> {
+        let group = self.group();
+        let groups = self.config.samples_per_step / group;
+        let ranks = ranks.max(1);
+        let at = |r: usize| (groups * r / ranks) * group;
+        at(rank)..at(rank + 1)
+    }
+
+    /// Rows per prompt group (1 for GAE).
+    fn group(&self) -> usize {
+        match self.config.estimator {
+            Estimator::Group { size, .. } => size.max(1),
+            Estimator::Gae => 1,
+        }
+    }
+
     /// One PPO iteration: sample `samples_per_step` responses, score them with `scorer`
     /// (one finite score per row), estimate advantages and run `epochs × minibatches` clipped
     /// updates with learning rate `lr`. `seed` fixes sampling and minibatch order.
@@ -234,16 +254,73 @@ impl<P: Policy> Ppo<P> {
         seed: u64,
         scorer: &mut dyn FnMut(&Rollout) -> Result<Vec<f32>, RlError>,
     ) -> Result<(P, PpoStats), RlError> {
+        self.step_on(policy, optim, lr, prompts, seed, scorer, None)
+    }
+
+    /// [`Ppo::step`] data-parallel over the ranks of `comm`: this rank samples and scores only
+    /// its [`Ppo::share`] of the batch (`scorer` sees those rows), with the random draws those
+    /// rows get in the whole batch; advantage whitening and the statistics use the whole
+    /// batch; each minibatch update sums the ranks' gradients of their rows' share of the loss
+    /// ([`crate::train::all_reduce_grads`]), so every rank takes the same optimiser step. The
+    /// result equals [`Ppo::step`] up to the order of float summation.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step_shared(
+        &self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        prompts: &[Vec<u32>],
+        seed: u64,
+        scorer: &mut dyn FnMut(&Rollout) -> Result<Vec<f32>, RlError>,
+        comm: &dyn Communicator,
+    ) -> Result<(P, PpoStats), RlError> {
+        self.step_on(policy, optim, lr, prompts, seed, scorer, Some(comm))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step_on(
+        &self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        prompts: &[Vec<u32>],
+        seed: u64,
+        scorer: &mut dyn FnMut(&Rollout) -> Result<Vec<f32>, RlError>,
+        comm: Option<&dyn Communicator>,
+    ) -> Result<(P, PpoStats), RlError> {
         self.validate(&policy)?;
         if prompts.is_empty() {
             return Err(RlError::BadConfig("no prompts".into()));
         }
-        let rows = self.step_prompts(prompts, seed);
+        let all = self.step_prompts(prompts, seed);
+        let shared = match comm.filter(|c| c.size() > 1) {
+            None => None,
+            Some(c) => {
+                let groups = self.config.samples_per_step / self.group();
+                if groups < c.size() {
+                    return Err(RlError::BadConfig(format!(
+                        "{groups} prompt groups per step cannot be shared by {} ranks",
+                        c.size()
+                    )));
+                }
+                Some(Shared {
+                    comm: c,
+                    rows: self.share(c.rank(), c.size()),
+                    total: all.len(),
+                })
+            }
+        };
+        let range = shared.as_ref().map_or(0..all.len(), |s| s.rows.clone());
+        let rows = &all[range.clone()];
         let sampling = SamplingConfig {
             seed: Some(seed),
+            part_of: shared.as_ref().map(|s| BatchPart {
+                start: s.rows.start,
+                total: s.total,
+            }),
             ..self.config.sampling.clone()
         };
-        let rollout = policy.sample(&rows, &sampling)?;
+        let rollout = policy.sample(rows, &sampling)?;
         let scores = scorer(&rollout)?;
         if scores.len() != rows.len() {
             return Err(RlError::BadScores(format!(
@@ -255,12 +332,27 @@ impl<P: Policy> Ppo<P> {
         if let Some((i, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
             return Err(RlError::BadScores(format!("score {s} for sample {i}")));
         }
-        let prepared = self.prepare(&policy, &rollout, &scores)?;
-        self.update(policy, optim, lr, &rollout.sequences, prepared, seed)
+        let prepared = self.prepare(&policy, &rollout, &scores, shared.as_ref())?;
+        self.update(
+            policy,
+            optim,
+            lr,
+            &rollout.sequences,
+            prepared,
+            seed,
+            shared.as_ref(),
+        )
     }
 
-    /// Old log-probs/values, reference KL, rewards and advantages (host side).
-    fn prepare(&self, policy: &P, rollout: &Rollout, scores: &[f32]) -> Result<Prepared, RlError> {
+    /// Old log-probs/values, reference KL, rewards and advantages (host side; whitened over
+    /// the whole batch when `shared`).
+    fn prepare(
+        &self,
+        policy: &P,
+        rollout: &Rollout,
+        scores: &[f32],
+        shared: Option<&Shared<'_>>,
+    ) -> Result<Prepared, RlError> {
         let c = &self.config;
         let t = c.sampling.temperature;
         // The group estimator needs no values: the sampler's log-probabilities are the old
@@ -301,15 +393,37 @@ impl<P: Policy> Ppo<P> {
                 (adv, vec![0.0; b * r])
             }
         };
-        if c.whiten_advantages {
-            whiten(&mut advantages, &mask);
-        }
-        let n = b as f64;
-        let stats = PpoStats {
-            score: scores.iter().map(|&s| s as f64).sum::<f64>() / n,
-            kl: kl_sums.iter().map(|&k| k as f64).sum::<f64>() / n,
-            response_len: mask.iter().filter(|&&m| m).count() as f64 / n,
-            ..Default::default()
+        let stats = match shared {
+            None => {
+                if c.whiten_advantages {
+                    whiten(&mut advantages, &mask);
+                }
+                let n = b as f64;
+                PpoStats {
+                    score: scores.iter().map(|&s| s as f64).sum::<f64>() / n,
+                    kl: kl_sums.iter().map(|&k| k as f64).sum::<f64>() / n,
+                    response_len: mask.iter().filter(|&&m| m).count() as f64 / n,
+                    ..Default::default()
+                }
+            }
+            Some(sh) => {
+                if c.whiten_advantages {
+                    whiten_shared(&mut advantages, &mask, sh.comm).map_err(comm_error)?;
+                }
+                let sums = [
+                    scores.iter().map(|&s| s as f64).sum::<f64>(),
+                    kl_sums.iter().map(|&k| k as f64).sum::<f64>(),
+                    mask.iter().filter(|&&m| m).count() as f64,
+                ];
+                let sums = sum_over_ranks(sh.comm, &sums).map_err(comm_error)?;
+                let n = sh.total as f64;
+                PpoStats {
+                    score: sums[0] / n,
+                    kl: sums[1] / n,
+                    response_len: sums[2] / n,
+                    ..Default::default()
+                }
+            }
         };
         Ok(Prepared {
             advantages,
@@ -321,7 +435,9 @@ impl<P: Policy> Ppo<P> {
         })
     }
 
-    /// `epochs × minibatches` clipped updates.
+    /// `epochs × minibatches` clipped updates (of the whole batch's minibatches, each rank
+    /// computing its rows' share when `shared`).
+    #[allow(clippy::too_many_arguments)]
     fn update(
         &self,
         mut policy: P,
@@ -330,6 +446,7 @@ impl<P: Policy> Ppo<P> {
         seqs: &Sequences,
         prep: Prepared,
         seed: u64,
+        shared: Option<&Shared<'_>>,
     ) -> Result<(P, PpoStats), RlError> {
         let c = &self.config;
         let device = policy.device();
@@ -350,18 +467,50 @@ impl<P: Policy> Ppo<P> {
         let (mut pg_sum, mut vf_sum, mut clip_sum, mut akl_sum, mut norm_sum) =
             (0.0, 0.0, 0.0, 0.0, 0.0);
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_0f99);
-        let mb = b.div_ceil(c.minibatches);
+        // Valid tokens of every row of the whole batch (this rank's rows and, when shared,
+        // the others').
+        let local: Vec<usize> = (0..b)
+            .map(|i| prep.mask[i * r..(i + 1) * r].iter().filter(|&&m| m).count())
+            .collect();
+        let (total, first, valid) = match shared {
+            None => (b, 0, local),
+            Some(sh) => (
+                sh.total,
+                sh.rows.start,
+                gather_counts(sh.comm, &local).map_err(comm_error)?,
+            ),
+        };
+        let mb = total.div_ceil(c.minibatches);
         for _ in 0..c.epochs {
-            let mut order: Vec<usize> = (0..b).collect();
+            let mut order: Vec<usize> = (0..total).collect();
             order.shuffle(&mut rng);
             for chunk in order.chunks(mb) {
-                let ids: Vec<i64> = chunk.iter().map(|&i| i as i64).collect();
-                let count = chunk
+                let count = chunk.iter().map(|&i| valid[i]).sum::<usize>().max(1) as f32;
+                // This rank's rows of the minibatch, in the minibatch's order.
+                let ids: Vec<i64> = chunk
                     .iter()
-                    .map(|&i| prep.mask[i * r..(i + 1) * r].iter().filter(|&&m| m).count())
-                    .sum::<usize>()
-                    .max(1) as f32;
-                let idx = Tensor::<1, Int>::from_data(TensorData::new(ids, [chunk.len()]), &device);
+                    .filter(|&&i| (first..first + b).contains(&i))
+                    .map(|&i| (i - first) as i64)
+                    .collect();
+                if ids.is_empty() {
+                    // Shared, and none of this minibatch is ours: add nothing to the sum.
+                    let Some(sh) = shared else { continue };
+                    let grads = all_reduce_grads(&policy, GradientsParams::new(), sh.comm)
+                        .map_err(comm_error)?;
+                    let mut d = [0.0f32; 4];
+                    sh.comm.all_reduce_sum(&mut d).map_err(comm_error)?;
+                    let (policy_next, norm) = self.apply(policy, optim, lr, grads);
+                    policy = policy_next;
+                    pg_sum += d[0] as f64;
+                    vf_sum += d[1] as f64;
+                    clip_sum += d[2] as f64;
+                    akl_sum += d[3] as f64;
+                    norm_sum += norm as f64;
+                    stats.updates += 1;
+                    continue;
+                }
+                let rows = ids.len();
+                let idx = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows]), &device);
                 let pick = |t: &Tensor<2>| t.clone().select(0, idx.clone());
                 let sub = select_rows(seqs, &idx);
                 let (adv, ret, old_lp, old_v, mask) = (
@@ -404,16 +553,14 @@ impl<P: Policy> Ppo<P> {
                     ],
                     0,
                 );
-                let grads = GradientsParams::from_grads(loss.backward(), &policy);
-                let (grads, norm) = match c.max_grad_norm {
-                    Some(max) => clip_global_norm(&policy, grads, max),
-                    None => {
-                        let norm = crate::train::global_grad_norm(&policy, &grads);
-                        (grads, norm)
-                    }
-                };
-                policy = optim.step(lr, policy, grads);
-                let d: Vec<f32> = diag.into_data().iter::<f32>().collect();
+                let mut grads = GradientsParams::from_grads(loss.backward(), &policy);
+                let mut d: Vec<f32> = diag.into_data().iter::<f32>().collect();
+                if let Some(sh) = shared {
+                    grads = all_reduce_grads(&policy, grads, sh.comm).map_err(comm_error)?;
+                    sh.comm.all_reduce_sum(&mut d).map_err(comm_error)?;
+                }
+                let (policy_next, norm) = self.apply(policy, optim, lr, grads);
+                policy = policy_next;
                 pg_sum += d[0] as f64;
                 vf_sum += d[1] as f64;
                 clip_sum += d[2] as f64;
@@ -430,6 +577,106 @@ impl<P: Policy> Ppo<P> {
         stats.grad_norm = norm_sum / u;
         Ok((policy, stats))
     }
+
+    /// Clip `grads` to the global norm (when set) and take the optimiser step; the norm
+    /// before clipping.
+    fn apply(
+        &self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        lr: f64,
+        grads: GradientsParams,
+    ) -> (P, f32) {
+        let (grads, norm) = match self.config.max_grad_norm {
+            Some(max) => clip_global_norm(&policy, grads, max),
+            None => {
+                let norm = crate::train::global_grad_norm(&policy, &grads);
+                (grads, norm)
+            }
+        };
+        (optim.step(lr, policy, grads), norm)
+    }
+}
+
+/// A data-parallel step's view of the batch: this rank's rows of `total`.
+struct Shared<'c> {
+    comm: &'c dyn Communicator,
+    rows: Range<usize>,
+    total: usize,
+}
+
+fn comm_error(e: crate::distributed::CommError) -> RlError {
+    RlError::BadConfig(format!("data-parallel step: {e}"))
+}
+
+/// Element-wise sums over ranks of `values`, added in rank order (the same on every rank).
+fn sum_over_ranks(
+    comm: &dyn Communicator,
+    values: &[f64],
+) -> Result<Vec<f64>, crate::distributed::CommError> {
+    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let mut sums = vec![0.0; values.len()];
+    for (rank, theirs) in comm.all_gather(&bytes)?.iter().enumerate() {
+        if theirs.len() != bytes.len() {
+            return Err(crate::distributed::CommError::LengthMismatch {
+                local: values.len(),
+                other: theirs.len() / 8,
+                rank,
+            });
+        }
+        for (s, chunk) in sums.iter_mut().zip(theirs.chunks_exact(8)) {
+            *s += f64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        }
+    }
+    Ok(sums)
+}
+
+/// Every rank's `counts`, concatenated in rank order (the whole batch's, as shares are
+/// contiguous in rank order).
+fn gather_counts(
+    comm: &dyn Communicator,
+    counts: &[usize],
+) -> Result<Vec<usize>, crate::distributed::CommError> {
+    let bytes: Vec<u8> = counts
+        .iter()
+        .flat_map(|&c| (c as u64).to_le_bytes())
+        .collect();
+    Ok(comm
+        .all_gather(&bytes)?
+        .iter()
+        .flat_map(|b| {
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as usize)
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
+/// [`whiten`] with the mean and variance of the valid entries of every rank's `x`.
+fn whiten_shared(
+    x: &mut [f32],
+    mask: &[bool],
+    comm: &dyn Communicator,
+) -> Result<(), crate::distributed::CommError> {
+    let valid = || x.iter().zip(mask).filter(|p| *p.1).map(|p| *p.0 as f64);
+    let local_n = mask.iter().filter(|&&m| m).count() as f64;
+    let sums = sum_over_ranks(comm, &[valid().sum(), local_n])?;
+    let (sum, n) = (sums[0], sums[1]);
+    if n == 0.0 {
+        return Ok(());
+    }
+    let mean = sum / n;
+    let sq = sum_over_ranks(comm, &[valid().map(|v| (v - mean).powi(2)).sum()])?[0];
+    let var = sq / (n.max(2.0) - 1.0);
+    let scale = 1.0 / (var + 1e-8).sqrt();
+    for (v, &m) in x.iter_mut().zip(mask) {
+        *v = if m {
+            ((*v as f64 - mean) * scale) as f32
+        } else {
+            0.0
+        };
+    }
+    Ok(())
 }
 
 /// Summed KL (k1: `Σ log π − log π_ref` over each response's tokens up to its EOS) of the

@@ -2,8 +2,9 @@
 //! policy's tokenizer and every reward logged.
 
 use super::{Collected, Learner, StepContext, StepReport, StrategyError};
+use crate::distributed::Communicator;
 use crate::policy::{Policy, Prompts, Rollout};
-use crate::reward::{RewardSet, Sample};
+use crate::reward::{RewardSet, RewardStats, Sample};
 use crate::rl::{Ppo, RlError};
 use crate::tokenizer::Tokenizer;
 use burn::optim::decay::WeightDecayConfig;
@@ -179,6 +180,35 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
         weights: &[f64],
         ctx: &StepContext,
     ) -> Result<(P, StepReport), StrategyError> {
+        self.step_on(policy, optim, weights, ctx, None)
+    }
+
+    /// Data-parallel PPO ([`Ppo::step_shared`]): each rank samples and scores its share of
+    /// the batch; the report pools every rank's reward statistics. With running reward
+    /// normalisers (which would see only this rank's share) every rank runs the whole step.
+    fn step_shared(
+        &mut self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+        comm: &dyn Communicator,
+    ) -> Result<(P, StepReport), StrategyError> {
+        let comm = (comm.size() > 1 && self.experts_independent()).then_some(comm);
+        self.step_on(policy, optim, weights, ctx, comm)
+    }
+}
+
+impl<P: Policy> PpoLearner<'_, P> {
+    /// One PPO iteration, on this rank's share of the batch when `comm` is given.
+    fn step_on(
+        &mut self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+        comm: Option<&dyn Communicator>,
+    ) -> Result<(P, StepReport), StrategyError> {
         let columns = self.objective_columns();
         if weights.len() != columns.len() {
             return Err(StrategyError::BadConfig(format!(
@@ -198,7 +228,11 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             prompts,
             ..
         } = self;
-        let prompt_of = ppo.step_prompt_indices(prompts.len(), ctx.step_seed());
+        let mut prompt_of = ppo.step_prompt_indices(prompts.len(), ctx.step_seed());
+        if let Some(c) = comm {
+            // This rank's rows of the batch (Ppo::step_shared samples exactly these).
+            prompt_of = prompt_of[ppo.share(c.rank(), c.size())].to_vec();
+        }
         let mut last = None;
         let mut reward_error = None;
         let mut scorer = |rollout: &Rollout| -> Result<Vec<f32>, RlError> {
@@ -215,20 +249,30 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
             last = Some(batch.stats());
             Ok(total.into_iter().map(|x| x as f32).collect())
         };
-        let result = ppo.step(
-            policy,
-            optim,
-            self.optimizer.lr,
-            prompts.ids(),
-            ctx.step_seed(),
-            &mut scorer,
-        );
+        let (lr, seed) = (self.optimizer.lr, ctx.step_seed());
+        let result = match comm {
+            None => ppo.step(policy, optim, lr, prompts.ids(), seed, &mut scorer),
+            Some(c) => ppo.step_shared(policy, optim, lr, prompts.ids(), seed, &mut scorer, c),
+        };
         let (policy, stats) = match result {
             Ok(x) => x,
             Err(e) => return Err(reward_error.map_or(e.into(), StrategyError::Reward)),
         };
+        let mut rewards = last.unwrap_or_default();
+        if let Some(c) = comm {
+            // The whole batch's reward statistics, pooled from every rank's share.
+            let bytes = serde_json::to_vec(&rewards)
+                .map_err(|e| StrategyError::BadConfig(format!("reward statistics: {e}")))?;
+            let parts = c
+                .all_gather(&bytes)?
+                .iter()
+                .map(|b| serde_json::from_slice(b))
+                .collect::<Result<Vec<Vec<RewardStats>>, _>>()
+                .map_err(|e| StrategyError::BadConfig(format!("reward statistics: {e}")))?;
+            rewards = RewardStats::pool(&parts);
+        }
         let report = StepReport {
-            rewards: last.unwrap_or_default(),
+            rewards,
             optimised: stats.score,
             kl: stats.kl,
             samples: self.ppo.config.samples_per_step,

@@ -234,6 +234,21 @@ pub trait Learner<P: Policy> {
         weights: &[f64],
         ctx: &StepContext,
     ) -> Result<(P, StepReport), StrategyError>;
+
+    /// [`Learner::step`] by every rank of `comm` together (MORLHF over several ranks): each
+    /// rank may take a share of the work, and every rank must return the same policy and
+    /// report. Default: every rank runs the whole step (the same result as one process).
+    fn step_shared(
+        &mut self,
+        policy: P,
+        optim: &mut ModuleOptimizer,
+        weights: &[f64],
+        ctx: &StepContext,
+        comm: &dyn crate::distributed::Communicator,
+    ) -> Result<(P, StepReport), StrategyError> {
+        let _ = comm;
+        self.step(policy, optim, weights, ctx)
+    }
 }
 
 /// Responses sampled and scored by [`Learner::collect`].

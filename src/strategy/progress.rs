@@ -130,7 +130,8 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
     }
 
     /// One learner step of the single policy on the weighted objective `weights` at step
-    /// `t` (MORLHF), checked and recorded.
+    /// `t` (MORLHF), checked and recorded; over several ranks, taken by all of them together
+    /// ([`Learner::step_shared`]: data-parallel PPO).
     pub fn train_policy<L: Learner<P>>(
         &self,
         run: &mut Progress<P>,
@@ -162,7 +163,12 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         };
         let e = &mut run.experts[slot];
         let policy = std::mem::replace(&mut e.policy, self.reference.clone());
-        let (policy, report) = learner.step(policy, &mut e.optim, weights, &ctx)?;
+        let (policy, report) = match expert {
+            None if self.ranks.size() > 1 => {
+                learner.step_shared(policy, &mut e.optim, weights, &ctx, self.ranks.comm())?
+            }
+            _ => learner.step(policy, &mut e.optim, weights, &ctx)?,
+        };
         run.experts[slot].policy = policy;
         self.record(run, &ctx, report)
     }

@@ -30,6 +30,11 @@ impl<'a> Ranks<'a> {
         }
     }
 
+    /// The communicator.
+    pub fn comm(&self) -> &'a dyn Communicator {
+        self.comm
+    }
+
     /// Number of ranks.
     pub fn size(&self) -> usize {
         self.comm.size()
