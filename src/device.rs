@@ -157,6 +157,19 @@ pub fn device_from_env() -> Result<Device, DeviceError> {
     }
 }
 
+/// Environment variable naming several devices for one process, comma-separated (e.g.
+/// `vulkan:0,vulkan:1`): the examples then run one rank per device on threads
+/// ([`crate::distributed::InProcess`]).
+pub const DEVICES_ENV: &str = "MULTIREWARD_DEVICES";
+
+/// The devices named by `MULTIREWARD_DEVICES` (empty when it is unset or empty).
+pub fn devices_from_env() -> Result<Vec<Device>, DeviceError> {
+    match std::env::var(DEVICES_ENV) {
+        Ok(s) if !s.trim().is_empty() => s.split(',').map(|d| parse_device(d.trim())).collect(),
+        _ => Ok(Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 mod start;
 
 use clap::ValueEnum;
+use multireward::distributed::Communicator;
 use multireward::experiment::{
     Accounting, AdamAtMerge, Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError,
     Outcome, RicSettings, StrategyKind, Task,
@@ -266,17 +267,36 @@ impl RunArgs {
             .edit_plan(edit)?
             .with_checkpoint_dir(self.checkpoint_dir.clone())
             .with_resume(self.resume);
-        // Built with `--features mpi` and started by `mpirun`/`srun`: one rank of the run
-        // (rank 0 prints and writes; docs/scaling.md).
-        #[cfg(feature = "mpi")]
-        let mpi = multireward::distributed::Mpi::init()
-            .map_err(|e| ExperimentError::Task(e.to_string()))?;
-        #[cfg(feature = "mpi")]
-        let comparison = comparison.with_communicator(&mpi);
-        #[cfg(feature = "mpi")]
-        let root = multireward::distributed::Communicator::rank(&mpi) == 0;
-        #[cfg(not(feature = "mpi"))]
-        let root = true;
+        // One rank of a run over several devices of this process (`MULTIREWARD_DEVICES`), or
+        // — built with `--features mpi` and started by `mpirun`/`srun` — over MPI processes.
+        // Rank 0 prints and writes (docs/scaling.md).
+        start::with_rank(|rank| match rank {
+            Some(comm) => self.run_comparison(comparison, Some(comm), out),
+            None => {
+                #[cfg(feature = "mpi")]
+                let mpi = multireward::distributed::Mpi::init()
+                    .map_err(|e| ExperimentError::Task(e.to_string()))?;
+                #[cfg(feature = "mpi")]
+                let comm: Option<&dyn Communicator> = Some(&mpi);
+                #[cfg(not(feature = "mpi"))]
+                let comm: Option<&dyn Communicator> = None;
+                self.run_comparison(comparison, comm, out)
+            }
+        })
+    }
+
+    /// Run `comparison` as one rank of `comm` (or alone).
+    fn run_comparison(
+        &self,
+        comparison: Comparison<'_, Gpt>,
+        comm: Option<&dyn Communicator>,
+        out: &std::path::Path,
+    ) -> Result<Outcome, ExperimentError> {
+        let root = comm.is_none_or(|c| c.rank() == 0);
+        let comparison = match comm {
+            Some(c) => comparison.with_communicator(c),
+            None => comparison,
+        };
         let mut comparison = comparison.with_progress(root);
         let b = comparison.ppo();
         if root {
@@ -293,13 +313,20 @@ impl RunArgs {
 }
 
 /// Set up (allocator, flags `A`, device: [`start::start`]), run `body` and print its error as
-/// `error: <sentence>` (with its causes), exit code 1.
+/// `error: <sentence>` (with its causes), exit code 1. With `MULTIREWARD_DEVICES` (several
+/// devices), `body` runs once per device on threads, one rank each ([`start::on_devices`]).
 pub fn main_with<A: clap::Parser>(
-    body: impl FnOnce(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>>,
+    body: impl Fn(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> + Sync,
 ) -> ExitCode {
-    let result = start::start::<A>()
-        .map_err(Box::<dyn std::error::Error>::from)
-        .and_then(|(args, device)| body(args, device));
+    let result = match start::devices() {
+        Err(e) => Err(Box::<dyn std::error::Error>::from(e)),
+        Ok(devices) if devices.len() > 1 => {
+            start::on_devices::<A>(devices, &body).map_err(Box::<dyn std::error::Error>::from)
+        }
+        Ok(_) => start::start::<A>()
+            .map_err(Box::<dyn std::error::Error>::from)
+            .and_then(|(args, device)| body(args, device)),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
