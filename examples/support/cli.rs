@@ -2,6 +2,8 @@
 //! budget presets and flags mapped onto [`ComparisonConfig`], the results and checkpoint
 //! directories, `--resume`, and a `main` that prints errors as sentences.
 
+#[path = "ranks.rs"]
+mod ranks;
 #[path = "start.rs"]
 mod start;
 
@@ -270,7 +272,7 @@ impl RunArgs {
         // One rank of a run over several devices of this process (`MULTIREWARD_DEVICES`), or
         // — built with `--features mpi` and started by `mpirun`/`srun` — over MPI processes.
         // Rank 0 prints and writes (docs/scaling.md).
-        start::with_rank(|rank| match rank {
+        ranks::with_rank(|rank| match rank {
             Some(comm) => self.run_comparison(comparison, Some(comm), out),
             None => {
                 #[cfg(feature = "mpi")]
@@ -314,19 +316,17 @@ impl RunArgs {
 
 /// Set up (allocator, flags `A`, device: [`start::start`]), run `body` and print its error as
 /// `error: <sentence>` (with its causes), exit code 1. With `MULTIREWARD_DEVICES` (several
-/// devices), `body` runs once per device on threads, one rank each ([`start::on_devices`]).
+/// devices), `body` runs once per device on threads, one rank each ([`ranks::on_devices`]).
 pub fn main_with<A: clap::Parser>(
     body: impl Fn(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> + Sync,
 ) -> ExitCode {
-    let result = match start::devices() {
-        Err(e) => Err(Box::<dyn std::error::Error>::from(e)),
-        Ok(devices) if devices.len() > 1 => {
-            start::on_devices::<A>(devices, &body).map_err(Box::<dyn std::error::Error>::from)
+    let started = start::start::<A>().map_err(Box::<dyn std::error::Error>::from);
+    let result = started.and_then(|(args, device)| match ranks::devices()? {
+        devices if devices.len() > 1 => {
+            ranks::on_devices::<A>(devices, &body).map_err(Box::<dyn std::error::Error>::from)
         }
-        Ok(_) => start::start::<A>()
-            .map_err(Box::<dyn std::error::Error>::from)
-            .and_then(|(args, device)| body(args, device)),
-    };
+        _ => body(args, device),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

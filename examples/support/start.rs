@@ -1,61 +1,14 @@
 //! The first lines of every example: keep freed memory for reuse (`alloc.rs`), parse the
-//! command line, pick the device (`MULTIREWARD_DEVICE`, else the default) — or the devices
-//! (`MULTIREWARD_DEVICES`), one rank per device on threads of this process.
+//! command line, pick the device (`MULTIREWARD_DEVICE`, else the default). The comparison
+//! examples may then run on several devices instead (`ranks.rs`).
 
 #[path = "alloc.rs"]
 mod alloc;
 
-use multireward::device::{DeviceError, device_from_env, devices_from_env};
-use multireward::distributed::InProcess;
-use std::cell::RefCell;
-
-thread_local! {
-    /// This thread's rank when the example runs one rank per device (`MULTIREWARD_DEVICES`).
-    static RANK: RefCell<Option<InProcess>> = const { RefCell::new(None) };
-}
+use multireward::device::{DeviceError, device_from_env};
 
 /// Set up the allocator, parse the flags `A` and choose the device.
 pub fn start<A: clap::Parser>() -> Result<(A, burn::tensor::Device), DeviceError> {
     alloc::keep_freed_memory();
     Ok((A::parse(), device_from_env()?))
-}
-
-/// The devices of `MULTIREWARD_DEVICES` (empty: one process, one device).
-pub fn devices() -> Result<Vec<burn::tensor::Device>, DeviceError> {
-    devices_from_env()
-}
-
-/// Run `body` once per device, each on its own thread as one rank of an in-process group
-/// (rank `k` on `devices[k]`); the first error, if any, as a sentence.
-pub fn on_devices<A: clap::Parser>(
-    devices: Vec<burn::tensor::Device>,
-    body: &(dyn Fn(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> + Sync),
-) -> Result<(), String> {
-    alloc::keep_freed_memory();
-    let group = InProcess::group(devices.len());
-    let results: Vec<Result<(), String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = group
-            .into_iter()
-            .zip(devices)
-            .map(|(rank, device)| {
-                s.spawn(move || {
-                    RANK.with(|r| *r.borrow_mut() = Some(rank));
-                    body(A::parse(), device).map_err(|e| e.to_string())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a rank's thread panicked".into()))
-            })
-            .collect()
-    });
-    results.into_iter().collect()
-}
-
-/// Call `f` with this thread's in-process rank, if it has one.
-pub fn with_rank<T>(f: impl FnOnce(Option<&InProcess>) -> T) -> T {
-    RANK.with(|r| f(r.borrow().as_ref()))
 }
