@@ -14,8 +14,8 @@ use multireward::policy::{Gpt, SamplingConfig};
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
 use multireward::strategy::{
-    Learner, OptimizerConfig, PpoLearner, RunOptions, RunOutput, StepContext, StepRecord,
-    StepReport, Strategy, StrategyError,
+    Collected, Learner, MergeWeights, OptimizerConfig, PpoLearner, RunOptions, RunOutput,
+    SelectionScore, StepContext, StepRecord, StepReport, Strategy, StrategyError, selection_grid_3,
 };
 use multireward::tasks::molecules::SmilesTokenizer;
 
@@ -84,6 +84,20 @@ impl Learner<Gpt> for Counting<'_> {
     }
     fn state(&self) -> serde_json::Value {
         self.inner.state()
+    }
+    fn prompts(&self) -> Vec<Vec<u32>> {
+        self.inner.prompts()
+    }
+    fn collect(
+        &mut self,
+        policy: &Gpt,
+        rows: &[Vec<u32>],
+        prompt_of: &[usize],
+        seed: u64,
+        vocab_limit: Option<usize>,
+    ) -> Result<Collected, StrategyError> {
+        self.inner
+            .collect(policy, rows, prompt_of, seed, vocab_limit)
     }
     fn step(
         &mut self,
@@ -214,6 +228,21 @@ fn experts_on_ranks_give_the_one_process_weights_bit_for_bit() {
     let alone = one_process(&reference, &irs_block);
     for (out, _) in on_ranks(&reference, &irs_block, 2, &None) {
         assert_same_run(&alone, &out.unwrap(), "IterativeRS M = 2 on 2 ranks");
+    }
+    // Merge weights chosen by sampling candidates: rank 0 scores them, the others take its
+    // choice.
+    let selected = Strategy::iterative_rs(4, 2, 3).with_merge_weights(MergeWeights::Select {
+        candidates: selection_grid_3(),
+        samples: 8,
+        score: SelectionScore::Mean,
+    });
+    let alone = one_process(&reference, &selected);
+    for (out, _) in on_ranks(&reference, &selected, 3, &None) {
+        assert_same_run(
+            &alone,
+            &out.unwrap(),
+            "IterativeRS with selection on 3 ranks",
+        );
     }
     // Soups: one expert after the other in one process, side by side on ranks.
     let soups = Strategy::rewarded_soups(3);

@@ -2,6 +2,7 @@
 //! code's candidate selection), the shared merge step ([`Merging`]), and Rewarded Soups' λ
 //! sweep over the simplex ([`soup_front`], [`simplex_grid`]).
 
+use super::ranks::Ranks;
 use super::{Expert, Learner, StrategyError};
 use crate::merge::{MergeMethod, Merger, check_architectures, renormalised};
 use crate::policy::Policy;
@@ -37,11 +38,13 @@ pub enum SelectionScore {
 }
 
 /// How a strategy merges experts: the coefficients ([`MergeWeights`]) and the method
-/// ([`MergeMethod`]), both from the strategy's settings.
+/// ([`MergeMethod`]), both from the strategy's settings, and the run's ranks (rank 0 scores
+/// selection candidates for all of them).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Merging<'a> {
     pub weights: &'a MergeWeights,
     pub method: &'a MergeMethod,
+    pub ranks: Ranks<'a>,
 }
 
 impl Merging<'_> {
@@ -98,14 +101,41 @@ impl Merging<'_> {
         check_architectures(&[&[reference][..], &models].concat())?;
         match self.weights {
             MergeWeights::Preferences => Ok(renormalised(&learner.preferences(), members)?),
+            MergeWeights::Select { .. } if self.ranks.size() > 1 => {
+                // Rank 0 samples and scores the candidates; the others take its choice.
+                let chosen = match self.ranks.is_root() {
+                    true => Some(self.select(&models, members.len(), reference, learner, seed)),
+                    false => None,
+                };
+                self.ranks.agree_with_root(chosen)
+            }
+            MergeWeights::Select { .. } => {
+                self.select(&models, members.len(), reference, learner, seed)
+            }
+        }
+    }
+
+    /// The candidate of [`MergeWeights::Select`] whose merge of `models` scores best.
+    fn select<P: Policy, L: Learner<P>>(
+        &self,
+        models: &[&P],
+        members: usize,
+        reference: &P,
+        learner: &mut L,
+        seed: u64,
+    ) -> Result<Vec<f64>, StrategyError> {
+        match self.weights {
+            MergeWeights::Preferences => Err(StrategyError::BadConfig(
+                "selection without candidates".into(),
+            )),
             MergeWeights::Select {
                 candidates,
                 samples,
                 score,
             } => {
                 let mut best: Option<(f64, Vec<f64>)> = None;
-                for w in candidates.iter().filter(|w| w.len() == members.len()) {
-                    let merged = self.method.merge(&models, w, Some(reference))?;
+                for w in candidates.iter().filter(|w| w.len() == members) {
+                    let merged = self.method.merge(models, w, Some(reference))?;
                     let values = learner.evaluate(&merged, *samples, seed)?;
                     let s = selection_score(&values, *score);
                     if best.as_ref().is_none_or(|(b, _)| s > *b) {
@@ -114,8 +144,7 @@ impl Merging<'_> {
                 }
                 let (_, w) = best.ok_or_else(|| {
                     StrategyError::BadConfig(format!(
-                        "no selection candidate has {} weights",
-                        members.len()
+                        "no selection candidate has {members} weights"
                     ))
                 })?;
                 Ok(w)

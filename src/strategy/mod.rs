@@ -692,6 +692,7 @@ impl Strategy {
                     merging: Merging {
                         weights: merge_weights,
                         method: merge,
+                        ranks: ranks::Ranks::new(options.communicator),
                     },
                 };
                 iterative_rs::run(learner, plan, progress, books)
@@ -706,6 +707,7 @@ impl Strategy {
                 let merging = Merging {
                     weights: merge_weights,
                     method: merge,
+                    ranks: ranks::Ranks::new(options.communicator),
                 };
                 rewarded_soups::run(learner, *steps, merging, seed, progress, books)
             }

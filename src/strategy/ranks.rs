@@ -22,6 +22,12 @@ pub(super) struct Ranks<'a> {
     comm: &'a dyn Communicator,
 }
 
+impl std::fmt::Debug for Ranks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rank {} of {}", self.comm.rank(), self.comm.size())
+    }
+}
+
 impl<'a> Ranks<'a> {
     /// The ranks of `comm` (one process when `None`).
     pub fn new(comm: Option<&'a dyn Communicator>) -> Self {
@@ -161,6 +167,32 @@ impl<'a> Ranks<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl Ranks<'_> {
+    /// Rank 0's `value` (its result, or its error) on every rank; other ranks pass `None`.
+    pub fn agree_with_root<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        value: Option<Result<T, StrategyError>>,
+    ) -> Result<T, StrategyError> {
+        let root = self.is_root();
+        let (mine, error) = match value {
+            Some(Ok(v)) => (Ok(v), None),
+            Some(Err(e)) => (Err(e.to_string()), Some(e)),
+            None => (Err("no value".to_string()), None),
+        };
+        let mut bytes = match root {
+            true => serde_json::to_vec(&mine).map_err(|e| bad_message(0, e))?,
+            false => Vec::new(),
+        };
+        self.comm.broadcast(&mut bytes, 0)?;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let theirs: Result<T, String> =
+            serde_json::from_slice(&bytes).map_err(|e| bad_message(0, e))?;
+        theirs.map_err(|message| StrategyError::Rank { rank: 0, message })
     }
 }
 
