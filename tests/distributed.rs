@@ -337,26 +337,33 @@ fn a_checkpoint_of_three_ranks_resumes_in_one_process() {
     let device = default_device().autodiff();
     device.seed(5);
     let reference = tiny_gpt(7, 16).init(&device);
-    let irs = Strategy::iterative_rs(6, 2, 3);
-    let alone = one_process(&reference, &irs);
     let dir = std::env::temp_dir().join(format!("mr-ranks-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    // Stopped mid-block (a checkpoint every 4 iterations, stop after the first past 4).
-    let stop = Some((dir.clone(), 4, 4));
-    for (out, _) in on_ranks(&reference, &irs, 3, &stop) {
-        assert!(!out.unwrap().completed);
+    // IterativeRS stopped mid-block, and Rewarded Soups (side by side on ranks, one after the
+    // other in one process) stopped after its experts' first step: a checkpoint every 3
+    // iterations, stop at the first past 3.
+    for strategy in [Strategy::iterative_rs(6, 2, 3), Strategy::rewarded_soups(3)] {
+        let alone = one_process(&reference, &strategy);
+        let _ = std::fs::remove_dir_all(&dir);
+        let stop = Some((dir.clone(), 3, 3));
+        for (out, _) in on_ranks(&reference, &strategy, 3, &stop) {
+            assert!(!out.unwrap().completed);
+        }
+        let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+        let mut set = rewards();
+        let resumed = Strategy::resume(
+            &dir,
+            &reference,
+            &mut learner(&reference, &tok, &mut set),
+            &RunOptions::default(),
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let what = format!(
+            "{} on 3 ranks stopped, resumed in one process",
+            strategy.name()
+        );
+        assert_same_run(&alone, &resumed, &what);
     }
-    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
-    let mut set = rewards();
-    let resumed = Strategy::resume(
-        &dir,
-        &reference,
-        &mut learner(&reference, &tok, &mut set),
-        &RunOptions::default(),
-    )
-    .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert_same_run(&alone, &resumed, "3 ranks stopped, resumed in one process");
 }
 
 #[test]
