@@ -112,6 +112,11 @@ pub struct RunArgs {
     /// m = T), plotted against the other strategies' levels (`ablation_m.png`).
     #[arg(long)]
     pub sweep_m: Option<String>,
+    /// Candidate learning rates (comma-separated, e.g. 3e-5,1e-4,3e-4): each RL strategy is
+    /// trained once per candidate on a tuning seed and keeps the one its *training* rewards
+    /// score best (never the evaluation oracles); the report lists the trials.
+    #[arg(long, value_delimiter = ',')]
+    pub select_lr: Vec<f64>,
 }
 
 /// Budget accounting (`--budget`).
@@ -207,6 +212,7 @@ impl RunArgs {
                 })
                 .with_curve(self.curve)
                 .with_sweep_m(self.sweep_periods()?)
+                .with_lr_candidates(self.select_lr.clone())
                 .with_ric(RicSettings {
                     bins: self.ric_bins,
                     rounds: self.ric_rounds.unwrap_or(ric.rounds),

@@ -12,6 +12,7 @@ use super::ablation;
 use super::config::{ComparisonConfig, EstimatorKind};
 use super::curve::{self, CurvePoint};
 use super::evaluate::{Scored, means, sample_and_score};
+use super::lr_selection;
 use super::report::{StrategyResult, write_report};
 use crate::distributed::Communicator;
 use crate::eval::metrics::avg_reward;
@@ -171,6 +172,8 @@ pub struct Comparison<'a, P: Policy> {
     resume: bool,
     progress: bool,
     communicator: Option<&'a dyn Communicator>,
+    /// The learning-rate trials (`--select-lr`), once run or read back.
+    lr_trials: Vec<lr_selection::Trial>,
 }
 
 /// What [`Comparison::run`] produced.
@@ -350,6 +353,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             resume: false,
             progress: true,
             communicator: None,
+            lr_trials: Vec::new(),
         })
     }
 
@@ -573,6 +577,10 @@ impl<'a, P: Policy> Comparison<'a, P> {
         }
 
         let labels = labels(&self.plan);
+        self.select_learning_rates(out, &labels, &checkpoints)?;
+        if root && !self.lr_trials.is_empty() {
+            self.write(out, &saved, &curves)?;
+        }
         for seed in 0..self.config.seeds as u64 {
             for (k, strategy) in self.plan.clone().iter().enumerate() {
                 let name = strategy.name();
@@ -648,6 +656,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                             Some(stop),
                             continuing,
                             spacing,
+                            self.lr_for(label, strategy),
                         )
                         .map_err(failed)?;
                     continuing = true;
@@ -673,8 +682,11 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     ));
                     write_atomic(&curve_path, &json_bytes(&along))?;
                 }
+                let lr = self.lr_for(label, strategy);
                 let output = self
-                    .train(strategy, seed, &dir, &on_step, None, continuing, spacing)
+                    .train(
+                        strategy, seed, &dir, &on_step, None, continuing, spacing, lr,
+                    )
                     .map_err(failed)?;
                 bar.finish_and_clear();
                 if !root {
@@ -753,6 +765,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
         stop: Option<usize>,
         continuing: bool,
         checkpoint_every: Option<usize>,
+        lr: f64,
     ) -> Result<strategy::RunOutput<P>, strategy::StrategyError> {
         let resume = self.resume || continuing;
         let has_checkpoint = match self.is_root() {
@@ -785,7 +798,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             tokenizer: self.task.tokenizer,
             prompts: self.task.prompts.clone(),
             optimizer: OptimizerConfig {
-                lr: self.config.lr_of(strategy),
+                lr,
                 weight_decay: self.config.weight_decay,
             },
         };
@@ -810,6 +823,112 @@ impl<'a, P: Policy> Comparison<'a, P> {
         } else {
             strategy.run_with(reference, &mut learner, seed, &options)
         }
+    }
+
+    /// The learning rate of the strategy labelled `label`: the chosen candidate when
+    /// `--select-lr` ran, else the configured rate.
+    fn lr_for(&self, label: &str, strategy: &Strategy) -> f64 {
+        self.lr_trials
+            .iter()
+            .find(|t| t.chosen && t.strategy == label)
+            .map_or_else(|| self.config.lr_of(strategy), |t| t.lr)
+    }
+
+    /// `--select-lr`: train every RL strategy once per candidate learning rate on the tuning
+    /// seed, score each final policy with the training rewards (rank 0; the others take its
+    /// choice), and keep the trials (in `runs/`, read back on `--resume`).
+    fn select_learning_rates(
+        &mut self,
+        out: &Path,
+        labels: &[String],
+        checkpoints: &Path,
+    ) -> Result<(), ExperimentError> {
+        if self.config.lr_candidates.is_empty() {
+            return Ok(());
+        }
+        let root = self.is_root();
+        let path = out.join(RUNS_DIR).join(lr_selection::FILE);
+        let saved: Option<Vec<lr_selection::Trial>> = match root && self.resume && path.exists() {
+            true => Some(
+                serde_json::from_slice(&std::fs::read(&path).map_err(io(&path))?)
+                    .map_err(|e| ExperimentError::Task(format!("{}: {e}", path.display())))?,
+            ),
+            false => None,
+        };
+        if let Some(trials) = self.agree(Some(saved))?.flatten() {
+            self.lr_trials = trials;
+            return Ok(());
+        }
+        let seed = lr_selection::TUNING_SEED;
+        let mut trials = Vec::new();
+        for (k, strategy) in self.plan.clone().iter().enumerate() {
+            if matches!(strategy, Strategy::Ric(_)) {
+                continue;
+            }
+            let mut scored = Vec::new();
+            for lr in self.config.lr_candidates.clone() {
+                let dir = checkpoints.join(format!("lr-{}-{lr:e}", slug(&labels[k])));
+                let output = self
+                    .train(strategy, seed, &dir, &|_| {}, None, false, None, lr)
+                    .map_err(|source| ExperimentError::Run {
+                        strategy: strategy.name(),
+                        seed,
+                        checkpoint: dir.clone(),
+                        source: Box::new(source),
+                    })?;
+                let (training_reward, kl) = match root {
+                    true => self.training_score(&burn::module::Module::valid(&output.policy))?,
+                    false => (0.0, 0.0),
+                };
+                if root && dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+                }
+                if self.progress && root {
+                    println!(
+                        "{} at lr {lr:e}: training reward {training_reward:.4}, KL {kl:.2}",
+                        labels[k]
+                    );
+                }
+                scored.push(lr_selection::Trial {
+                    strategy: labels[k].clone(),
+                    lr,
+                    training_reward,
+                    kl,
+                    chosen: false,
+                });
+            }
+            let best = self.agree(lr_selection::best(&scored))?;
+            if let Some(i) = best {
+                scored[i].chosen = true;
+            }
+            trials.extend(scored);
+        }
+        if root {
+            write_atomic(&path, &json_bytes(&trials))?;
+        }
+        self.lr_trials = trials;
+        Ok(())
+    }
+
+    /// The mean preference-weighted *training* reward of `policy`'s samples (the evaluation
+    /// plan's sample count and prompts, the tuning seed) and their KL to the reference.
+    fn training_score(&mut self, policy: &P) -> Result<(f64, f64), ExperimentError> {
+        let task = &self.task;
+        let prompts = task.eval_prompts.as_ref().unwrap_or(&task.prompts);
+        let scored = sample_and_score(
+            (policy, &[]),
+            &task.reference,
+            &task.sampling,
+            prompts,
+            self.config.eval.samples,
+            lr_selection::TUNING_SEED,
+            task.tokenizer,
+            &task.rewards,
+        )?;
+        Ok((
+            lr_selection::weighted_mean(&scored.scores, &task.rewards.weights()),
+            scored.kl,
+        ))
     }
 
     /// Iterations between the curve points of MORLHF and Rewarded Soups: one step of all `n`
@@ -899,6 +1018,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             "evaluation": "oracle scores of the samples every oracle could score; KL = mean \
                            summed k1 KL to the pretrained policy at the sampling temperature",
             "metrics": metrics,
+            "lr_selection": self.lr_trials,
         });
         let objectives = self.task.objectives();
         write_report(
@@ -922,6 +1042,12 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 .accounting
                 .describe(self.config.steps_per_expert(n), n)
         );
+        if !self.lr_trials.is_empty() {
+            section.push_str(&lr_selection::section(
+                &self.lr_trials,
+                self.config.eval.samples,
+            ));
+        }
         if self.config.curve {
             section.push_str(&curve::write(out, &objectives, curves)?);
         }

@@ -275,6 +275,12 @@ pub struct ComparisonConfig {
     /// once with `budget.merge_every` (`--sweep-m`): the m ablation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep_m: Vec<usize>,
+    /// Candidate learning rates (`--select-lr`): before the seeds, each RL strategy is trained
+    /// once per candidate on a tuning seed and scored by the *training* rewards (never the
+    /// evaluation oracles); the best candidate is that strategy's learning rate. Empty: `lr`
+    /// and `expert_lr`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lr_candidates: Vec<f64>,
 }
 
 impl ComparisonConfig {
@@ -297,6 +303,7 @@ impl ComparisonConfig {
             adam_at_merge: AdamAtMerge::Reset,
             curve: false,
             sweep_m: Vec::new(),
+            lr_candidates: Vec::new(),
         }
     }
 
@@ -344,6 +351,13 @@ impl ComparisonConfig {
     /// With PPO learning rate `lr`.
     pub fn with_lr(mut self, lr: f64) -> Self {
         self.lr = lr;
+        self
+    }
+
+    /// With candidate learning rates chosen among on the training rewards
+    /// ([`ComparisonConfig::lr_candidates`]).
+    pub fn with_lr_candidates(mut self, candidates: Vec<f64>) -> Self {
+        self.lr_candidates = candidates;
         self
     }
 
@@ -462,6 +476,9 @@ impl ComparisonConfig {
             positive("expert-lr", lr)?;
         }
         positive("ric-lr", self.ric.lr)?;
+        for &lr in &self.lr_candidates {
+            positive("select-lr", lr)?;
+        }
         if !(self.kl_coef.is_finite() && self.kl_coef >= 0.0) {
             return Err(ExperimentError::setting(
                 "kl-coef",

@@ -13,6 +13,7 @@ mod comparison;
 mod config;
 mod curve;
 mod evaluate;
+mod lr_selection;
 mod report;
 
 pub use comparison::{
@@ -24,6 +25,7 @@ pub use config::{
 };
 pub use curve::CurvePoint;
 pub use evaluate::{EvaluateError, Scored, means, sample_and_score};
+pub use lr_selection::Trial as LrTrial;
 pub use report::{
     Cell, PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, decimals, metrics_table, percent,
     step_rows, write_report,
