@@ -492,69 +492,60 @@ impl<P: Policy> Ppo<P> {
                     .filter(|&&i| (first..first + b).contains(&i))
                     .map(|&i| (i - first) as i64)
                     .collect();
-                if ids.is_empty() {
+                let (mut grads, mut d) = if ids.is_empty() {
                     // Shared, and none of this minibatch is ours: add nothing to the sum.
-                    let Some(sh) = shared else { continue };
-                    let grads = all_reduce_grads(&policy, GradientsParams::new(), sh.comm)
-                        .map_err(comm_error)?;
-                    let mut d = [0.0f32; 4];
-                    sh.comm.all_reduce_sum(&mut d).map_err(comm_error)?;
-                    let (policy_next, norm) = self.apply(policy, optim, lr, grads);
-                    policy = policy_next;
-                    pg_sum += d[0] as f64;
-                    vf_sum += d[1] as f64;
-                    clip_sum += d[2] as f64;
-                    akl_sum += d[3] as f64;
-                    norm_sum += norm as f64;
-                    stats.updates += 1;
-                    continue;
-                }
-                let rows = ids.len();
-                let idx = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows]), &device);
-                let pick = |t: &Tensor<2>| t.clone().select(0, idx.clone());
-                let sub = select_rows(seqs, &idx);
-                let (adv, ret, old_lp, old_v, mask) = (
-                    pick(&adv),
-                    pick(&ret),
-                    pick(&old_lp),
-                    pick(&old_v),
-                    pick(&mask),
-                );
-                let new = policy.score(&sub, c.sampling.temperature)?;
-                let log_ratio = new.log_probs - old_lp;
-                let ratio = log_ratio.clone().exp();
-                let pg1 = -adv.clone() * ratio.clone();
-                let pg2 = -adv * ratio.clone().clamp(1.0 - c.clip_ratio, 1.0 + c.clip_ratio);
-                let pg = (pg1.max_pair(pg2) * mask.clone()).sum() / count;
-                let mut loss = pg.clone();
-                let mut vf = None;
-                if critic {
-                    let vpred = new.values.ok_or(RlError::NoValueHead)?;
-                    let vclip =
-                        old_v.clone() + (vpred.clone() - old_v).clamp(-c.clip_value, c.clip_value);
-                    let l1 = (vpred - ret.clone()).square();
-                    let l2 = (vclip - ret).square();
-                    let v = (l1.max_pair(l2) * mask.clone()).sum() * (0.5 / count);
-                    loss = loss + v.clone() * c.vf_coef;
-                    vf = Some(v);
-                }
-                // Diagnostics, detached: clipped fraction and approximate KL.
-                let lr_d = log_ratio.detach();
-                let clipped = (lr_d.clone().exp() - 1.0)
-                    .abs()
-                    .greater_elem(c.clip_ratio)
-                    .float();
-                let diag = Tensor::cat(
-                    vec![
-                        pg.clone().detach(),
-                        vf.map_or_else(|| pg.zeros_like(), |v| v.detach()),
-                        (clipped * mask.clone()).sum() / count,
-                        (lr_d.square() * mask).sum() * (0.5 / count),
-                    ],
-                    0,
-                );
-                let mut grads = GradientsParams::from_grads(loss.backward(), &policy);
-                let mut d: Vec<f32> = diag.into_data().iter::<f32>().collect();
+                    if shared.is_none() {
+                        continue;
+                    }
+                    (GradientsParams::new(), vec![0.0f32; 4])
+                } else {
+                    let rows = ids.len();
+                    let idx = Tensor::<1, Int>::from_data(TensorData::new(ids, [rows]), &device);
+                    let pick = |t: &Tensor<2>| t.clone().select(0, idx.clone());
+                    let sub = select_rows(seqs, &idx);
+                    let (adv, ret, old_lp, old_v, mask) = (
+                        pick(&adv),
+                        pick(&ret),
+                        pick(&old_lp),
+                        pick(&old_v),
+                        pick(&mask),
+                    );
+                    let new = policy.score(&sub, c.sampling.temperature)?;
+                    let log_ratio = new.log_probs - old_lp;
+                    let ratio = log_ratio.clone().exp();
+                    let pg1 = -adv.clone() * ratio.clone();
+                    let pg2 = -adv * ratio.clone().clamp(1.0 - c.clip_ratio, 1.0 + c.clip_ratio);
+                    let pg = (pg1.max_pair(pg2) * mask.clone()).sum() / count;
+                    let mut loss = pg.clone();
+                    let mut vf = None;
+                    if critic {
+                        let vpred = new.values.ok_or(RlError::NoValueHead)?;
+                        let vclip = old_v.clone()
+                            + (vpred.clone() - old_v).clamp(-c.clip_value, c.clip_value);
+                        let l1 = (vpred - ret.clone()).square();
+                        let l2 = (vclip - ret).square();
+                        let v = (l1.max_pair(l2) * mask.clone()).sum() * (0.5 / count);
+                        loss = loss + v.clone() * c.vf_coef;
+                        vf = Some(v);
+                    }
+                    // Diagnostics, detached: clipped fraction and approximate KL.
+                    let lr_d = log_ratio.detach();
+                    let clipped = (lr_d.clone().exp() - 1.0)
+                        .abs()
+                        .greater_elem(c.clip_ratio)
+                        .float();
+                    let diag = Tensor::cat(
+                        vec![
+                            pg.clone().detach(),
+                            vf.map_or_else(|| pg.zeros_like(), |v| v.detach()),
+                            (clipped * mask.clone()).sum() / count,
+                            (lr_d.square() * mask).sum() * (0.5 / count),
+                        ],
+                        0,
+                    );
+                    let grads = GradientsParams::from_grads(loss.backward(), &policy);
+                    (grads, diag.into_data().iter::<f32>().collect())
+                };
                 if let Some(sh) = shared {
                     grads = all_reduce_grads(&policy, grads, sh.comm).map_err(comm_error)?;
                     sh.comm.all_reduce_sum(&mut d).map_err(comm_error)?;
