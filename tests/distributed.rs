@@ -7,15 +7,14 @@
 mod common;
 
 use burn::optim::ModuleOptimizer;
-use common::{max_abs_diff, params, tiny_gpt};
+use common::{learner, max_abs_diff, params, tiny_gpt};
 use multireward::device::default_device;
 use multireward::distributed::{Communicator, InProcess};
-use multireward::policy::{Gpt, SamplingConfig};
+use multireward::policy::Gpt;
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
-use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
 use multireward::strategy::{
-    Collected, Learner, MergeWeights, OptimizerConfig, PpoLearner, RunOptions, RunOutput,
-    SelectionScore, StepContext, StepRecord, StepReport, Strategy, StrategyError, selection_grid_3,
+    Collected, Learner, MergeWeights, PpoLearner, RunOptions, RunOutput, SelectionScore,
+    StepContext, StepRecord, StepReport, Strategy, StrategyError, selection_grid_3,
 };
 use multireward::tasks::molecules::SmilesTokenizer;
 
@@ -30,37 +29,6 @@ fn rewards() -> RewardSet {
         .add(FnReward::new("oxygen", count('O')), 1.0)
         .build()
         .unwrap()
-}
-
-fn learner<'a>(
-    reference: &Gpt,
-    tok: &'a SmilesTokenizer,
-    set: &'a mut RewardSet,
-) -> PpoLearner<'a, Gpt> {
-    let config = PpoConfig {
-        samples_per_step: 16,
-        minibatches: 2,
-        epochs: 2,
-        estimator: Estimator::Group {
-            size: 4,
-            baseline: GroupBaseline::LeaveOneOut,
-        },
-        sampling: SamplingConfig {
-            max_new_tokens: 6,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    PpoLearner {
-        ppo: Ppo::new(config, reference),
-        rewards: set,
-        tokenizer: tok,
-        prompts: multireward::policy::Prompts::unconditional(),
-        optimizer: OptimizerConfig {
-            lr: LR as f64,
-            weight_decay: 0.01,
-        },
-    }
 }
 
 /// A learner that counts the steps it takes (how the work was split between ranks).
@@ -150,7 +118,7 @@ fn on_ranks(
                         ..Default::default()
                     };
                     let mut counting = Counting {
-                        inner: learner(&reference, tok, &mut set),
+                        inner: learner(&reference, tok, &mut set, LR as f64),
                         steps: 0,
                     };
                     let out = strategy.run_with(&reference, &mut counting, 3, &options);
@@ -166,7 +134,11 @@ fn one_process(reference: &Gpt, strategy: &Strategy) -> RunOutput<Gpt> {
     let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
     let mut set = rewards();
     strategy
-        .run(reference, &mut learner(reference, &tok, &mut set), 3)
+        .run(
+            reference,
+            &mut learner(reference, &tok, &mut set, LR as f64),
+            3,
+        )
         .unwrap()
 }
 
@@ -353,7 +325,7 @@ fn a_checkpoint_of_three_ranks_resumes_in_one_process() {
         let resumed = Strategy::resume(
             &dir,
             &reference,
-            &mut learner(&reference, &tok, &mut set),
+            &mut learner(&reference, &tok, &mut set, LR as f64),
             &RunOptions::default(),
         )
         .unwrap();
@@ -387,7 +359,7 @@ fn running_normalisers_are_refused_over_several_ranks() {
     let err = Strategy::iterative_rs(2, 1, 2)
         .run_with(
             &reference,
-            &mut learner(&reference, &tok, &mut set),
+            &mut learner(&reference, &tok, &mut set, LR as f64),
             0,
             &options,
         )
@@ -501,7 +473,7 @@ fn mpi_rank() {
     let out = mpi_strategy()
         .run_with(
             &reference,
-            &mut learner(&reference, &tok, &mut set),
+            &mut learner(&reference, &tok, &mut set, LR as f64),
             3,
             &options,
         )
@@ -511,7 +483,7 @@ fn mpi_rank() {
     let morlhf = Strategy::Morlhf { steps: 3 }
         .run_with(
             &reference,
-            &mut learner(&reference, &tok, &mut set),
+            &mut learner(&reference, &tok, &mut set, LR as f64),
             3,
             &options,
         )

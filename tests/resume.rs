@@ -5,14 +5,11 @@
 
 mod common;
 
-use common::{max_abs_diff, params, tiny_gpt};
+use common::{learner, max_abs_diff, params, tiny_gpt};
 use multireward::device::default_device;
-use multireward::policy::{Gpt, SamplingConfig};
+use multireward::policy::Gpt;
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
-use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
-use multireward::strategy::{
-    OptimizerConfig, PpoLearner, RicConfig, RicTarget, RunOptions, Strategy,
-};
+use multireward::strategy::{RicConfig, RicTarget, RunOptions, Strategy};
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::train::LmTrainingConfig;
 
@@ -30,37 +27,6 @@ fn rewards() -> RewardSet {
         .unwrap()
 }
 
-fn learner<'a>(
-    reference: &Gpt,
-    tok: &'a SmilesTokenizer,
-    set: &'a mut RewardSet,
-) -> PpoLearner<'a, Gpt> {
-    let config = PpoConfig {
-        samples_per_step: 16,
-        minibatches: 2,
-        epochs: 2,
-        estimator: Estimator::Group {
-            size: 4,
-            baseline: GroupBaseline::LeaveOneOut,
-        },
-        sampling: SamplingConfig {
-            max_new_tokens: 6,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    PpoLearner {
-        ppo: Ppo::new(config, reference),
-        rewards: set,
-        tokenizer: tok,
-        prompts: multireward::policy::Prompts::unconditional(),
-        optimizer: OptimizerConfig {
-            lr: 1e-3,
-            weight_decay: 0.01,
-        },
-    }
-}
-
 /// The final policy of `strategy` run through, and of the same run stopped by `stop` (which
 /// checkpoints into its directory) and resumed in a fresh learner; and the stopped policy.
 fn through_and_resumed(
@@ -71,12 +37,17 @@ fn through_and_resumed(
 ) -> (Gpt, Gpt, Gpt) {
     let mut set = rewards();
     let full = strategy
-        .run(reference, &mut learner(reference, tok, &mut set), 5)
+        .run(reference, &mut learner(reference, tok, &mut set, 1e-3), 5)
         .unwrap();
     assert!(full.completed);
     let mut set = rewards();
     let partial = strategy
-        .run_with(reference, &mut learner(reference, tok, &mut set), 5, stop)
+        .run_with(
+            reference,
+            &mut learner(reference, tok, &mut set, 1e-3),
+            5,
+            stop,
+        )
         .unwrap();
     assert!(!partial.completed, "{} did not stop", strategy.name());
     let dir = stop.checkpoint_dir.as_ref().unwrap();
@@ -86,7 +57,7 @@ fn through_and_resumed(
     let resumed = Strategy::resume(
         dir,
         reference,
-        &mut learner(reference, tok, &mut set),
+        &mut learner(reference, tok, &mut set, 1e-3),
         &RunOptions::default(),
     )
     .unwrap();
@@ -195,7 +166,7 @@ fn a_non_finite_step_stops_the_run_with_a_typed_error() {
     let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
     let reference = tiny_gpt(7, 16).init(&device);
     let mut set = rewards();
-    let mut l = learner(&reference, &tok, &mut set);
+    let mut l = learner(&reference, &tok, &mut set, 1e-3);
     l.optimizer.lr = f64::NAN;
     let dir = std::env::temp_dir().join(format!("mr-nonfinite-{}", std::process::id()));
     let options = RunOptions {
@@ -230,7 +201,7 @@ fn zero_counts_in_run_options_are_refused() {
     let err = Strategy::Morlhf { steps: 1 }
         .run_with(
             &reference,
-            &mut learner(&reference, &tok, &mut set),
+            &mut learner(&reference, &tok, &mut set, 1e-3),
             1,
             &options,
         )

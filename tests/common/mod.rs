@@ -6,7 +6,11 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use multireward::data::data_path;
-use multireward::policy::{Gpt, GptConfig};
+use multireward::policy::{Gpt, GptConfig, SamplingConfig};
+use multireward::reward::RewardSet;
+use multireward::rl::{Estimator, GroupBaseline, Ppo, PpoConfig};
+use multireward::strategy::{OptimizerConfig, PpoLearner};
+use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::text::minilm::FETCH_COMMAND;
 use std::path::PathBuf;
 
@@ -61,4 +65,37 @@ pub fn minilm_dir() -> Option<PathBuf> {
     }
     eprintln!("skipping: {msg}");
     None
+}
+
+/// PPO (RLOO groups of 4, 16 samples of 6 tokens, 2 × 2 updates) on `set`, Adam at `lr`.
+pub fn learner<'a>(
+    reference: &Gpt,
+    tok: &'a SmilesTokenizer,
+    set: &'a mut RewardSet,
+    lr: f64,
+) -> PpoLearner<'a, Gpt> {
+    let config = PpoConfig {
+        samples_per_step: 16,
+        minibatches: 2,
+        epochs: 2,
+        estimator: Estimator::Group {
+            size: 4,
+            baseline: GroupBaseline::LeaveOneOut,
+        },
+        sampling: SamplingConfig {
+            max_new_tokens: 6,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    PpoLearner {
+        ppo: Ppo::new(config, reference),
+        rewards: set,
+        tokenizer: tok,
+        prompts: multireward::policy::Prompts::unconditional(),
+        optimizer: OptimizerConfig {
+            lr,
+            weight_decay: 0.01,
+        },
+    }
 }
