@@ -26,16 +26,15 @@
 
 use burn::tensor::Device;
 use clap::Parser;
-use multireward::checkpoint::tokenizer_path;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task};
-use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::policy::{AutoPolicy, SamplingConfig};
 use multireward::reward::{RewardSet, Sample};
 use multireward::tasks::dna::{
-    CellClassifier, CellType, CellTypeReward, DhsRecord, DnaTokenizer, MotifReward, Pwm, Realism,
-    SK_N_SH, SK_N_SH_EVAL, Split, UNIFORM_BACKGROUND, dhs_path, group_pwms, jaspar2024, load_dhs,
+    CellClassifier, CellType, CellTypeReward, DhsRecord, MotifReward, Pwm, Realism, SK_N_SH,
+    SK_N_SH_EVAL, Split, UNIFORM_BACKGROUND, dhs_path, group_pwms, jaspar2024, load_dhs,
 };
-use multireward::tokenizer::SPECIALS;
+use multireward::tasks::load_tokenizer;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -139,8 +138,8 @@ fn main() -> ExitCode {
 
 fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = args.run.config(presets(), RicSettings::default())?;
-    let reference = args.run.reference(Gpt::load(&args.policy, &device)?);
-    let tokenizer = DnaTokenizer::load(&tokenizer_path(&args.policy))?;
+    let reference = args.run.reference(AutoPolicy::load(&args.policy, &device)?);
+    let tokenizer = load_tokenizer(&args.policy)?;
     let records = load_dhs(&dhs_path())?;
     let seqs = |split: Split, cell: Option<CellType>| -> Vec<&str> {
         records
@@ -171,11 +170,15 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     println!("{real_oracle_md}");
 
     // Exactly 200 bp: 200 / k tokens, specials (EOS included) never sampled.
-    config.budget.max_new_tokens = 200 / tokenizer.k();
+    // The k of the k-mers: the length of the first non-special token.
+    let specials = tokenizer.specials();
+    let first = (0..).find(|id| !specials.all.contains(id)).unwrap_or(0);
+    let k = tokenizer.decode(&[first])?.len().max(1);
+    config.budget.max_new_tokens = 200 / k;
     let config = config.with_eval_seed(2_000_003);
     let sampling = SamplingConfig {
         temperature: args.temperature,
-        vocab_floor: SPECIALS.len(),
+        suppress: specials.all,
         ..Default::default()
     };
     let info = json!({
@@ -186,7 +189,7 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
         },
         "real_test_sequences": real_stats,
     });
-    let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
+    let task = Task::new(reference, tokenizer.as_ref(), train_rewards, eval_rewards)
         .with_sampling(sampling)
         .with_describe(|scored| {
             let texts: Vec<&str> = scored.texts.iter().map(String::as_str).collect();

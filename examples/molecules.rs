@@ -25,8 +25,9 @@ use multireward::checkpoint::tokenizer_path;
 use multireward::data::data_path;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
-use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::policy::{AutoPolicy, Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Transform};
+use multireward::tasks::load_tokenizer;
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::analytic::{Descriptor, DescriptorReward};
 use multireward::tasks::molecules::load_qm9;
@@ -54,9 +55,14 @@ struct Args {
     /// Budget, optimiser, strategies, checkpoints.
     #[command(flatten)]
     run: RunArgs,
-    /// The pretrained policy.
+    /// The pretrained policy: ours or a Hugging Face directory (GPT-2, Llama, Qwen2) whose
+    /// tokenizer writes SMILES.
     #[arg(long, default_value = "assets/smiles-gpt")]
     policy: PathBuf,
+    /// The frozen SMILES GPT whose features the QM9 training rewards read (the regressors were
+    /// trained on it, whatever the policy).
+    #[arg(long, default_value = "assets/smiles-gpt")]
+    backbone: PathBuf,
     /// Trained QM9 reward and oracle regressors.
     #[arg(long, default_value = "assets/qm9-rewards")]
     rewards: PathBuf,
@@ -105,10 +111,11 @@ type RewardSets = (RewardSet, RewardSet, serde_json::Value);
 fn reward_sets(
     names: &[String],
     args: &Args,
-    reference: &Gpt,
-    tokenizer: &SmilesTokenizer,
+    device: &Device,
 ) -> Result<RewardSets, Box<dyn std::error::Error>> {
-    let device = reference.device();
+    let device = device.clone();
+    let backbone = Gpt::load(&args.backbone, &device)?;
+    let tokenizer = SmilesTokenizer::load(&tokenizer_path(&args.backbone))?;
     let w = 1.0 / names.len() as f64;
     // Invalid molecules get a total below any typical valid one (objectives are ~z-scores).
     let (mut train, mut eval) = (RewardSet::builder().na_penalty(-2.0), RewardSet::builder());
@@ -123,7 +130,7 @@ fn reward_sets(
                 PropertyReward::new(
                     name.as_str(),
                     *p,
-                    Box::new(BackboneFeatures::new(reference, tokenizer.clone())),
+                    Box::new(BackboneFeatures::new(&backbone, tokenizer.clone())),
                     reward,
                 ),
                 w,
@@ -175,16 +182,15 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let config = args
         .run
         .config(presets(names.len()), RicSettings::default())?;
-    let reference = args.run.reference(Gpt::load(&args.policy, &device)?);
-    let tokenizer = SmilesTokenizer::load(&tokenizer_path(&args.policy))?;
-    let (train_rewards, eval_rewards, reward_meta) =
-        reward_sets(&names, &args, &reference, &tokenizer)?;
+    let reference = args.run.reference(AutoPolicy::load(&args.policy, &device)?);
+    let tokenizer = load_tokenizer(&args.policy)?;
+    let (train_rewards, eval_rewards, reward_meta) = reward_sets(&names, &args, &device)?;
     let corpus: HashSet<String> = load_qm9(&data_path("qm9_slim.csv.gz"))?
         .iter()
         .filter_map(|r| canonical_smiles(&r.smiles))
         .collect();
     let qm9 = names.iter().map(String::as_str).eq(["alpha", "gap", "u0"]);
-    let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
+    let task = Task::new(reference, tokenizer.as_ref(), train_rewards, eval_rewards)
         .with_sampling(SamplingConfig {
             stop_at_eos: true,
             ..Default::default()
@@ -196,7 +202,11 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
         })
         .with_markdown(quality_table)
         .with_paper(if qm9 { paper_rows() } else { Vec::new() })
-        .with_info(json!({"objectives": names, "policy": args.policy, "rewards": reward_meta}));
+        .with_info(match args.backbone == args.policy {
+            true => json!({"objectives": names, "policy": args.policy, "rewards": reward_meta}),
+            false => json!({"objectives": names, "policy": args.policy, "backbone": args.backbone,
+                            "rewards": reward_meta}),
+        });
     args.run.compare(task, config, &args.out)?;
     Ok(())
 }

@@ -65,7 +65,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ppo: Ppo::new(config, &reference),
         rewards: &mut rewards,
         tokenizer: &tok,
-        prompts: multireward::policy::Prompts::unconditional(),
+        prompts: multireward::policy::Prompts::unconditional(
+            multireward::tokenizer::Tokenizer::specials(&tok).start(),
+        ),
         optimizer: OptimizerConfig::default(),
     };
     let mut optim = learner.optimizer();

@@ -13,7 +13,7 @@ use multireward::policy::{Gpt, Policy, SamplingConfig};
 use multireward::tasks::dna::{
     DnaTokenizer, Split, dhs_path, gc_content, load_dhs, spectrum_correlation,
 };
-use multireward::tokenizer::{BOS, SPECIALS, Tokenizer};
+use multireward::tokenizer::Tokenizer;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -98,11 +98,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while samples.len() < args.samples {
         let n = (args.samples - samples.len()).min(250);
         let rollout = model.sample(
-            &vec![vec![BOS]; n],
+            &vec![vec![tokenizer.specials().start()]; n],
             &SamplingConfig {
                 max_new_tokens: tokens,
                 temperature: 1.0,
-                vocab_floor: SPECIALS.len(),
+                suppress: tokenizer.specials().all,
                 seed: Some(args.model.seed + samples.len() as u64),
                 ..Default::default()
             },

@@ -33,7 +33,7 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::eval::report::PaperRow;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
-use multireward::policy::{Gpt, Policy, Prompts, SamplingConfig};
+use multireward::policy::{AutoPolicy, Prompts, SamplingConfig};
 use multireward::reward::RewardSet;
 use multireward::strategy::Strategy;
 use multireward::tasks::text::minilm::FETCH_COMMAND;
@@ -42,6 +42,7 @@ use multireward::tasks::text::{
     RougeReward, SEP, SentenceEncoder, Split, SummaryPair, SummaryQuality, load_summaries,
     summaries_path,
 };
+use multireward::tokenizer::{HfTokenizer, Tokenizer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -137,10 +138,50 @@ fn paper_rows() -> Vec<PaperRow> {
     ]
 }
 
+/// The summariser's tokenizer: ours (prompt rows `[BOS] description [SEP]`), or a Hugging
+/// Face causal LM's (prompt rows `[BOS] description` + `"\nTL;DR:"`, as in the TL;DR task).
+enum TextTokenizer {
+    Ours(BpeTokenizer),
+    Hf(HfTokenizer),
+}
+
+impl TextTokenizer {
+    fn load(dir: &std::path::Path) -> Result<Self, Box<dyn std::error::Error>> {
+        Ok(match multireward::policy::hf::is_hf_dir(dir) {
+            true => Self::Hf(HfTokenizer::from_dir(dir)?),
+            false => Self::Ours(BpeTokenizer::load(&tokenizer_path(dir))?),
+        })
+    }
+
+    fn as_dyn(&self) -> &dyn Tokenizer {
+        match self {
+            Self::Ours(t) => t,
+            Self::Hf(t) => t,
+        }
+    }
+
+    /// The prompt row of `document`, cut to its first `tokens` tokens.
+    fn prompt(
+        &self,
+        document: &str,
+        tokens: usize,
+    ) -> Result<Vec<u32>, Box<dyn std::error::Error>> {
+        Ok(match self {
+            Self::Ours(t) => t.prompt(document, tokens)?,
+            Self::Hf(t) => {
+                let mut row: Vec<u32> = t.specials().bos.into_iter().collect();
+                row.extend(t.encode(document)?.into_iter().take(tokens));
+                row.extend(t.encode("\nTL;DR:")?);
+                row
+            }
+        })
+    }
+}
+
 /// Prompts (token rows and one-line descriptions) of corpus pairs.
 fn prompts(
     pairs: &[&SummaryPair],
-    tokenizer: &BpeTokenizer,
+    tokenizer: &TextTokenizer,
     tokens: usize,
 ) -> Result<Prompts, Box<dyn std::error::Error>> {
     let texts: Vec<String> = pairs.iter().map(|p| p.document()).collect();
@@ -171,8 +212,8 @@ fn run(mut args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>>
     // The summariser was trained with dropout 0.1; RL runs without it, as TRL's PPO does.
     let reference = args
         .run
-        .reference(Gpt::load(&args.policy, &device)?.without_dropout());
-    let tokenizer = BpeTokenizer::load(&tokenizer_path(&args.policy))?;
+        .reference(AutoPolicy::load(&args.policy, &device)?.without_dropout());
+    let tokenizer = TextTokenizer::load(&args.policy)?;
     let corpus = load_summaries(&summaries_path())?;
     let of = |split: Split| -> Vec<&SummaryPair> {
         corpus.iter().filter(|p| p.split == split).collect()
@@ -225,7 +266,7 @@ fn run(mut args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>>
             "rougeL": "ROUGE-L F1 (rouge-score tokenizer, Porter stemmer) against the human synopsis",
         },
     });
-    let task = Task::new(reference, &tokenizer, train_rewards, eval_rewards)
+    let task = Task::new(reference, tokenizer.as_dyn(), train_rewards, eval_rewards)
         .with_prompts(train_prompts)
         .with_eval_prompts(eval_prompts)
         .with_sampling(SamplingConfig {

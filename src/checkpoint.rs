@@ -84,6 +84,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
     }
 }
 
+/// The format of a policy directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Format {
+    /// Ours: `model.bpk` (burnpack) + `config.json` + `tokenizer.json` + `checksums.json`.
+    #[default]
+    Native,
+    /// Hugging Face's: `config.json`, `model.safetensors` (or shards with an index),
+    /// `generation_config.json` and the tokenizer files, as `save_pretrained` writes them.
+    HuggingFace,
+}
+
 /// Storage precision of the weights file. Loading always casts back to the model's dtype.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {

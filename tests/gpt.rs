@@ -4,7 +4,7 @@
 use burn::module::Module;
 use burn::tensor::{Int, Tensor};
 use multireward::device::default_device;
-use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig, Sequences};
+use multireward::policy::{CausalLm, Gpt, GptConfig, Policy, SamplingConfig, Sequences};
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tokenizer::{BOS, EOS};
 

@@ -68,7 +68,9 @@ fn train(estimator: Estimator, value_head: bool) -> (f64, f64, Vec<f64>) {
         ppo: Ppo::new(config, &reference),
         rewards: &mut rewards,
         tokenizer: &tok,
-        prompts: multireward::policy::Prompts::unconditional(),
+        prompts: multireward::policy::Prompts::unconditional(
+            multireward::tokenizer::Tokenizer::specials(&tok).start(),
+        ),
         optimizer: OptimizerConfig {
             lr: 3e-3,
             weight_decay: 0.0,

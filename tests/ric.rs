@@ -41,7 +41,9 @@ fn ric_follows_its_conditioning() {
         ppo: Ppo::new(config, &reference),
         rewards: &mut rewards,
         tokenizer: &tok,
-        prompts: multireward::policy::Prompts::unconditional(),
+        prompts: multireward::policy::Prompts::unconditional(
+            multireward::tokenizer::Tokenizer::specials(&tok).start(),
+        ),
         optimizer: OptimizerConfig::default(),
     };
     let ric = Strategy::Ric(RicConfig {

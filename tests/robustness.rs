@@ -242,12 +242,12 @@ fn sampling_and_scoring_parameters_are_checked_on_every_path() {
     let model = tiny_gpt(9, 16).init(&device);
     let prompts = vec![vec![BOS]];
     let floor = SamplingConfig {
-        vocab_floor: 9,
+        suppress: (0..9).collect(),
         max_new_tokens: 4,
         ..Default::default()
     };
     let e = err_text(model.sample(&prompts, &floor));
-    assert!(e.contains("vocab_floor 9"), "{e}");
+    assert!(e.contains("leaves no token"), "{e}");
     let seqs = Sequences::from_parts(&prompts, &[vec![4, 5]], 9, &device).unwrap();
     for t in [0.0, -1.0, f32::NAN, f32::INFINITY] {
         let e = err_text(model.score(&seqs, t));

@@ -11,9 +11,9 @@ use clap::ValueEnum;
 use multireward::distributed::Communicator;
 use multireward::experiment::{
     Accounting, AdamAtMerge, Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError,
-    Outcome, RicSettings, StrategyKind, Task,
+    Outcome, RicSettings, SavePolicies, StrategyKind, Task,
 };
-use multireward::policy::{Gpt, Policy};
+use multireward::policy::{CausalLm, Policy};
 use multireward::strategy::{RicTarget, Strategy};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -117,6 +117,19 @@ pub struct RunArgs {
     /// score best (never the evaluation oracles); the report lists the trials.
     #[arg(long, value_delimiter = ',')]
     pub select_lr: Vec<f64>,
+    /// Keep every strategy × seed's final policy under `--out`/policies (`final`, in the
+    /// reference policy's format: ours, or Hugging Face's) or none.
+    #[arg(long, value_enum, default_value_t = SaveArg::Final)]
+    pub save_policies: SaveArg,
+}
+
+/// Which trained policies to keep (`--save-policies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SaveArg {
+    /// Only the evaluations.
+    None,
+    /// Every strategy × seed's final policy.
+    Final,
 }
 
 /// Budget accounting (`--budget`).
@@ -213,6 +226,10 @@ impl RunArgs {
                 .with_curve(self.curve)
                 .with_sweep_m(self.sweep_periods()?)
                 .with_lr_candidates(self.select_lr.clone())
+                .with_save_policies(match self.save_policies {
+                    SaveArg::None => SavePolicies::None,
+                    SaveArg::Final => SavePolicies::Final,
+                })
                 .with_ric(RicSettings {
                     bins: self.ric_bins,
                     rounds: self.ric_rounds.unwrap_or(ric.rounds),
@@ -242,7 +259,7 @@ impl RunArgs {
 
     /// The reference policy for `--estimator`: with a fresh value head (seeded, so that a
     /// resumed run gets the same one) for GAE.
-    pub fn reference(&self, policy: Gpt) -> Gpt {
+    pub fn reference<P: CausalLm>(&self, policy: P) -> P {
         match self.estimator {
             EstimatorArg::Rloo => policy,
             EstimatorArg::Gae => {
@@ -254,9 +271,9 @@ impl RunArgs {
 
     /// Plan, run and report `task` with `config` into `out`.
     #[allow(dead_code)] // summarize adjusts its plan with `compare_with`
-    pub fn compare(
+    pub fn compare<P: Policy>(
         &self,
-        task: Task<'_, Gpt>,
+        task: Task<'_, P>,
         config: ComparisonConfig,
         out: &std::path::Path,
     ) -> Result<Outcome, ExperimentError> {
@@ -264,9 +281,9 @@ impl RunArgs {
     }
 
     /// [`RunArgs::compare`] with every planned strategy adjusted by `edit`.
-    pub fn compare_with(
+    pub fn compare_with<P: Policy>(
         &self,
-        task: Task<'_, Gpt>,
+        task: Task<'_, P>,
         config: ComparisonConfig,
         out: &std::path::Path,
         edit: impl FnMut(&mut Strategy),
@@ -294,9 +311,9 @@ impl RunArgs {
     }
 
     /// Run `comparison` as one rank of `comm` (or alone).
-    fn run_comparison(
+    fn run_comparison<P: Policy>(
         &self,
-        comparison: Comparison<'_, Gpt>,
+        comparison: Comparison<'_, P>,
         comm: Option<&dyn Communicator>,
         out: &std::path::Path,
     ) -> Result<Outcome, ExperimentError> {

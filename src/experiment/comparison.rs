@@ -9,7 +9,7 @@
 
 use super::ExperimentError;
 use super::ablation;
-use super::config::{ComparisonConfig, EstimatorKind};
+use super::config::{ComparisonConfig, EstimatorKind, SavePolicies};
 use super::curve::{self, CurvePoint};
 use super::evaluate::{Scored, means, sample_and_score};
 use super::lr_selection;
@@ -71,7 +71,7 @@ impl<'a, P: Policy> Task<'a, P> {
             tokenizer,
             rewards,
             oracles,
-            prompts: Prompts::unconditional(),
+            prompts: Prompts::unconditional(tokenizer.specials().start()),
             eval_prompts: None,
             sampling: SamplingConfig {
                 stop_at_eos: true,
@@ -185,6 +185,22 @@ pub struct Outcome {
     pub table: String,
     /// Wall-clock seconds of this invocation.
     pub seconds: f64,
+    /// The trained policies kept under `policies/` (see
+    /// [`ComparisonConfig::save_policies`]), in run order.
+    pub policies: Vec<SavedPolicy>,
+}
+
+/// A trained policy a comparison kept, as listed in `policies/index.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedPolicy {
+    /// The strategy's label in the report.
+    pub strategy: String,
+    /// The seed.
+    pub seed: u64,
+    /// The policy directory (the reference policy's format: ours, or Hugging Face's).
+    pub path: PathBuf,
+    /// Tokens to place after BOS when sampling from it (RiC's conditioning; empty otherwise).
+    pub condition: Vec<u32>,
 }
 
 /// A finished run's evaluation as kept in `runs/`.
@@ -219,6 +235,10 @@ impl SavedRun {
 
 /// Folder of the finished runs inside the results directory.
 pub const RUNS_DIR: &str = "runs";
+/// Folder of the kept trained policies inside the results directory.
+pub const POLICIES_DIR: &str = "policies";
+/// The list of kept policies inside [`POLICIES_DIR`].
+const POLICY_INDEX_FILE: &str = "index.json";
 /// Default checkpoint folder inside the results directory.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// Wall-clock timings inside the results directory.
@@ -484,7 +504,11 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     std::fs::remove_file(&p).map_err(io(&p))?;
                 }
             }
-            for dir in [out.join(RUNS_DIR), out.join(CHECKPOINTS_DIR)] {
+            for dir in [
+                out.join(RUNS_DIR),
+                out.join(CHECKPOINTS_DIR),
+                out.join(POLICIES_DIR),
+            ] {
                 if dir.exists() {
                     std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
                 }
@@ -693,8 +717,8 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     continue;
                 }
                 let policy = burn::module::Module::valid(&output.policy);
-                let (scores, metrics, summary) =
-                    self.evaluate(&policy, output.condition(), seed)?;
+                let condition = output.condition().to_vec();
+                let (scores, metrics, summary) = self.evaluate(&policy, &condition, seed)?;
                 let seconds = t0.elapsed().as_secs_f64();
                 say(format!("{label} seed {seed}: {summary}, {seconds:.0} s"));
                 let run = SavedRun {
@@ -709,6 +733,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
                     metrics,
                     seconds,
                 };
+                if self.config.save_policies == SavePolicies::Final {
+                    self.keep_policy(out, &key, label, seed, &policy, &condition)?;
+                }
                 write_atomic(&path, &json_bytes(&run))?;
                 if self.config.curve {
                     along.push(curve_point(
@@ -734,6 +761,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
                 results: Vec::new(),
                 table: String::new(),
                 seconds: started.elapsed().as_secs_f64(),
+                policies: Vec::new(),
             });
         }
         let table = std::fs::read_to_string(out.join(MARKDOWN_FILE)).map_err(io(out))?;
@@ -746,11 +774,39 @@ impl<'a, P: Policy> Comparison<'a, P> {
             results: saved.into_iter().map(|r| r.result).collect(),
             table,
             seconds,
+            policies: read_policy_index(out)?,
         })
     }
 
-    /// Train `strategy` (seed `seed`), from its checkpoint in `dir` when resuming and one
-    /// exists.
+    /// Save the final `policy` of a run as `policies/<key>` (the reference's format, the
+    /// task's tokenizer) and list it in `policies/index.json`.
+    fn keep_policy(
+        &self,
+        out: &Path,
+        key: &str,
+        label: &str,
+        seed: u64,
+        policy: &P,
+        condition: &[u32],
+    ) -> Result<(), ExperimentError> {
+        let dir = out.join(POLICIES_DIR).join(key);
+        policy
+            .save(&dir, self.task.tokenizer)
+            .map_err(|e| ExperimentError::Task(format!("saving {label} seed {seed}: {e}")))?;
+        let mut index = read_policy_index(out)?;
+        index.retain(|p| p.path != dir);
+        index.push(SavedPolicy {
+            strategy: label.into(),
+            seed,
+            path: dir,
+            condition: condition.to_vec(),
+        });
+        Ok(write_atomic(
+            &out.join(POLICIES_DIR).join(POLICY_INDEX_FILE),
+            &json_bytes(&index),
+        )?)
+    }
+
     /// Train `strategy` (seed `seed`), from its checkpoint in `dir` when resuming (or
     /// `continuing` a run stopped for a curve point) and one exists; stop at the first
     /// checkpoint after `stop` iterations if given. `checkpoint_every` overrides the
@@ -1078,6 +1134,17 @@ impl<'a, P: Policy> Comparison<'a, P> {
             &json_bytes(&timings),
         )?)
     }
+}
+
+/// The policies listed in `out`'s `policies/index.json` (none when there is no index).
+fn read_policy_index(out: &Path) -> Result<Vec<SavedPolicy>, ExperimentError> {
+    let path = out.join(POLICIES_DIR).join(POLICY_INDEX_FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ExperimentError::Task(format!("{}: {e}", path.display())))
 }
 
 /// The report's label of each planned strategy: its name, with its merge period when the plan

@@ -281,6 +281,27 @@ pub struct ComparisonConfig {
     /// and `expert_lr`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lr_candidates: Vec<f64>,
+    /// Which trained policies are kept under the results directory's `policies/`
+    /// (`--save-policies`; default: every strategy × seed's final policy).
+    #[serde(default, skip_serializing_if = "SavePolicies::is_default")]
+    pub save_policies: SavePolicies,
+}
+
+/// Which trained policies a comparison keeps (`--save-policies`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavePolicies {
+    /// None: only the evaluations.
+    None,
+    /// Every strategy × seed's final policy, in the reference policy's format.
+    #[default]
+    Final,
+}
+
+impl SavePolicies {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl ComparisonConfig {
@@ -304,7 +325,14 @@ impl ComparisonConfig {
             curve: false,
             sweep_m: Vec::new(),
             lr_candidates: Vec::new(),
+            save_policies: SavePolicies::Final,
         }
+    }
+
+    /// Keep these trained policies.
+    pub fn with_save_policies(mut self, save: SavePolicies) -> Self {
+        self.save_policies = save;
+        self
     }
 
     /// With an IterativeRS run per merge period in `ms` (0: m = T).

@@ -17,11 +17,12 @@ mod lr_selection;
 mod report;
 
 pub use comparison::{
-    CHECKPOINTS_DIR, Comparison, Describe, ExtraMarkdown, Outcome, RUNS_DIR, TIMINGS_FILE, Task,
+    CHECKPOINTS_DIR, Comparison, Describe, ExtraMarkdown, Outcome, POLICIES_DIR, RUNS_DIR,
+    SavedPolicy, TIMINGS_FILE, Task,
 };
 pub use config::{
     Accounting, AdamAtMerge, Budget, ComparisonConfig, EstimatorKind, EvalPlan, RicSettings,
-    StrategyKind,
+    SavePolicies, StrategyKind,
 };
 pub use curve::CurvePoint;
 pub use evaluate::{EvaluateError, Scored, means, sample_and_score};

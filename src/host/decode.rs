@@ -1,6 +1,7 @@
-//! One decoding step of a GPT (`policy::Gpt`) on the host CPU, for sampling on the `flex`
-//! backend. The model hands over borrowed views of its layers ([`GptWeights`]); nothing here
-//! knows the model type.
+//! One decoding step of a causal transformer on the host CPU, for sampling on the `flex`
+//! backend. A model family describes its layers as borrowed views ([`HostModel`]: norms,
+//! fused or split q/k/v, learned positions or RoPE, GELU or SwiGLU MLP, grouped-query heads);
+//! nothing here knows a model type.
 //!
 //! A step of cached decoding multiplies `[B, d]` rows by every weight matrix once, attends over
 //! the cached keys of each row and applies a handful of element-wise ops. Through Burn's CPU
@@ -8,15 +9,17 @@
 //! skinny left operand is too small to amortise it), two gemm calls per (row, head) over the
 //! whole preallocated cache, and single-threaded element-wise kernels. Here the weights are
 //! copied once per `sample` call into column panels that the `gemm` crate reads without
-//! repacking, attention reads only the filled prefix, and GELU runs vectorised on the rayon
-//! pool. The prompt (prefill) still runs through Burn and hands over its keys and values.
+//! repacking (q/k/v and gate/up fused into one product each), attention reads only the filled
+//! prefix, and the activations run vectorised on the rayon pool. The prompt (prefill) still
+//! runs through Burn and hands over its keys and values.
 //!
-//! Same arithmetic as the Burn path up to float summation order and GELU's erf (≤ 6e-7): the
-//! tests draw the same tokens on both paths, log-probabilities within 1e-5 to 1e-4.
+//! Same arithmetic as the Burn path up to float summation order and the activations' kernels
+//! (≤ 1e-6): the tests draw the same tokens on both paths, log-probabilities within 1e-5 to
+//! 1e-4.
 
-use super::gelu::gelu_in_place;
+use super::gelu::{gelu_in_place, gelu_tanh_in_place, silu_mul_in_place};
 use burn::module::Param;
-use burn::nn::{LayerNorm, Linear};
+use burn::nn::{LayerNorm, Linear, RmsNorm};
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
@@ -28,6 +31,87 @@ const PANEL: usize = 16;
 /// Rows per gemm call: above 48 (8 × its 6-column micro-tile) the `gemm` crate copies the
 /// weight panel into a packed buffer on every call, which here is already the packed layout.
 const ROWS: usize = 48;
+
+/// A normalisation layer and its epsilon.
+#[derive(Clone, Copy)]
+pub enum HostNorm<'a> {
+    /// LayerNorm (GPT-2, ours).
+    Layer(&'a LayerNorm, f64),
+    /// RMSNorm (Llama, Qwen2).
+    Rms(&'a RmsNorm, f64),
+}
+
+/// How a family encodes positions.
+#[derive(Clone, Copy)]
+pub enum HostPositions<'a> {
+    /// A learned table `[max_len, d]` added to the token embedding.
+    Learned(&'a Param<Tensor<2>>),
+    /// Rotary embedding of queries and keys in the `rotate_half` convention (Hugging Face's
+    /// Llama) with base `theta`.
+    Rope {
+        /// The RoPE base (`rope_theta`).
+        theta: f64,
+    },
+}
+
+/// A block's MLP.
+#[derive(Clone, Copy)]
+pub enum HostMlp<'a> {
+    /// `proj(GELU(fc x))`, GELU exact (`tanh: false`) or in its tanh form.
+    Gelu {
+        /// Input projection.
+        fc: &'a Linear,
+        /// Output projection.
+        proj: &'a Linear,
+        /// GELU in its tanh form (`gelu_new`).
+        tanh: bool,
+    },
+    /// `down(SiLU(gate x) · up x)`.
+    SwiGlu {
+        /// Gate projection.
+        gate: &'a Linear,
+        /// Up projection.
+        up: &'a Linear,
+        /// Down projection.
+        down: &'a Linear,
+    },
+}
+
+/// One pre-norm block: `x + out(attn(qkv(norm_1 x)))`, then `x + mlp(norm_2 x)`.
+pub struct HostBlock<'a> {
+    /// The norm before attention.
+    pub norm_1: HostNorm<'a>,
+    /// Query, key and value projections: one fused layer (`[d, (H + 2·KV)·d_head]`) or three.
+    pub qkv: Vec<&'a Linear>,
+    /// Attention output projection.
+    pub out: &'a Linear,
+    /// The norm before the MLP.
+    pub norm_2: HostNorm<'a>,
+    /// The MLP.
+    pub mlp: HostMlp<'a>,
+}
+
+/// A causal transformer's layers as the CPU decoding fast path reads them; a family returns it
+/// from [`CausalLm::host_view`](crate::policy::CausalLm::host_view), or `None` to decode through
+/// Burn.
+pub struct HostModel<'a> {
+    /// Token embedding `[vocab, d]`.
+    pub embed: &'a Param<Tensor<2>>,
+    /// Position encoding.
+    pub positions: HostPositions<'a>,
+    /// The blocks.
+    pub blocks: Vec<HostBlock<'a>>,
+    /// The final norm.
+    pub final_norm: HostNorm<'a>,
+    /// The LM head (`None`: tied to the token embedding).
+    pub lm_head: Option<&'a Linear>,
+    /// Query heads.
+    pub n_head: usize,
+    /// Key/value heads (grouped-query attention when fewer than `n_head`).
+    pub n_kv_head: usize,
+    /// Width of a head.
+    pub head_dim: usize,
+}
 
 /// The host values of a parameter, if it is `f32` (else the caller falls back to Burn).
 fn host<const D: usize>(t: Tensor<D>) -> Option<Vec<f32>> {
@@ -44,11 +128,6 @@ struct Dense {
 }
 
 impl Dense {
-    /// From a row-major `[d_in, d_out]` weight.
-    fn new(w: &[f32], bias: Option<Vec<f32>>, d_in: usize, d_out: usize) -> Self {
-        Self::from_fn(d_in, d_out, bias, |k, n| w[k * d_out + n])
-    }
-
     /// From a row-major `[d_out, d_in]` matrix used transposed (a tied LM head).
     fn transposed(wt: &[f32], d_in: usize, d_out: usize) -> Self {
         Self::from_fn(d_in, d_out, None, |k, n| wt[n * d_in + k])
@@ -80,14 +159,39 @@ impl Dense {
         }
     }
 
-    fn from_linear(layer: &Linear) -> Option<Self> {
-        let [d_in, d_out] = layer.weight.dims();
-        let w = host(layer.weight.val())?;
-        let bias = match &layer.bias {
-            Some(b) => Some(host(b.val())?),
-            None => None,
-        };
-        Some(Self::new(&w, bias, d_in, d_out))
+    /// The layers side by side (their outputs concatenated), e.g. q, k and v as one product.
+    fn from_linears(layers: &[&Linear]) -> Option<Self> {
+        let d_in = layers.first()?.weight.dims()[0];
+        let mut weights = Vec::with_capacity(layers.len());
+        let mut bias = Vec::new();
+        let any_bias = layers.iter().any(|l| l.bias.is_some());
+        for layer in layers {
+            let [k, n] = layer.weight.dims();
+            if k != d_in {
+                return None;
+            }
+            weights.push((host(layer.weight.val())?, n));
+            match &layer.bias {
+                Some(b) => bias.extend(host(b.val())?),
+                None => bias.extend(std::iter::repeat_n(0.0, n)),
+            }
+        }
+        let d_out = weights.iter().map(|(_, n)| n).sum();
+        // Column n of the whole lies in layer `part` at column `n - offset`.
+        let mut columns = Vec::with_capacity(d_out);
+        for (part, (_, n)) in weights.iter().enumerate() {
+            columns.extend((0..*n).map(|c| (part, c)));
+        }
+        Some(Self::from_fn(
+            d_in,
+            d_out,
+            any_bias.then_some(bias),
+            |k, n| {
+                let (part, c) = columns[n];
+                let (w, width) = &weights[part];
+                w[k * width + c]
+            },
+        ))
     }
 
     /// `out[r] = x[r] · W + b` for `rows` rows of `x` (`[rows, d_in]` row-major).
@@ -139,105 +243,181 @@ impl Dense {
     }
 }
 
-/// LayerNorm scale and shift.
+/// A norm's scale (and shift), as Burn computes it.
 struct Norm {
     gamma: Vec<f32>,
-    beta: Vec<f32>,
+    /// `None`: RMSNorm.
+    beta: Option<Vec<f32>>,
     eps: f32,
 }
 
 impl Norm {
-    fn new(ln: &LayerNorm, eps: f64) -> Option<Self> {
-        let gamma = host(ln.gamma.val())?;
-        let beta = match &ln.beta {
-            Some(b) => host(b.val())?,
-            None => vec![0.0; gamma.len()],
-        };
-        Some(Self {
-            gamma,
-            beta,
-            eps: eps as f32,
-        })
+    fn new(norm: HostNorm<'_>) -> Option<Self> {
+        match norm {
+            HostNorm::Layer(ln, eps) => {
+                let gamma = host(ln.gamma.val())?;
+                let beta = match &ln.beta {
+                    Some(b) => host(b.val())?,
+                    None => vec![0.0; gamma.len()],
+                };
+                Some(Self {
+                    gamma,
+                    beta: Some(beta),
+                    eps: eps as f32,
+                })
+            }
+            HostNorm::Rms(rms, eps) => Some(Self {
+                gamma: host(rms.gamma.val())?,
+                beta: None,
+                eps: eps as f32,
+            }),
+        }
     }
 
-    /// Row-wise `(x − mean) / √(var + eps) · γ + β` (biased variance, as Burn).
+    /// Row-wise LayerNorm `(x − mean) / √(var + eps) · γ + β` (biased variance, as Burn) or
+    /// RMSNorm `x / √(mean(x²) + eps) · γ`.
     fn forward(&self, x: &[f32]) -> Vec<f32> {
         let d = self.gamma.len();
         let mut out = vec![0.0; x.len()];
         for (row, o) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-            let mean = row.iter().sum::<f32>() / d as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-            let inv = 1.0 / (var + self.eps).sqrt();
-            for (((o, &v), &g), &b) in o.iter_mut().zip(row).zip(&self.gamma).zip(&self.beta) {
-                *o = (v - mean) * inv * g + b;
+            match &self.beta {
+                Some(beta) => {
+                    let mean = row.iter().sum::<f32>() / d as f32;
+                    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+                    let inv = 1.0 / (var + self.eps).sqrt();
+                    for (((o, &v), &g), &b) in o.iter_mut().zip(row).zip(&self.gamma).zip(beta) {
+                        *o = (v - mean) * inv * g + b;
+                    }
+                }
+                None => {
+                    let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
+                    let rms = (ms + self.eps).sqrt();
+                    for ((o, &v), &g) in o.iter_mut().zip(row).zip(&self.gamma) {
+                        *o = v / rms * g;
+                    }
+                }
             }
         }
         out
     }
 }
 
+enum Mlp {
+    /// `fc` then GELU (tanh form or exact), then `proj`.
+    Gelu { fc: Dense, proj: Dense, tanh: bool },
+    /// `[gate | up]` as one product, then `down`.
+    SwiGlu { gate_up: Dense, down: Dense },
+}
+
+impl Mlp {
+    fn new(mlp: HostMlp<'_>) -> Option<Self> {
+        Some(match mlp {
+            HostMlp::Gelu { fc, proj, tanh } => Self::Gelu {
+                fc: Dense::from_linears(&[fc])?,
+                proj: Dense::from_linears(&[proj])?,
+                tanh,
+            },
+            HostMlp::SwiGlu { gate, up, down } => Self::SwiGlu {
+                gate_up: Dense::from_linears(&[gate, up])?,
+                down: Dense::from_linears(&[down])?,
+            },
+        })
+    }
+
+    fn forward(&self, x: &[f32], b: usize) -> Vec<f32> {
+        match self {
+            Self::Gelu { fc, proj, tanh } => {
+                let mut f = fc.forward(x, b);
+                if *tanh {
+                    gelu_tanh_in_place(&mut f);
+                } else {
+                    gelu_in_place(&mut f);
+                }
+                proj.forward(&f, b)
+            }
+            Self::SwiGlu { gate_up, down } => {
+                let both = gate_up.forward(x, b);
+                let f = gate_up.d_out / 2;
+                let (mut gate, mut up) = (Vec::with_capacity(b * f), Vec::with_capacity(b * f));
+                for row in both.chunks_exact(2 * f) {
+                    gate.extend_from_slice(&row[..f]);
+                    up.extend_from_slice(&row[f..]);
+                }
+                silu_mul_in_place(&mut gate, &up);
+                drop(up);
+                down.forward(&gate, b)
+            }
+        }
+    }
+}
+
 struct Block {
-    ln_1: Norm,
+    norm_1: Norm,
     qkv: Dense,
-    proj: Dense,
-    ln_2: Norm,
-    fc: Dense,
-    fc_proj: Dense,
-    /// Cached keys and values, `[B, H, capacity, d_head]` each (empty until filled).
+    out: Dense,
+    norm_2: Norm,
+    mlp: Mlp,
+    /// Cached keys and values, `[B, KV, capacity, d_head]` each (empty until filled).
     k: Vec<f32>,
     v: Vec<f32>,
 }
 
-/// Borrowed weights of one pre-LayerNorm block: `x + proj(attn(qkv(ln_1 x)))`, then
-/// `x + fc_proj(GELU(fc(ln_2 x)))`.
-pub(crate) struct BlockWeights<'a> {
-    pub ln_1: &'a LayerNorm,
-    pub qkv: &'a Linear,
-    pub proj: &'a Linear,
-    pub ln_2: &'a LayerNorm,
-    pub fc: &'a Linear,
-    pub fc_proj: &'a Linear,
+enum Positions {
+    Learned(Vec<f32>),
+    /// RoPE inverse frequencies, `d_head / 2` of them.
+    Rope(Vec<f32>),
 }
 
-/// Borrowed weights of a GPT: embeddings, blocks, final norm and LM head (`None`: tied to the
-/// token embedding).
-pub(crate) struct GptWeights<'a> {
-    pub tok_emb: &'a Param<Tensor<2>>,
-    pub pos_emb: &'a Param<Tensor<2>>,
-    pub blocks: Vec<BlockWeights<'a>>,
-    pub ln_f: &'a LayerNorm,
-    pub lm_head: Option<&'a Linear>,
-    pub n_head: usize,
-    pub layer_norm_eps: f64,
-}
-
-/// Host copy of a GPT's weights plus its key/value cache, for `[B, 1]` decoding steps.
+/// Host copy of a model's weights plus its key/value cache, for `[B, 1]` decoding steps.
 pub(crate) struct HostDecoder {
-    tok_emb: Vec<f32>,
-    pos_emb: Vec<f32>,
+    embed: Vec<f32>,
+    positions: Positions,
     blocks: Vec<Block>,
-    ln_f: Norm,
+    final_norm: Norm,
     head: Dense,
     batch: usize,
     capacity: usize,
     n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
     d: usize,
 }
 
-/// One layer's prefill keys and values, `[B, H, capacity, d_head]` each.
+/// One layer's prefill keys and values, `[B, KV, capacity, d_head]` each.
 pub(crate) type LayerKv<'a> = (&'a mut Option<Tensor<4>>, &'a mut Option<Tensor<4>>);
+
+/// RoPE inverse frequencies `1 / θ^(2j/d)`, `j < d/2`, in f32 as Hugging Face computes them.
+pub(crate) fn rope_inv_freq(theta: f64, head_dim: usize) -> Vec<f32> {
+    (0..head_dim / 2)
+        .map(|j| 1.0 / (theta as f32).powf((2 * j) as f32 / head_dim as f32))
+        .collect()
+}
+
+/// Rotate one head `x` (`d_head` values) at `pos` in place: `x·cos + rotate_half(x)·sin`.
+fn rotate(x: &mut [f32], inv_freq: &[f32], pos: f32) {
+    let half = inv_freq.len();
+    for (j, &f) in inv_freq.iter().enumerate() {
+        let (sin, cos) = (pos * f).sin_cos();
+        let (a, b) = (x[j], x[j + half]);
+        x[j] = a * cos - b * sin;
+        x[j + half] = b * cos + a * sin;
+    }
+}
 
 impl HostDecoder {
     /// Copy `model`'s weights to the host and take over the prefill keys and values `kv` (one
     /// pair per block; `batch` rows, `capacity` slots). `None`, with `kv` untouched, when a
-    /// parameter or cache buffer is not `f32` or a buffer is missing.
+    /// parameter or cache buffer is not `f32`, a buffer is missing or the shapes disagree.
     pub(crate) fn new(
-        model: &GptWeights<'_>,
+        model: &HostModel<'_>,
         mut kv: Vec<LayerKv<'_>>,
         batch: usize,
         capacity: usize,
     ) -> Option<Self> {
-        let eps = model.layer_norm_eps;
+        let (h, g, dh) = (model.n_head, model.n_kv_head, model.head_dim);
+        if g == 0 || h % g != 0 || kv.len() != model.blocks.len() {
+            return None;
+        }
         let mut blocks = Vec::with_capacity(model.blocks.len());
         for (blk, (k, v)) in model.blocks.iter().zip(&kv) {
             let f32_buffer =
@@ -245,47 +425,54 @@ impl HostDecoder {
             if !(f32_buffer(k) && f32_buffer(v)) {
                 return None;
             }
+            let qkv = Dense::from_linears(&blk.qkv)?;
+            if qkv.d_out != (h + 2 * g) * dh {
+                return None;
+            }
             blocks.push(Block {
-                ln_1: Norm::new(blk.ln_1, eps)?,
-                qkv: Dense::from_linear(blk.qkv)?,
-                proj: Dense::from_linear(blk.proj)?,
-                ln_2: Norm::new(blk.ln_2, eps)?,
-                fc: Dense::from_linear(blk.fc)?,
-                fc_proj: Dense::from_linear(blk.fc_proj)?,
+                norm_1: Norm::new(blk.norm_1)?,
+                qkv,
+                out: Dense::from_linears(&[blk.out])?,
+                norm_2: Norm::new(blk.norm_2)?,
+                mlp: Mlp::new(blk.mlp)?,
                 k: Vec::new(),
                 v: Vec::new(),
             });
         }
-        let table = |p: &Param<Tensor<2>>| host(p.val());
-        let tok_emb = table(model.tok_emb)?;
-        let [vocab, d] = model.tok_emb.val().dims();
+        let embed = host(model.embed.val())?;
+        let [vocab, d] = model.embed.val().dims();
         let head = match model.lm_head {
-            Some(head) => Dense::from_linear(head)?,
-            None => Dense::transposed(&tok_emb, d, vocab),
+            Some(head) => Dense::from_linears(&[head])?,
+            None => Dense::transposed(&embed, d, vocab),
         };
-        let pos_emb = table(model.pos_emb)?;
-        let ln_f = Norm::new(model.ln_f, eps)?;
+        let positions = match model.positions {
+            HostPositions::Learned(table) => Positions::Learned(host(table.val())?),
+            HostPositions::Rope { theta } => Positions::Rope(rope_inv_freq(theta, dh)),
+        };
+        let final_norm = Norm::new(model.final_norm)?;
         // Checked above: every buffer is present and f32, so the conversions cannot fail.
         for (blk, (k, v)) in blocks.iter_mut().zip(&mut kv) {
             blk.k = host(k.take()?)?;
             blk.v = host(v.take()?)?;
         }
         Some(Self {
-            tok_emb,
-            pos_emb,
+            embed,
+            positions,
             blocks,
-            ln_f,
+            final_norm,
             head,
             batch,
             capacity,
-            n_head: model.n_head,
+            n_head: h,
+            n_kv_head: g,
+            head_dim: dh,
             d,
         })
     }
 
-    /// Feed one token per row at cache slot `col` (`tokens[b]` at learned position
-    /// `positions[b]`) and return the next-token logits `[B, V]`, row-major. `pad`
-    /// (`[B, width]`, `true` = left padding) hides padded key slots, as the Burn path's mask.
+    /// Feed one token per row at cache slot `col` (`tokens[b]` at position `positions[b]`) and
+    /// return the next-token logits `[B, V]`, row-major. `pad` (`[B, width]`, `true` = left
+    /// padding) hides padded key slots, as the Burn path's mask.
     pub(crate) fn step(
         &mut self,
         tokens: &[i64],
@@ -297,31 +484,46 @@ impl HostDecoder {
         assert!(col < self.capacity, "cache slot out of range");
         let mut x = vec![0.0f32; b * d];
         for (r, row) in x.chunks_exact_mut(d).enumerate() {
-            let t = &self.tok_emb[tokens[r] as usize * d..][..d];
-            let p = &self.pos_emb[positions[r] as usize * d..][..d];
-            for ((o, &t), &p) in row.iter_mut().zip(t).zip(p) {
-                *o = t + p;
-            }
-        }
-        let (h, cap) = (self.n_head, self.capacity);
-        for blk in &mut self.blocks {
-            let qkv = blk.qkv.forward(&blk.ln_1.forward(&x), b);
-            let dh = d / h;
-            for r in 0..b {
-                for hd in 0..h {
-                    let slot = ((r * h + hd) * cap + col) * dh;
-                    let src = r * 3 * d + hd * dh;
-                    blk.k[slot..slot + dh].copy_from_slice(&qkv[src + d..src + d + dh]);
-                    blk.v[slot..slot + dh].copy_from_slice(&qkv[src + 2 * d..src + 2 * d + dh]);
+            row.copy_from_slice(&self.embed[tokens[r] as usize * d..][..d]);
+            if let Positions::Learned(table) = &self.positions {
+                let p = &table[positions[r] as usize * d..][..d];
+                for (o, &p) in row.iter_mut().zip(p) {
+                    *o += p;
                 }
             }
-            let y = attend(&qkv, &blk.k, &blk.v, h, cap, col, pad, b, d);
-            add(&mut x, &blk.proj.forward(&y, b));
-            let mut f = blk.fc.forward(&blk.ln_2.forward(&x), b);
-            gelu_in_place(&mut f);
-            add(&mut x, &blk.fc_proj.forward(&f, b));
         }
-        self.head.forward(&self.ln_f.forward(&x), b)
+        let shape = Heads {
+            h: self.n_head,
+            g: self.n_kv_head,
+            dh: self.head_dim,
+            cap: self.capacity,
+        };
+        let (q_dim, kv_dim) = (shape.h * shape.dh, shape.g * shape.dh);
+        let width = q_dim + 2 * kv_dim;
+        for blk in &mut self.blocks {
+            let mut qkv = blk.qkv.forward(&blk.norm_1.forward(&x), b);
+            if let Positions::Rope(inv_freq) = &self.positions {
+                for (r, row) in qkv.chunks_exact_mut(width).enumerate() {
+                    for head in row[..q_dim + kv_dim].chunks_exact_mut(shape.dh) {
+                        rotate(head, inv_freq, positions[r] as f32);
+                    }
+                }
+            }
+            for r in 0..b {
+                for hd in 0..shape.g {
+                    let slot = ((r * shape.g + hd) * shape.cap + col) * shape.dh;
+                    let src = r * width + q_dim + hd * shape.dh;
+                    blk.k[slot..slot + shape.dh].copy_from_slice(&qkv[src..src + shape.dh]);
+                    let src = src + kv_dim;
+                    blk.v[slot..slot + shape.dh].copy_from_slice(&qkv[src..src + shape.dh]);
+                }
+            }
+            let y = attend(&qkv, &blk.k, &blk.v, &shape, col, pad, b);
+            add(&mut x, &blk.out.forward(&y, b));
+            let m = blk.mlp.forward(&blk.norm_2.forward(&x), b);
+            add(&mut x, &m);
+        }
+        self.head.forward(&self.final_norm.forward(&x), b)
     }
 }
 
@@ -349,47 +551,57 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Attention of each row's query (the first `d` columns of `qkv`, `[B, 3d]`) over the cached
-/// slots `0..=col`, skipping padded keys (a generated query is never padding, so every padded
-/// slot is hidden, as in the Burn path's mask); returns `[B, d]` (heads side by side).
-#[allow(clippy::too_many_arguments)]
+/// Head counts and cache capacity of attention.
+struct Heads {
+    /// Query heads.
+    h: usize,
+    /// Key/value heads.
+    g: usize,
+    dh: usize,
+    cap: usize,
+}
+
+/// Attention of each row's query heads (the first `h·d_head` columns of `qkv`) over the cached
+/// slots `0..=col` of their key/value head (`h / g` query heads share one), skipping padded
+/// keys (a generated query is never padding, so every padded slot is hidden, as in the Burn
+/// path's mask); returns `[B, h·d_head]` (heads side by side).
 fn attend(
     qkv: &[f32],
     k: &[f32],
     v: &[f32],
-    h: usize,
-    cap: usize,
+    s: &Heads,
     col: usize,
     pad: Option<(&[bool], usize)>,
     b: usize,
-    d: usize,
 ) -> Vec<f32> {
-    let dh = d / h;
+    let (dh, q_dim) = (s.dh, s.h * s.dh);
+    let width = q_dim + 2 * s.g * dh;
+    let group = s.h / s.g;
     let scale = 1.0 / (dh as f32).sqrt();
-    let mut y = vec![0.0f32; b * d];
-    y.par_chunks_mut(d).enumerate().for_each(|(r, out)| {
+    let mut y = vec![0.0f32; b * q_dim];
+    y.par_chunks_mut(q_dim).enumerate().for_each(|(r, out)| {
         let hidden = |j: usize| pad.is_some_and(|(p, width)| p[r * width + j]);
         let mut w = vec![0.0f32; col + 1];
-        for hd in 0..h {
-            let q = &qkv[r * 3 * d + hd * dh..][..dh];
-            let base = (r * h + hd) * cap * dh;
+        for hd in 0..s.h {
+            let q = &qkv[r * width + hd * dh..][..dh];
+            let base = (r * s.g + hd / group) * s.cap * dh;
             let mut max = f32::NEG_INFINITY;
-            for (j, s) in w.iter_mut().enumerate() {
-                *s = if hidden(j) {
+            for (j, score) in w.iter_mut().enumerate() {
+                *score = if hidden(j) {
                     f32::NEG_INFINITY
                 } else {
                     dot(q, &k[base + j * dh..][..dh]) * scale
                 };
-                max = max.max(*s);
+                max = max.max(*score);
             }
             let mut sum = 0.0;
-            for s in w.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
+            for score in w.iter_mut() {
+                *score = (*score - max).exp();
+                sum += *score;
             }
             let o = &mut out[hd * dh..(hd + 1) * dh];
-            for (j, &s) in w.iter().enumerate() {
-                let p = s / sum;
+            for (j, &score) in w.iter().enumerate() {
+                let p = score / sum;
                 for (o, &vv) in o.iter_mut().zip(&v[base + j * dh..][..dh]) {
                     *o += p * vv;
                 }

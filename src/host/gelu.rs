@@ -40,6 +40,40 @@ pub(crate) fn gelu_in_place(x: &mut [f32]) {
     });
 }
 
+/// GELU in its tanh form (`gelu_new`, GPT-2's) in place on host data:
+/// `½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))`, with `tanh u = sign(u) (1 − e)/(1 + e)`,
+/// `e = e^{−2|u|}`, branch-free.
+pub(crate) fn gelu_tanh_in_place(x: &mut [f32]) {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    x.par_chunks_mut(CHUNK).for_each(|c| {
+        for v in c {
+            let x = *v;
+            let u = SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+            let e = exp_neg(-2.0 * u.abs());
+            let t = ((1.0 - e) / (1.0 + e)).copysign(u);
+            *v = 0.5 * x * (1.0 + t);
+        }
+    });
+}
+
+/// SwiGLU's gate in place: `gate ← SiLU(gate) · up` (`SiLU(x) = x σ(x)`), branch-free.
+pub(crate) fn silu_mul_in_place(gate: &mut [f32], up: &[f32]) {
+    gate.par_chunks_mut(CHUNK)
+        .zip(up.par_chunks(CHUNK))
+        .for_each(|(g, u)| {
+            for (g, &u) in g.iter_mut().zip(u) {
+                let x = *g;
+                let e = exp_neg(-x.abs());
+                let sigmoid = if x >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                };
+                *g = x * sigmoid * u;
+            }
+        });
+}
+
 /// `grad ← grad · GELU′(x)` in place.
 pub(super) fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
     grad.par_chunks_mut(CHUNK)
@@ -128,6 +162,25 @@ mod tests {
         assert!(erf(0.0).abs() < 1e-7);
         assert_eq!(erf(12.0), 1.0);
         assert_eq!(erf(-12.0), -1.0);
+    }
+
+    #[test]
+    fn tanh_gelu_and_silu_match_libm_formulas() {
+        let xs: Vec<f32> = (0..=40_000).map(|i| -20.0 + i as f32 * 1e-3).collect();
+        let mut tanh_form = xs.clone();
+        gelu_tanh_in_place(&mut tanh_form);
+        let mut silu = xs.clone();
+        silu_mul_in_place(&mut silu, &vec![1.0; xs.len()]);
+        for ((&x, &g), &s) in xs.iter().zip(&tanh_form).zip(&silu) {
+            let u = 0.797_884_6 * (x + 0.044_715 * x * x * x);
+            let want = 0.5 * x * (1.0 + libm::tanhf(u));
+            assert!(
+                (g - want).abs() <= 1e-6 * x.abs().max(1.0),
+                "gelu_tanh({x})"
+            );
+            let want = x / (1.0 + libm::expf(-x));
+            assert!((s - want).abs() <= 1e-6 * x.abs().max(1.0), "silu({x})");
+        }
     }
 
     #[test]

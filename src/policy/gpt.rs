@@ -1,27 +1,26 @@
-//! `Gpt`: a GPT-2-style causal decoder (pre-LayerNorm, GELU, learned positions, optional weight
-//! tying) with an optional scalar value head.
+//! `Gpt`: a GPT-2-style causal decoder (pre-LayerNorm, GELU exact or in its tanh form, learned
+//! positions, optional weight tying) with an optional scalar value head — our own family, and
+//! Hugging Face's `GPT2LMHeadModel` (same layers; [`super::hf::gpt2`] maps the names).
 //!
 //! Reads top to bottom: config → layers (attention, MLP, block) → model forward → the
-//! [`Policy`] implementation. Sampling (prefill, key/value cache, decoding steps) is in
-//! [`decode`].
+//! [`CausalLm`] implementation (sampling and scoring come from [`super::generate`]).
 
-use super::sampling::{SamplingConfig, check_temperature};
-use super::sequences::{Rollout, Sequences};
-use super::{Policy, PolicyError, ResponseScores};
-use crate::checkpoint::{self, CheckpointError};
+use super::causal_lm::{AttnMask, CausalLm, KvCache, LmShape};
+use super::layers::{dense, dense_no_bias, dropout, embedding_table, grow};
+use super::lm_policy::causal_lm_policy;
+use super::{Policy, PolicyError};
+use crate::checkpoint::{self, CheckpointError, Format};
+use crate::host::decode::{HostBlock, HostMlp, HostModel, HostNorm, HostPositions};
 use crate::host::gelu::gelu;
-use crate::tokenizer::{PAD, Tokenizer};
+use crate::tokenizer::{Specials, Tokenizer};
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::{Embedding, LayerNorm, LayerNormConfig, Linear};
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::gelu_approximate;
 use burn::tensor::module::{attention, embedding, linear};
 use burn::tensor::ops::AttentionModuleOptions;
-use burn::tensor::{Bool, Device, Distribution, Int, Tensor};
-use decode::{Decoding, KvCache, LayerCache, apply};
+use burn::tensor::{Device, Int, Tensor};
 use std::path::Path;
-
-mod decode;
 
 /// Largest single size (layers, heads, widths, vocabulary, context) a [`GptConfig`] accepts.
 const MAX_SIZE: usize = 1 << 24;
@@ -56,9 +55,41 @@ pub struct GptConfig {
     /// LayerNorm epsilon.
     #[config(default = 1e-5)]
     pub layer_norm_eps: f64,
+    /// The MLP's activation (`None`: exact GELU, ours; GPT-2's is its tanh form). Optional
+    /// so that configurations written before it existed load unchanged.
+    pub activation: Option<Activation>,
+    /// Where BOS, EOS and PAD are (`None`: ours, [`Specials::ours`]).
+    pub specials: Option<Specials>,
+    /// The directory format [`Policy::save`] writes, the one the model was loaded from
+    /// (`None`: ours).
+    pub format: Option<Format>,
+}
+
+/// The MLP activation of a [`Gpt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Activation {
+    /// Exact GELU, `x Φ(x)` (ours; Hugging Face's `"gelu"`).
+    Gelu,
+    /// GELU in its tanh form (GPT-2's `"gelu_new"`, also `"gelu_pytorch_tanh"`).
+    GeluTanh,
 }
 
 impl GptConfig {
+    /// The MLP's activation.
+    pub fn activation(&self) -> Activation {
+        self.activation.unwrap_or(Activation::Gelu)
+    }
+
+    /// The special tokens.
+    pub fn specials(&self) -> Specials {
+        self.specials.clone().unwrap_or_else(Specials::ours)
+    }
+
+    /// The directory format saves write.
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or_default()
+    }
+
     /// The shipped small shape (4 layers, d 256, 4 heads, d_ff 1024) for a given vocabulary.
     pub fn small(vocab_size: usize, max_len: usize) -> Self {
         Self::new(4, 4, 256, 1024, vocab_size, max_len)
@@ -89,6 +120,7 @@ impl GptConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
         }
+        self.specials().validate(self.vocab_size)?;
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps > 0.0) {
             return Err(format!(
                 "layer_norm_eps must be finite and > 0, got {}",
@@ -165,43 +197,6 @@ impl GptConfig {
     }
 }
 
-fn normal(shape: [usize; 2], std: f64, device: &Device) -> Tensor<2> {
-    Tensor::random(shape, Distribution::Normal(0.0, std), device)
-}
-
-fn dense(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
-    Linear {
-        weight: Param::from_tensor(normal([d_in, d_out], std, device)),
-        bias: Some(Param::from_tensor(Tensor::zeros([d_out], device))),
-    }
-}
-
-fn dense_no_bias(d_in: usize, d_out: usize, std: f64, device: &Device) -> Linear {
-    Linear {
-        weight: Param::from_tensor(normal([d_in, d_out], std, device)),
-        bias: None,
-    }
-}
-
-fn embedding_table(n: usize, d: usize, std: f64, device: &Device) -> Embedding {
-    Embedding {
-        weight: Param::from_tensor(normal([n, d], std, device)),
-    }
-}
-
-/// Dropout that is active only on an autodiff device (training), never in `valid()` copies.
-fn dropout<const D: usize>(x: Tensor<D>, p: f64) -> Tensor<D> {
-    if p == 0.0 || !x.device().is_autodiff() {
-        return x;
-    }
-    let keep = x.random_like(Distribution::Bernoulli(1.0 - p));
-    x * keep / (1.0 - p)
-}
-
-/// Which keys each query may see: `None` is plain causal masking without padding (the fused
-/// fast path); `Some` is an explicit `[B or 1, 1, Tq, Tk]` mask, `true` = hidden.
-type AttnMask = Option<Tensor<4, Bool>>;
-
 /// Multi-head causal self-attention with a fused q/k/v projection.
 #[derive(Module, Debug)]
 struct Attention {
@@ -211,23 +206,18 @@ struct Attention {
 }
 
 impl Attention {
-    /// `x` `[B, T, d]` → `[B, T, d]`. With a cache, the new keys/values are written at
-    /// positions `start..start + T` and the queries attend to everything cached so far.
+    /// `x` `[B, T, d]` → `[B, T, d]`. With a cache, the new keys/values are written at slots
+    /// `start..start + T` and the queries attend to everything cached so far.
     fn forward(
         &self,
         x: Tensor<3>,
         mask: &AttnMask,
-        cache: Option<(&mut LayerCache, usize)>,
+        cache: Option<(&mut KvCache, usize)>,
     ) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let (h, dh) = (self.n_head, d / self.n_head);
         let heads = |y: Tensor<3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
-        let weights = cache.as_ref().and_then(|(c, _)| c.weights.clone());
-        let wt = |i: usize| weights.as_ref().map(|w| &w[i]);
-        let mut qkv = apply(x, &self.qkv, wt(0))
-            .chunk(3, 2)
-            .into_iter()
-            .map(heads);
+        let mut qkv = self.qkv.forward(x).chunk(3, 2).into_iter().map(heads);
         let (q, k, v) = (
             qkv.next().unwrap(),
             qkv.next().unwrap(),
@@ -235,17 +225,9 @@ impl Attention {
         );
         let (k, v) = match cache {
             None => (k, v),
-            Some((layer, start)) => {
-                let end = start + t;
-                // Written in place (the buffer is uniquely owned between steps); the queries
-                // see the whole buffer and the mask hides the slots after `end`.
-                let write = |slot: &mut Option<Tensor<4>>, new: Tensor<4>| {
-                    let buf = slot.take().expect("cache buffer present");
-                    let buf = buf.slice_assign([0..b, 0..h, start..end, 0..dh], new);
-                    *slot = Some(buf.clone());
-                    buf
-                };
-                (write(&mut layer.k, k), write(&mut layer.v, v))
+            Some((cache, layer)) => {
+                let start = cache.len();
+                cache.layer(layer).write(k, v, start)
             }
         };
         let options = AttentionModuleOptions {
@@ -253,7 +235,7 @@ impl Attention {
             ..Default::default()
         };
         let y = attention(q, k, v, mask.clone(), None, options);
-        apply(y.swap_dims(1, 2).reshape([b, t, d]), &self.proj, wt(1))
+        self.proj.forward(y.swap_dims(1, 2).reshape([b, t, d]))
     }
 }
 
@@ -272,19 +254,18 @@ impl Block {
         &self,
         x: Tensor<3>,
         mask: &AttnMask,
-        cache: Option<(&mut LayerCache, usize)>,
+        cache: Option<(&mut KvCache, usize)>,
         p: f64,
+        activation: Activation,
     ) -> Tensor<3> {
-        let weights = cache
-            .as_ref()
-            .and_then(|(c, _)| c.weights.as_ref())
-            .map(|w| [w[2].clone(), w[3].clone()]);
-        let wt = |i: usize| weights.as_ref().map(|w| &w[i]);
         let a = self.attn.forward(self.ln_1.forward(x.clone()), mask, cache);
         let x = x + dropout(a, p);
-        let hidden = gelu(apply(self.ln_2.forward(x.clone()), &self.fc, wt(0)));
-        let m = apply(hidden, &self.fc_proj, wt(1));
-        x + dropout(m, p)
+        let pre = self.fc.forward(self.ln_2.forward(x.clone()));
+        let hidden = match activation {
+            Activation::Gelu => gelu(pre),
+            Activation::GeluTanh => gelu_approximate(pre),
+        };
+        x + dropout(self.fc_proj.forward(hidden), p)
     }
 }
 
@@ -317,7 +298,47 @@ impl Gpt {
         self
     }
 
-    /// Final hidden states `[B, T, d]` of `tokens` at `positions`.
+    /// The same model saved as `format` from now on (e.g. our GPT exported in GPT-2 layout).
+    pub fn with_format(mut self, format: Format) -> Self {
+        self.config.format = Some(format);
+        self
+    }
+
+    /// With these special tokens (e.g. a Hugging Face tokenizer's).
+    pub fn with_specials(mut self, specials: Specials) -> Self {
+        self.config.specials = Some(specials);
+        self
+    }
+
+    /// The same model without its value head (what an export writes).
+    pub(crate) fn without_value_head(&self) -> Self {
+        let mut out = self.clone();
+        out.value_head = None;
+        out.config.value_head = false;
+        out
+    }
+}
+
+impl CausalLm for Gpt {
+    fn family(&self) -> &'static str {
+        match self.config.format() {
+            Format::Native => "gpt",
+            Format::HuggingFace => "gpt2",
+        }
+    }
+
+    fn shape(&self) -> LmShape {
+        let c = &self.config;
+        LmShape {
+            vocab_size: c.vocab_size,
+            max_len: c.max_len,
+            d_model: c.d_model,
+            n_layer: c.n_layer,
+            n_kv_head: c.n_head,
+            head_dim: c.d_model / c.n_head,
+        }
+    }
+
     fn hidden(
         &self,
         tokens: Tensor<2, Int>,
@@ -330,18 +351,16 @@ impl Gpt {
         let tok = embedding(self.tok_emb.weight.val(), tokens.to_device(&device));
         let pos = embedding(self.pos_emb.weight.val(), positions.to_device(&device));
         let mut x = dropout(tok + pos, self.dropout);
-        let start = cache.as_ref().map_or(0, |c| c.len);
         for (i, block) in self.blocks.iter().enumerate() {
-            let layer = cache.as_deref_mut().map(|c| (&mut c.layers[i], start));
-            x = block.forward(x, mask, layer, self.dropout);
+            let layer = cache.as_deref_mut().map(|c| (c, i));
+            x = block.forward(x, mask, layer, self.dropout, self.config.activation());
         }
         if let Some(c) = cache {
-            c.len += t;
+            c.advance(t);
         }
         self.ln_f.forward(x)
     }
 
-    /// Next-token logits `[B, T, V]` from hidden states.
     fn logits(&self, h: Tensor<3>) -> Tensor<3> {
         match &self.lm_head {
             Some(head) => head.forward(h),
@@ -349,49 +368,11 @@ impl Gpt {
         }
     }
 
-    fn values(&self, h: Tensor<3>) -> Option<Tensor<2>> {
-        self.value_head
-            .as_ref()
-            .map(|vh| vh.forward(h).squeeze_dim::<2>(2))
+    fn value_head(&self) -> Option<&Linear> {
+        self.value_head.as_ref()
     }
 
-    /// Mask for `t` queries at absolute positions `start..start + t` over `keys` key slots:
-    /// causal (slot > query position is hidden), plus left-padding keys when `key_pad`
-    /// (`[B, ≥keys]`) is given. Padded queries still see the earlier padding, so no row is fully
-    /// masked. Without padding and with `keys == start + t` the fused causal path is used.
-    fn attn_mask(
-        key_pad: Option<&Tensor<2, Bool>>,
-        start: usize,
-        t: usize,
-        keys: usize,
-        device: &Device,
-    ) -> AttnMask {
-        if key_pad.is_none() && keys == start + t {
-            return None;
-        }
-        let future =
-            Tensor::<2, Bool>::tril_mask([t, keys], start as i64, device).reshape([1, 1, t, keys]);
-        match key_pad {
-            None => Some(future),
-            Some(pad) => {
-                let b = pad.dims()[0];
-                let pad = pad.clone().to_device(device);
-                let key = pad.clone().slice([0..b, 0..keys]).reshape([b, 1, 1, keys]);
-                let query_real = pad
-                    .slice([0..b, start..start + t])
-                    .bool_not()
-                    .reshape([b, 1, t, 1]);
-                let hidden_pad = key
-                    .expand([b, 1, t, keys])
-                    .bool_and(query_real.expand([b, 1, t, keys]));
-                Some(future.expand([b, 1, t, keys]).bool_or(hidden_pad))
-            }
-        }
-    }
-
-    /// A copy with a freshly initialised scalar value head (the critic PPO's GAE needs), or
-    /// `self` unchanged if it already has one.
-    pub fn with_value_head(&self) -> Self {
+    fn with_value_head(&self) -> Self {
         if self.value_head.is_some() {
             return self.clone();
         }
@@ -403,145 +384,90 @@ impl Gpt {
         if training { out.train() } else { out }
     }
 
-    /// Final-layer hidden state `[B, d_model]` at each row's last real token (`lens[b]` real
-    /// tokens from the start of right-padded rows): the sequence embedding the reference
-    /// code's reward heads read from the frozen policy backbone.
-    pub fn embed(&self, tokens: &[Vec<u32>]) -> Result<Tensor<2>, PolicyError> {
-        let device = self.tok_emb.weight.device();
-        let lens: Vec<usize> = tokens.iter().map(Vec::len).collect();
-        let l = lens.iter().copied().max().unwrap_or(0);
-        if l == 0 || lens.contains(&0) {
-            return Err(PolicyError::EmptyPrompt);
-        }
-        if l > self.config.max_len {
-            return Err(PolicyError::TooLong {
-                prompt: l,
-                response: 0,
-                max_len: self.config.max_len,
-            });
-        }
-        let prompts: Vec<Vec<u32>> = tokens.iter().map(|t| vec![t[0]]).collect();
-        let rest: Vec<Vec<u32>> = tokens
-            .iter()
-            .map(|t| {
-                let mut r = t[1..].to_vec();
-                r.resize(l - 1, PAD);
-                r
-            })
-            .collect();
-        let seqs = Sequences::from_parts(&prompts, &rest, self.config.vocab_size, &device)?;
-        let h = self.hidden(seqs.tokens, seqs.positions, &None, None);
-        let last: Vec<i64> = lens.iter().map(|&n| n as i64 - 1).collect();
-        let b = lens.len();
-        let idx = Tensor::<1, Int>::from_data(burn::tensor::TensorData::new(last, [b]), &device)
-            .reshape([b, 1, 1])
-            .expand([b, 1, self.config.d_model]);
-        Ok(h.gather(1, idx).reshape([b, self.config.d_model]))
-    }
-
-    /// Full forward over `seqs`: logits `[B, L, V]` (and values `[B, L]` with a value head).
-    pub fn forward(&self, seqs: &Sequences) -> (Tensor<3>, Option<Tensor<2>>) {
-        let device = self.tok_emb.weight.device();
-        let t = seqs.dims()[1];
-        let mask = Self::attn_mask(seqs.key_pad.as_ref(), 0, t, t, &device);
-        let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
-        (self.logits(h.clone()), self.values(h))
+    fn host_view(&self) -> Option<HostModel<'_>> {
+        let eps = self.config.layer_norm_eps;
+        let tanh = self.config.activation() == Activation::GeluTanh;
+        Some(HostModel {
+            embed: &self.tok_emb.weight,
+            positions: HostPositions::Learned(&self.pos_emb.weight),
+            blocks: self
+                .blocks
+                .iter()
+                .map(|blk| HostBlock {
+                    norm_1: HostNorm::Layer(&blk.ln_1, eps),
+                    qkv: vec![&blk.attn.qkv],
+                    out: &blk.attn.proj,
+                    norm_2: HostNorm::Layer(&blk.ln_2, eps),
+                    mlp: HostMlp::Gelu {
+                        fc: &blk.fc,
+                        proj: &blk.fc_proj,
+                        tanh,
+                    },
+                })
+                .collect(),
+            final_norm: HostNorm::Layer(&self.ln_f, eps),
+            lm_head: self.lm_head.as_ref(),
+            n_head: self.config.n_head,
+            n_kv_head: self.config.n_head,
+            head_dim: self.config.d_model / self.config.n_head,
+        })
     }
 }
 
 impl Policy for Gpt {
-    fn sample(&self, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Rollout, PolicyError> {
-        let model = self.valid();
-        let decoding = Decoding::choose(cfg, &model.device());
-        model.generate(prompts, cfg, decoding)
+    causal_lm_policy!();
+
+    fn specials(&self) -> Specials {
+        self.config.specials()
     }
 
-    fn score(&self, seqs: &Sequences, temperature: f32) -> Result<ResponseScores, PolicyError> {
-        check_temperature(temperature)?;
-        let device = self.tok_emb.weight.device();
-        let [b, l] = seqs.dims();
-        let p = seqs.prompt_len;
-        if p == 0 || l <= p {
-            return Err(PolicyError::BadConfig(format!(
-                "sequences of {l} tokens with a {p}-token prompt: scoring needs at least one \
-                 prompt token (BOS) and one response token"
-            )));
+    fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError> {
+        // Grow plain tensors (new leaves), then restore the original mode.
+        let training = self.tok_emb.weight.device().is_autodiff();
+        let mut out = self.valid();
+        out.tok_emb.weight = out.tok_emb.weight.map(|w| grow(w, 0, extra));
+        if let Some(head) = out.lm_head.as_mut() {
+            head.weight = head.weight.clone().map(|w| grow(w, 1, extra));
         }
-        if l > self.config.max_len {
-            return Err(PolicyError::TooLong {
-                prompt: p,
-                response: l - p,
-                max_len: self.config.max_len,
-            });
-        }
-        let mask = Self::attn_mask(seqs.key_pad.as_ref(), 0, l, l, &device);
-        let h = self.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
-        // The state before response token j is position p - 1 + j.
-        let h = h.narrow(1, p - 1, l - p);
-        let logits = self.logits(h.clone()) / temperature;
-        let targets = seqs.response().to_device(&device).reshape([b, l - p, 1]);
-        let log_probs = log_softmax(logits, 2)
-            .gather(2, targets)
-            .squeeze_dim::<2>(2);
-        Ok(ResponseScores {
-            log_probs,
-            values: self.values(h),
-        })
-    }
-
-    fn has_value_head(&self) -> bool {
-        self.value_head.is_some()
-    }
-
-    fn device(&self) -> Device {
-        self.tok_emb.weight.device()
-    }
-
-    fn vocab_size(&self) -> usize {
-        self.config.vocab_size
-    }
-
-    fn max_len(&self) -> Option<usize> {
-        Some(self.config.max_len)
+        out.config.vocab_size += extra;
+        Ok(if training { out.train() } else { out })
     }
 
     fn architecture(&self) -> serde_json::Value {
-        // Everything but dropout, which does not change what the weights mean.
+        // Everything that changes what the weights mean: not dropout, not the save format.
         let mut config = serde_json::to_value(&self.config).unwrap_or_default();
         if let Some(c) = config.as_object_mut() {
             c.remove("dropout");
+            c.remove("format");
+            c.insert(
+                "activation".into(),
+                serde_json::json!(self.config.activation()),
+            );
+            c.insert("specials".into(), serde_json::json!(self.config.specials()));
         }
         config
     }
 
-    fn with_extra_tokens(&self, extra: usize) -> Self {
-        // Grow plain tensors (new leaves), then restore the original mode.
-        let training = self.device().is_autodiff();
-        let mut out = self.valid();
-        let device = out.device();
-        let d = self.config.d_model;
-        let grow = |w: Tensor<2>, dim: usize| {
-            let mut shape = w.dims();
-            shape[dim] = extra;
-            Tensor::cat(vec![w, normal(shape, 0.02, &device)], dim)
-        };
-        out.tok_emb.weight = out.tok_emb.weight.map(|w| grow(w, 0));
-        if let Some(head) = out.lm_head.as_mut() {
-            head.weight = head.weight.clone().map(|w| grow(w, 1));
-        }
-        out.config.vocab_size += extra;
-        debug_assert_eq!(out.tok_emb.weight.dims(), [out.config.vocab_size, d]);
-        if training { out.train() } else { out }
-    }
-
     fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError> {
-        checkpoint::save_module(dir, self.clone(), &self.config, Some(tokenizer))
+        match self.config.format() {
+            Format::Native => {
+                checkpoint::save_module(dir, self.clone(), &self.config, Some(tokenizer))
+            }
+            Format::HuggingFace => super::hf::gpt2::save(self, dir, tokenizer),
+        }
     }
 
     fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
+        if super::hf::is_hf_dir(dir) {
+            return super::hf::gpt2::load(dir, device);
+        }
         let config: GptConfig = checkpoint::load_config(dir)?;
         config.validate().map_err(CheckpointError::BadConfig)?;
         checkpoint::check_weights_size(dir, config.num_params())?;
         checkpoint::load_weights(dir, config.init(device))
+    }
+
+    fn device(&self) -> Device {
+        self.tok_emb.weight.device()
     }
 }

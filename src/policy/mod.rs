@@ -1,18 +1,37 @@
 //! Generative policies: the [`Policy`] trait the RL strategies drive, the batch types it speaks,
-//! and the shipped GPT implementation.
+//! and the model families.
+//!
+//! A family implements [`CausalLm`] (a forward pass with a key/value cache, the LM head, its
+//! checkpoint format) in one file; the generic code samples ([`generate`]), scores and makes it
+//! a [`Policy`]. Families: [`Gpt`] (ours, and Hugging Face's GPT-2) and [`Llama`] (Hugging
+//! Face's Llama and Qwen2). [`AutoPolicy`] loads any supported directory and says which family
+//! it found.
 
+mod auto;
+mod causal_lm;
+mod generate;
 mod gpt;
+pub mod hf;
+mod layers;
+mod llama;
+mod lm_policy;
 mod prompts;
 mod sampling;
 mod sequences;
 
-pub use gpt::{Gpt, GptConfig};
+pub use crate::host::decode::{HostBlock, HostMlp, HostModel, HostNorm, HostPositions};
+pub use auto::{AutoPolicy, SUPPORTED_MODEL_TYPES};
+pub use causal_lm::{AttnMask, CausalLm, KvCache, LayerKv, LmShape, attn_mask};
+pub use generate::{Decoding, generate};
+pub use gpt::{Activation, Gpt, GptConfig};
+pub use llama::{Llama, LlamaConfig, LlamaKind};
+pub use lm_policy::{sample, score};
 pub use prompts::Prompts;
 pub use sampling::{BatchPart, SamplingConfig, check_temperature, sample_next, uniform_draws};
 pub use sequences::{Rollout, Sequences, response_mask};
 
 use crate::checkpoint::CheckpointError;
-use crate::tokenizer::Tokenizer;
+use crate::tokenizer::{Specials, Tokenizer};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use std::path::Path;
@@ -45,6 +64,9 @@ pub enum PolicyError {
     /// A sampling setting is out of range.
     #[error("bad sampling config: {0}")]
     BadConfig(String),
+    /// The policy does not offer an optional capability (e.g. extra vocabulary for RiC).
+    #[error("the policy does not support {0}")]
+    Unsupported(String),
 }
 
 /// Log-probabilities (and value estimates) of the response part of [`Sequences`].
@@ -67,11 +89,11 @@ pub struct ResponseScores {
 /// ```
 /// use multireward::device::default_device;
 /// use multireward::policy::{GptConfig, Policy, SamplingConfig};
-/// use multireward::tokenizer::BOS;
 ///
 /// let policy = GptConfig::new(1, 2, 16, 32, 7, 16).init(&default_device());
 /// let cfg = SamplingConfig { max_new_tokens: 5, seed: Some(0), ..Default::default() };
-/// let rollout = policy.sample(&vec![vec![BOS]; 3], &cfg)?;
+/// let start = policy.specials().start();
+/// let rollout = policy.sample(&vec![vec![start]; 3], &cfg)?;
 /// assert_eq!(rollout.response_ids().len(), 3);
 /// // Scoring the sampled tokens again gives the rollout's log-probabilities.
 /// let scores = policy.score(&rollout.sequences, cfg.temperature)?;
@@ -80,7 +102,7 @@ pub struct ResponseScores {
 /// # Ok::<(), multireward::policy::PolicyError>(())
 /// ```
 pub trait Policy: Module {
-    /// Sample one response per prompt. Prompts are token ids (at least `[BOS]`); they are
+    /// Sample one response per prompt. Prompts are token ids (at least one); they are
     /// left-padded to a common length. Sampling always runs on a non-autodiff copy. The
     /// rollout's `log_probs` must equal what `valid().score` gives for the same tokens at
     /// `cfg.temperature`: PPO's group estimator uses them as the old policy's log-probabilities.
@@ -104,6 +126,11 @@ pub trait Policy: Module {
     /// Number of token ids the policy models.
     fn vocab_size(&self) -> usize;
 
+    /// Where BOS, EOS and PAD are (default: our tokenizers' layout, [`Specials::ours`]).
+    fn specials(&self) -> Specials {
+        Specials::ours()
+    }
+
     /// What a merge must agree on beyond parameter names and shapes (e.g. a GPT's head
     /// count): two policies with different architectures must not be merged. `Null` (the
     /// default) when the shapes say everything.
@@ -117,10 +144,17 @@ pub trait Policy: Module {
     }
 
     /// A copy with `extra` new token ids appended to the vocabulary (e.g. reward-conditioning
-    /// tokens), freshly initialised; existing weights are unchanged.
-    fn with_extra_tokens(&self, extra: usize) -> Self
+    /// tokens), freshly initialised; existing weights are unchanged. An optional capability
+    /// (RiC needs it): the default is [`PolicyError::Unsupported`].
+    fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError>
     where
-        Self: Sized;
+        Self: Sized,
+    {
+        let _ = extra;
+        Err(PolicyError::Unsupported(
+            "extra vocabulary (reward-conditioning tokens)".into(),
+        ))
+    }
 
     /// Save weights, configuration and tokenizer into the directory `dir` (written atomically).
     fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError>;

@@ -1,20 +1,23 @@
 //! [`Prompts`]: a task's prompts, token ids and the texts the rewards see, kept together.
 
 use super::PolicyError;
-use crate::tokenizer::{BOS, Tokenizer};
+use crate::tokenizer::Tokenizer;
 
-/// A task's prompts: token rows (each starting with BOS) and, one per row, the text the
-/// rewards are given as [`Sample::prompt`](crate::reward::Sample::prompt).
+/// A task's prompts: token rows (each starting with the tokenizer's BOS when it has one) and,
+/// one per row, the text the rewards are given as
+/// [`Sample::prompt`](crate::reward::Sample::prompt).
 ///
 /// ```
 /// use multireward::policy::Prompts;
-/// use multireward::tokenizer::BOS;
+/// use multireward::tokenizer::Specials;
 ///
-/// let unconditional = Prompts::unconditional();
+/// let start = Specials::ours().start();
+/// let unconditional = Prompts::unconditional(start);
 /// assert_eq!(unconditional.len(), 1);
-/// let two = Prompts::new(vec![vec![BOS, 7], vec![BOS, 8]], vec!["a".into(), "b".into()])?;
+/// let two = Prompts::new(vec![vec![start, 7], vec![start, 8]], vec!["a".into(), "b".into()])?;
 /// assert_eq!(two.text(1), "b");
-/// assert!(Prompts::new(vec![vec![BOS]], vec![]).is_err());
+/// assert!(Prompts::new(vec![vec![start]], vec![]).is_err());
+/// assert!(Prompts::new(vec![vec![]], vec!["".into()]).is_err());
 /// # Ok::<(), multireward::policy::PolicyError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -24,8 +27,8 @@ pub struct Prompts {
 }
 
 impl Prompts {
-    /// Prompts from token rows and their texts: as many texts as rows, at least one row, each
-    /// starting with BOS.
+    /// Prompts from token rows and their texts: as many texts as rows, at least one row, no
+    /// empty row.
     pub fn new(ids: Vec<Vec<u32>>, texts: Vec<String>) -> Result<Self, PolicyError> {
         if ids.is_empty() {
             return Err(PolicyError::BadConfig("no prompts".into()));
@@ -37,28 +40,30 @@ impl Prompts {
                 texts.len()
             )));
         }
-        if let Some(i) = ids.iter().position(|r| r.first() != Some(&BOS)) {
+        if let Some(i) = ids.iter().position(Vec::is_empty) {
             return Err(PolicyError::BadConfig(format!(
-                "prompt {i} does not start with BOS ({BOS})"
+                "prompt {i} is empty: every prompt needs at least one token (BOS)"
             )));
         }
         Ok(Self { ids, texts })
     }
 
-    /// Unconditional generation: one prompt, BOS alone, with empty text.
-    pub fn unconditional() -> Self {
+    /// Unconditional generation: one prompt, the `start` token alone
+    /// ([`Specials::start`](crate::tokenizer::Specials::start)), with empty text.
+    pub fn unconditional(start: u32) -> Self {
         Self {
-            ids: vec![vec![BOS]],
+            ids: vec![vec![start]],
             texts: vec![String::new()],
         }
     }
 
-    /// Encode `texts` with `tokenizer`, each row `[BOS] tokens…`.
+    /// Encode `texts` with `tokenizer`, each row `[BOS] tokens…` (no BOS for a tokenizer
+    /// without one).
     pub fn encode(texts: Vec<String>, tokenizer: &dyn Tokenizer) -> Result<Self, PolicyError> {
         let ids = texts
             .iter()
             .map(|t| {
-                let mut row = vec![BOS];
+                let mut row: Vec<u32> = tokenizer.specials().bos.into_iter().collect();
                 row.extend(
                     tokenizer
                         .encode(t)

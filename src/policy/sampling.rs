@@ -31,10 +31,12 @@ pub struct SamplingConfig {
     /// Sample only token ids below this (e.g. to keep conditioning tokens, which follow the
     /// tokenizer's vocabulary, out of responses). `None`: the whole vocabulary.
     pub vocab_limit: Option<usize>,
-    /// Sample only token ids at or above this (default 0: no floor). With the tokenizers'
-    /// four specials first, `SPECIALS.len()` keeps PAD, BOS, EOS and UNK out of responses, so
-    /// every response is exactly `max_new_tokens` content tokens (DNA: exactly n·k bases).
-    pub vocab_floor: usize,
+    /// Token ids never sampled (Hugging Face's `suppress_tokens`). With the tokenizer's
+    /// [`Specials::all`](crate::tokenizer::Specials::all), no special (EOS included) enters a
+    /// response, so every response is exactly `max_new_tokens` content tokens (DNA: exactly
+    /// n·k bases).
+    #[serde(default)]
+    pub suppress: Vec<u32>,
     /// These rows are part of a larger batch (data-parallel PPO: each rank samples its share):
     /// the sampler draws the whole batch's random numbers and keeps these rows', so a row gets
     /// the draws it would get in the whole batch. `None`: the rows are the whole batch.
@@ -63,7 +65,7 @@ impl Default for SamplingConfig {
             stop_at_eos: false,
             use_kv_cache: true,
             vocab_limit: None,
-            vocab_floor: 0,
+            suppress: Vec::new(),
             part_of: None,
         }
     }
@@ -86,12 +88,6 @@ impl SamplingConfig {
         if self.vocab_limit == Some(0) {
             return Err(PolicyError::BadConfig("vocab_limit must be ≥ 1".into()));
         }
-        if self.vocab_limit.is_some_and(|l| l <= self.vocab_floor) {
-            return Err(PolicyError::BadConfig(format!(
-                "vocab_floor {} leaves no token below vocab_limit {:?}",
-                self.vocab_floor, self.vocab_limit
-            )));
-        }
         if self.max_new_tokens == 0 {
             return Err(PolicyError::BadConfig("max_new_tokens must be ≥ 1".into()));
         }
@@ -106,14 +102,24 @@ impl SamplingConfig {
         Ok(())
     }
 
-    /// [`SamplingConfig::validate`] for a policy of `vocab` tokens: also `vocab_floor` must
-    /// leave a token to sample. Every sampling entry point calls this.
+    /// [`SamplingConfig::validate`] for a policy of `vocab` tokens: also the suppressed ids
+    /// must be in the vocabulary and leave a token to sample. Every sampling entry point calls
+    /// this.
     pub fn validate_for(&self, vocab: usize) -> Result<(), PolicyError> {
         self.validate()?;
-        if self.vocab_floor >= vocab {
+        if let Some(&id) = self.suppress.iter().find(|&&id| id as usize >= vocab) {
             return Err(PolicyError::BadConfig(format!(
-                "vocab_floor {} leaves no token of the policy's {vocab} to sample",
-                self.vocab_floor
+                "suppressed token id {id} is outside the policy's vocabulary of {vocab}"
+            )));
+        }
+        let limit = self.vocab_limit.map_or(vocab, |l| l.min(vocab));
+        let suppressed = (0..limit as u32)
+            .filter(|id| self.suppress.contains(id))
+            .count();
+        if suppressed >= limit {
+            return Err(PolicyError::BadConfig(format!(
+                "suppressing {} ids leaves no token of the {limit} below the limit to sample",
+                self.suppress.len()
             )));
         }
         Ok(())
@@ -152,6 +158,25 @@ pub fn uniform_draws(
     Tensor::from_data(TensorData::new(draws, [batch, steps]), device)
 }
 
+/// The ids below `vocab` as sorted runs of consecutive ids (one fill per run).
+fn id_runs(ids: &[u32], vocab: usize) -> Vec<std::ops::Range<usize>> {
+    let mut sorted: Vec<usize> = ids
+        .iter()
+        .map(|&i| i as usize)
+        .filter(|&i| i < vocab)
+        .collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for id in sorted {
+        match runs.last_mut() {
+            Some(run) if run.end == id => run.end += 1,
+            _ => runs.push(id..id + 1),
+        }
+    }
+    runs
+}
+
 /// Sample one token per row from `logits` `[B, V]` by inverse CDF with the uniform draws
 /// `uniform` `[B, 1]` (see [`uniform_draws`]).
 ///
@@ -167,8 +192,8 @@ pub fn sample_next(
     if let Some(limit) = cfg.vocab_limit.filter(|&l| l < vocab) {
         scaled = scaled.slice_fill([0..b, limit..vocab], f32::NEG_INFINITY);
     }
-    if cfg.vocab_floor > 0 && cfg.vocab_floor < vocab {
-        scaled = scaled.slice_fill([0..b, 0..cfg.vocab_floor], f32::NEG_INFINITY);
+    for run in id_runs(&cfg.suppress, vocab) {
+        scaled = scaled.slice_fill([0..b, run], f32::NEG_INFINITY);
     }
     let token = if cfg.greedy {
         scaled.clone().argmax(1)
@@ -282,11 +307,11 @@ mod tests {
     }
 
     #[test]
-    fn vocab_floor_excludes_the_head() {
+    fn suppressed_tokens_are_never_drawn() {
         let dev = default_device();
         let logits = Tensor::<2>::from_floats([[9.0, 9.0, 0.0, 0.0, 0.0]], &dev);
         let cfg = SamplingConfig {
-            vocab_floor: 2,
+            suppress: vec![0, 1],
             vocab_limit: Some(4),
             temperature: 1.0,
             ..Default::default()
@@ -296,10 +321,15 @@ mod tests {
             assert!((2..4).contains(&t), "{t}");
         }
         let empty = SamplingConfig {
-            vocab_floor: 4,
+            suppress: vec![0, 1, 2, 3],
+            ..cfg.clone()
+        };
+        assert!(empty.validate_for(5).is_err());
+        let outside = SamplingConfig {
+            suppress: vec![7],
             ..cfg
         };
-        assert!(empty.validate().is_err());
+        assert!(outside.validate_for(5).is_err());
     }
 
     #[test]

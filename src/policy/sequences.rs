@@ -1,8 +1,11 @@
 //! Token batches: prompts left-padded to a common length followed by responses.
 
 use super::PolicyError;
-use crate::tokenizer::{EOS, PAD};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+/// The id written into left-padding slots. They are masked everywhere (attention and
+/// positions), so any valid id does; 0 exists in every vocabulary.
+const FILL: i64 = 0;
 
 /// A batch of token sequences `[B, L]`: prompts left-padded to `prompt_len`, then responses.
 ///
@@ -43,7 +46,7 @@ impl PromptLayout {
         let width = prompts.iter().map(Vec::len).max().unwrap_or(0);
         let cols = width + extra;
         let b = prompts.len();
-        let mut ids = vec![PAD as i64; b * cols];
+        let mut ids = vec![FILL; b * cols];
         let mut positions = vec![0i64; b * cols];
         let mut pad = vec![false; b * cols];
         let mut any_pad = false;
@@ -146,9 +149,17 @@ impl Sequences {
     }
 }
 
-/// `[B, R]` mask of response tokens up to and including the first [`EOS`] of each row.
-pub fn response_mask(response: Tensor<2, Int>) -> Tensor<2, Bool> {
-    let is_eos = response.equal_elem(EOS as i64).int();
+/// `[B, R]` mask of response tokens up to and including the first end-of-sequence token (any
+/// of `eos`) of each row.
+pub fn response_mask(response: Tensor<2, Int>, eos: &[u32]) -> Tensor<2, Bool> {
+    let Some(is_eos) = eos
+        .iter()
+        .map(|&e| response.clone().equal_elem(e as i64))
+        .reduce(|a, b| a.bool_or(b))
+    else {
+        return response.clone().equal(response);
+    };
+    let is_eos = is_eos.int();
     let before = is_eos.clone().cumsum(1) - is_eos;
     before.equal_elem(0)
 }
@@ -163,10 +174,12 @@ pub struct Rollout {
     /// `[B, R]` log-probability of each sampled token under the sampling distribution's
     /// temperature (before top-k/top-p truncation, as TRL recomputes them).
     pub log_probs: Tensor<2>,
+    /// The policy's end-of-sequence ids (a response ends at the first of any).
+    pub eos: Vec<u32>,
 }
 
 impl Rollout {
-    /// The response ids of each row on the host, cut after the first EOS (EOS excluded).
+    /// The response ids of each row on the host, cut at the first EOS (EOS excluded).
     pub fn response_ids(&self) -> Vec<Vec<u32>> {
         let [b, r] = self.sequences.response().dims();
         let data = self.sequences.response().into_data();
@@ -176,7 +189,7 @@ impl Rollout {
                 flat[i * r..(i + 1) * r]
                     .iter()
                     .map(|&t| t as u32)
-                    .take_while(|&t| t != EOS)
+                    .take_while(|t| !self.eos.contains(t))
                     .collect()
             })
             .collect()

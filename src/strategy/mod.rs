@@ -169,9 +169,10 @@ pub trait Learner<P: Policy> {
     /// A fresh optimiser for a policy.
     fn optimizer(&self) -> ModuleOptimizer;
 
-    /// The task's prompts (token ids, each starting with BOS).
+    /// The task's prompts (token ids, each starting with the tokenizer's BOS when it has
+    /// one; default: unconditional generation with our tokenizers' BOS).
     fn prompts(&self) -> Vec<Vec<u32>> {
-        vec![vec![crate::tokenizer::BOS]]
+        vec![vec![crate::tokenizer::Specials::ours().start()]]
     }
 
     /// Sample one response per row of `rows` from `policy` (the learner's sampling settings,

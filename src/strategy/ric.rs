@@ -243,14 +243,18 @@ fn offline<P: Policy, L: Learner<P>>(
         let row = state.label(&prompts[prompt_of[j]], &responses[j], &values[j], cfg, base);
         state.data.push(row);
     }
-    Ok((state, extended(reference, seed, n * cfg.bins)))
+    Ok((state, extended(reference, seed, n * cfg.bins)?))
 }
 
 /// `reference` with `extra` conditioning tokens, their embeddings drawn from the device RNG
 /// seeded from the run's seed (so that a run is reproducible).
-pub(super) fn extended<P: Policy>(reference: &P, seed: u64, extra: usize) -> P {
+pub(super) fn extended<P: Policy>(
+    reference: &P,
+    seed: u64,
+    extra: usize,
+) -> Result<P, StrategyError> {
     reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
-    reference.with_extra_tokens(extra).train()
+    Ok(reference.with_extra_tokens(extra)?.train())
 }
 
 impl RicState {

@@ -217,7 +217,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
     }
     // RiC's policy has the conditioning tokens added to the vocabulary.
     let template = match &state.strategy {
-        Strategy::Ric(cfg) => super::ric::extended(reference, state.seed, n * cfg.bins),
+        Strategy::Ric(cfg) => super::ric::extended(reference, state.seed, n * cfg.bins)?,
         _ => reference.clone(),
     };
     let merged = dir

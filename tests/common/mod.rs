@@ -92,7 +92,9 @@ pub fn learner<'a>(
         ppo: Ppo::new(config, reference),
         rewards: set,
         tokenizer: tok,
-        prompts: multireward::policy::Prompts::unconditional(),
+        prompts: multireward::policy::Prompts::unconditional(
+            multireward::tokenizer::Tokenizer::specials(tok).start(),
+        ),
         optimizer: OptimizerConfig {
             lr,
             weight_decay: 0.01,

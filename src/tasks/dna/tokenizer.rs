@@ -106,6 +106,21 @@ impl Tokenizer for DnaTokenizer {
         SPECIALS.len() + (1 << (2 * self.k))
     }
 
+    fn to_hf(&self) -> Option<crate::tokenizer::HfTokenizer> {
+        let kmers = (0..1usize << (2 * self.k)).map(|index| {
+            (0..self.k)
+                .rev()
+                .map(|i| BASES[(index >> (2 * i)) & 3] as char)
+                .collect::<String>()
+        });
+        let tokens: Vec<String> = SPECIALS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(kmers)
+            .collect();
+        crate::tokenizer::HfTokenizer::word_level(&tokens, &format!("[ACGT]{{{}}}", self.k)).ok()
+    }
+
     fn save(&self, path: &Path) -> Result<(), TokenizerError> {
         let saved = Saved {
             kind: "dna-kmer".into(),

@@ -11,7 +11,7 @@
 
 use super::regressor::Regressor;
 use super::tokenizer::SmilesTokenizer;
-use crate::policy::Gpt;
+use crate::policy::{CausalLm, Gpt};
 use crate::reward::{Reward, RewardError, Sample};
 use crate::tokenizer::Tokenizer;
 use std::sync::Mutex;

@@ -157,6 +157,10 @@ impl Tokenizer for SmilesTokenizer {
         self.tokens.len()
     }
 
+    fn to_hf(&self) -> Option<crate::tokenizer::HfTokenizer> {
+        crate::tokenizer::HfTokenizer::word_level(&self.tokens, SMILES_REGEX).ok()
+    }
+
     fn save(&self, path: &Path) -> Result<(), TokenizerError> {
         let file = VocabFile {
             kind: KIND.to_string(),

@@ -152,6 +152,24 @@ impl Tokenizer for BpeTokenizer {
         self.inner.get_vocab_size(true)
     }
 
+    fn specials(&self) -> crate::tokenizer::Specials {
+        let mut specials = crate::tokenizer::Specials::ours();
+        specials.all.push(SEP);
+        specials
+    }
+
+    fn to_hf(&self) -> Option<crate::tokenizer::HfTokenizer> {
+        let json = self.inner.to_string(false).ok()?;
+        let name = |id: u32| Some(TEXT_SPECIALS[id as usize].to_string());
+        let names = crate::tokenizer::SpecialNames {
+            bos: name(BOS),
+            eos: name(EOS),
+            pad: name(PAD),
+            unk: name(UNK),
+        };
+        crate::tokenizer::HfTokenizer::from_json(&json, names).ok()
+    }
+
     fn save(&self, path: &Path) -> Result<(), TokenizerError> {
         let json = self.inner.to_string(true).map_err(library)?;
         std::fs::write(path, json)?;

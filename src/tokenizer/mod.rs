@@ -1,22 +1,33 @@
-//! Tokenizers: text ⇄ token ids, with the special tokens every policy shares.
+//! Tokenizers: text ⇄ token ids, and the special tokens a tokenizer and its policy agree on
+//! ([`Specials`]).
 //!
-//! Ids 0..4 are always the specials [`PAD`], [`BOS`], [`EOS`], [`UNK`]; domain tokens follow.
-//! The domains' tokenizers live with their domains: SMILES atoms in
-//! [`crate::tasks::molecules::tokenizer`], DNA k-mers in [`crate::tasks::dna::tokenizer`], text
-//! BPE in [`crate::tasks::text::bpe`].
+//! Our own tokenizers put the specials [`PAD`], [`BOS`], [`EOS`], [`UNK`] at ids 0..4 and domain
+//! tokens after them ([`Specials::ours`]); a Hugging Face tokenizer ([`HfTokenizer`]) says where
+//! its specials are. Nothing above this floor assumes the constants: it asks the tokenizer or
+//! the policy for their [`Specials`]. The domains' tokenizers live with their domains: SMILES
+//! atoms in [`crate::tasks::molecules::tokenizer`], DNA k-mers in
+//! [`crate::tasks::dna::tokenizer`], text BPE in [`crate::tasks::text::bpe`].
 
 use std::path::Path;
 use thiserror::Error;
 
-/// Padding token id.
+mod hf;
+mod specials;
+
+pub use hf::{
+    HF_SPECIAL_TOKENS_FILE, HF_TOKENIZER_CONFIG_FILE, HF_TOKENIZER_FILE, HfTokenizer, SpecialNames,
+};
+pub use specials::Specials;
+
+/// Padding token id of our own tokenizers.
 pub const PAD: u32 = 0;
-/// Beginning-of-sequence token id (the unconditional prompt).
+/// Beginning-of-sequence token id of our own tokenizers (their unconditional prompt).
 pub const BOS: u32 = 1;
-/// End-of-sequence token id.
+/// End-of-sequence token id of our own tokenizers.
 pub const EOS: u32 = 2;
 /// Unknown-token id (used only when [`UnknownPolicy::MapToUnk`] is chosen).
 pub const UNK: u32 = 3;
-/// Surface strings of the special tokens, in id order.
+/// Surface strings of our own tokenizers' special tokens, in id order.
 pub const SPECIALS: [&str; 4] = ["[PAD]", "[BOS]", "[EOS]", "[UNK]"];
 
 /// What to do with a symbol that is not in the vocabulary.
@@ -81,20 +92,34 @@ pub enum TokenizerError {
 pub trait Tokenizer: Send + Sync {
     /// Encode text into domain token ids, without BOS/EOS.
     fn encode(&self, text: &str) -> Result<Vec<u32>, TokenizerError>;
-    /// Decode ids into text. Specials are skipped and decoding stops at the first [`EOS`].
+    /// Decode ids into text. Specials are skipped and decoding stops at the first EOS.
     fn decode(&self, ids: &[u32]) -> Result<String, TokenizerError>;
     /// Number of ids, specials included.
     fn vocab_size(&self) -> usize;
     /// Write the vocabulary (and whatever else is needed to rebuild the tokenizer) as JSON.
     fn save(&self, path: &Path) -> Result<(), TokenizerError>;
 
-    /// Encode as `[BOS] tokens [EOS]`, the training format of the policies.
+    /// Where this tokenizer's special tokens are (default: ours, [`Specials::ours`]).
+    fn specials(&self) -> Specials {
+        Specials::ours()
+    }
+
+    /// Encode as `[BOS] tokens [EOS]`, the training format of the policies (no BOS for a
+    /// tokenizer without one).
     fn encode_with_specials(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
+        let specials = self.specials();
         let mut ids = Vec::with_capacity(text.len() + 2);
-        ids.push(BOS);
+        ids.extend(specials.bos);
         ids.extend(self.encode(text)?);
-        ids.push(EOS);
+        ids.push(specials.eos());
         Ok(ids)
+    }
+
+    /// The tokenizer as Hugging Face `tokenizers` JSON (what `tokenizer.json` of a Hugging Face
+    /// directory holds) and the surface strings of its BOS, EOS, PAD and UNK, when it can be
+    /// expressed that way; `None` otherwise (then an export carries no tokenizer files).
+    fn to_hf(&self) -> Option<HfTokenizer> {
+        None
     }
 }
 
