@@ -1,10 +1,11 @@
 //! Training throughput: one forward + backward + AdamW step on batch 64 × 100 tokens
-//! (mean token NLL, as the peer script's train step).
+//! (mean token NLL, as the peer script's train step); batch 8 at the foundation-model shapes.
 
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::tensor::Distribution;
 use burn::tensor::Tensor;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use multireward::policy::{AutoPolicy, Policy};
 use multireward::train::{LmBatch, lm_loss};
 
 mod common;
@@ -12,16 +13,25 @@ mod common;
 fn train_step(c: &mut Criterion) {
     let (device, mut group) = common::setup(c, "train_step", 10, 20);
     let device = device.autodiff();
-    group.throughput(Throughput::Elements(
-        (common::BATCH * common::TOKENS) as u64,
-    ));
-    for (name, config) in common::shapes() {
-        device.seed(0);
-        let vocab = config.vocab_size;
-        let mut model = Some(config.init(&device));
+    let mut shapes: Vec<(&str, AutoPolicy, usize)> = common::shapes()
+        .into_iter()
+        .map(|(name, config)| {
+            device.seed(0);
+            (name, AutoPolicy::Gpt(config.init(&device)), common::BATCH)
+        })
+        .collect();
+    shapes.extend(
+        common::hf_shapes(&device)
+            .into_iter()
+            .map(|(name, model)| (name, model, common::HF_BATCH)),
+    );
+    for (name, model, batch) in shapes {
+        group.throughput(Throughput::Elements((batch * common::TOKENS) as u64));
+        let vocab = model.vocab_size();
+        let mut model = Some(model);
         let mut optim = AdamWConfig::new().with_weight_decay(0.0).init();
         let ids: Vec<Vec<u32>> = Tensor::<2>::random(
-            [common::BATCH, common::TOKENS],
+            [batch, common::TOKENS],
             Distribution::Uniform(3.0, vocab as f64),
             &device,
         )

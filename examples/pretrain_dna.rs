@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
-use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::policy::{AutoPolicy, Policy, SamplingConfig};
 use multireward::tasks::dna::{
     DnaTokenizer, Split, dhs_path, gc_content, load_dhs, spectrum_correlation,
 };
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (model, tokenizer) = if args.eval_only {
         let tok = DnaTokenizer::load(&tokenizer_path(&args.out))?;
-        (Gpt::load(&args.out, &device)?, tok)
+        (AutoPolicy::load(&args.out, &device)?, tok)
     } else {
         let tok = DnaTokenizer::new(args.k)?;
         let encode = |rows: &[String]| -> Result<Vec<Vec<u32>>, _> {
@@ -79,17 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = args.model.gpt(tok.vocab_size(), max_len.max(64));
         let training = args.model.training(args.steps, 4);
         let rows = (train_ids.as_slice(), valid_ids.as_slice());
-        pretrain::train_and_save(
-            None,
-            &config,
-            training,
-            rows,
-            &tok,
-            &args.out,
-            args.model.f16,
-            &device,
-        )?;
-        (Gpt::load(&args.out, &device)?, tok)
+        let model = args.model.init(&config, &device);
+        pretrain::train_and_save(model, training, rows, &tok, &args.out, args.model.f16)?;
+        (AutoPolicy::load(&args.out, &device)?, tok)
     };
 
     // Exactly 200 bp: 200 / k tokens, specials (EOS included) never sampled.

@@ -6,13 +6,13 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
-use multireward::checkpoint::tokenizer_path;
 use multireward::data::{data_path, split};
-use multireward::policy::{Gpt, Policy, SamplingConfig};
+use multireward::policy::{AutoPolicy, Policy, SamplingConfig};
+use multireward::tasks::load_tokenizer;
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::{canonical_smiles, sample_quality};
 use multireward::tasks::molecules::{load_qm9, load_smiles};
-use multireward::tokenizer::{BOS, Tokenizer};
+use multireward::tokenizer::Tokenizer;
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -74,9 +74,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let parts = split(&corpus, &[0.95, 0.05], args.model.seed);
     let (train, valid) = (&parts[0], &parts[1][..parts[1].len().min(args.valid_rows)]);
 
-    let (model, tokenizer) = if args.eval_only {
-        let tok = SmilesTokenizer::load(&tokenizer_path(&args.out))?;
-        (Gpt::load(&args.out, &device)?, tok)
+    let (model, tokenizer): (AutoPolicy, Box<dyn Tokenizer>) = if args.eval_only {
+        (
+            AutoPolicy::load(&args.out, &device)?,
+            load_tokenizer(&args.out)?,
+        )
     } else {
         let tok = SmilesTokenizer::from_corpus(corpus.iter().map(String::as_str))?;
         let encode = |rows: &[String]| -> Result<Vec<Vec<u32>>, _> {
@@ -93,18 +95,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let config = args.model.gpt(tok.vocab_size(), 128);
         let training = args.model.training(args.steps, 5);
         let rows = (train_ids.as_slice(), valid_ids.as_slice());
-        pretrain::train_and_save(
-            None,
-            &config,
-            training,
-            rows,
-            &tok,
-            &args.out,
-            args.model.f16,
-            &device,
-        )?;
+        let model = args.model.init(&config, &device);
+        pretrain::train_and_save(model, training, rows, &tok, &args.out, args.model.f16)?;
         // Evaluate what was written, exactly as users will load it.
-        (Gpt::load(&args.out, &device)?, tok)
+        (
+            AutoPolicy::load(&args.out, &device)?,
+            load_tokenizer(&args.out)?,
+        )
     };
 
     let cfg = SamplingConfig {
@@ -119,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while samples.len() < args.samples {
         let n = (args.samples - samples.len()).min(250);
         let rollout = model.sample(
-            &vec![vec![BOS]; n],
+            &vec![vec![model.specials().start()]; n],
             &SamplingConfig {
                 seed: cfg.seed.map(|s| s + samples.len() as u64),
                 ..cfg.clone()

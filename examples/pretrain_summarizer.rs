@@ -10,7 +10,7 @@
 
 use clap::Parser;
 use multireward::checkpoint::{load_config, load_weights, tokenizer_path};
-use multireward::policy::{Gpt, GptConfig, Policy, SamplingConfig};
+use multireward::policy::{AutoPolicy, GptConfig, Policy, SamplingConfig};
 use multireward::tasks::text::{
     BpeTokenizer, RougeL, SEP, Split, SummaryPair, load_summaries, summaries_path,
 };
@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (model, tokenizer) = if args.eval_only {
         let tok = BpeTokenizer::load(&tokenizer_path(&args.out))?;
-        (Gpt::load(&args.out, &device)?, tok)
+        (AutoPolicy::load(&args.out, &device)?, tok)
     } else {
         let (tok, init) = match &args.init {
             Some(dir) => {
@@ -135,26 +135,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         // Context: the longest possible row plus room for RiC's three conditioning tokens.
         let longest = args.prompt_tokens + args.summary_tokens + 3;
-        let config = match &init {
-            Some(model) => model.config().clone(),
-            None => GptConfig {
-                dropout: args.dropout,
-                ..args.model.gpt(tok.vocab_size(), longest + 3)
-            },
+        let model = match init {
+            Some(model) => AutoPolicy::Gpt(model),
+            None => args.model.init(
+                &GptConfig {
+                    dropout: args.dropout,
+                    ..args.model.gpt(tok.vocab_size(), longest + 3)
+                },
+                &device,
+            ),
         };
         let mut training = args.model.training(args.steps, 5);
         training.loss_after = (!args.full_loss).then_some(SEP);
         pretrain::train_and_save(
-            init,
-            &config,
+            model,
             training,
             (&train_ids, &valid_ids),
             &tok,
             &args.out,
             args.model.f16,
-            &device,
         )?;
-        (Gpt::load(&args.out, &device)?, tok)
+        (AutoPolicy::load(&args.out, &device)?, tok)
     };
 
     // Greedy summaries of held-out test descriptions, scored by ROUGE-L F1 (stemmed).

@@ -30,6 +30,8 @@ for round in $(seq "${ROUNDS:-1}"); do
     if has sampling || has train_step || has merge; then
         echo "== PyTorch + HF transformers (sampling, train step, merge)"
         for shape in qm9 small; do "$PEER_PY" "$PEERS/hf_gpt_bench.py" 64 --shape "$shape"; done
+        # The foundation-model shapes at batch 8 (as our benches run them).
+        for shape in gpt2-124m smollm2-135m; do "$PEER_PY" "$PEERS/hf_gpt_bench.py" 8 --shape "$shape"; done
     fi
     if has ppo; then
         echo "== TRL PPOTrainer, rollout 128 in 4 minibatches of 32, 4 epochs"

@@ -14,7 +14,9 @@ use multireward::checkpoint::{
 };
 use multireward::device::default_device;
 use multireward::merge::{Linear, MergeError, Merger, TaskArithmetic, Ties, check_architectures};
-use multireward::policy::{Gpt, GptConfig, Policy, PolicyError, SamplingConfig, Sequences};
+use multireward::policy::{
+    AutoPolicy, Gpt, GptConfig, Policy, PolicyError, SamplingConfig, Sequences,
+};
 use multireward::reward::{FnReward, Normalizer, RewardError, RewardSet, Sample};
 use multireward::strategy::{
     Learner, RunOptions, RunState, STATE_FILE, StepContext, StepReport, Strategy, StrategyError,
@@ -204,7 +206,9 @@ fn a_tokenizer_that_does_not_fit_the_policy_is_refused_by_the_comparison() {
     use multireward::experiment::{Budget, Comparison, ComparisonConfig, Task};
     let device = default_device();
     let tok = SmilesTokenizer::from_corpus(["CCO"]).unwrap();
-    let reference = tiny_gpt(tok.vocab_size() + 3, 16).init(&device);
+    // More tokens than the policy models (fewer is a padded vocabulary, as Hugging Face
+    // checkpoints have; they are never sampled).
+    let reference = tiny_gpt(tok.vocab_size() - 1, 16).init(&device);
     let set = || {
         RewardSet::builder()
             .add(
@@ -218,6 +222,141 @@ fn a_tokenizer_that_does_not_fit_the_policy_is_refused_by_the_comparison() {
     let config = ComparisonConfig::new(Budget::new(2, 8), 8);
     let e = err_text(Comparison::new(task, config));
     assert!(e.contains("different checkpoints"), "{e}");
+}
+
+// ---- Class 1b: Hugging Face directories -----------------------------------------------------
+
+/// A copy of the transformers fixture `name` in a scratch directory, for damaging.
+fn hf_copy(name: &str, fixture: &str) -> PathBuf {
+    let dir = scratch(name);
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf")
+        .join(fixture);
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(path, v.to_string()).unwrap();
+}
+
+fn hf_error(dir: &Path) -> String {
+    err_text(AutoPolicy::load(dir, &default_device()))
+}
+
+#[test]
+fn damaged_hugging_face_directories_are_typed_errors() {
+    // No weights at all.
+    let dir = hf_copy("hf-noweights", "llama-gqa");
+    std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+    let e = hf_error(&dir);
+    assert!(e.contains("model.safetensors"), "{e}");
+    // Truncated weights: refused from the header, before anything is allocated.
+    let dir = hf_copy("hf-truncated", "llama-gqa");
+    let path = dir.join("model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+    let e = hf_error(&dir);
+    assert!(e.contains("truncated"), "{e}");
+    // Not a safetensors file.
+    std::fs::write(&path, b"not safetensors").unwrap();
+    let e = hf_error(&dir);
+    assert!(e.contains("safetensors"), "{e}");
+    // A shard index naming a missing shard.
+    let dir = hf_copy("hf-shard", "llama-gqa-sharded");
+    std::fs::remove_file(dir.join("model-00002-of-00003.safetensors")).unwrap();
+    let e = hf_error(&dir);
+    assert!(e.contains("model-00002-of-00003.safetensors"), "{e}");
+    // Non-finite weights.
+    let dir = hf_copy("hf-nan", "gpt2");
+    let path = dir.join("model.safetensors");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + n..8 + n + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    assert!(matches!(
+        AutoPolicy::load(&dir, &default_device()),
+        Err(CheckpointError::NonFinite { .. })
+    ));
+}
+
+#[test]
+fn hugging_face_configs_that_do_not_fit_are_refused_naming_the_field() {
+    let config = |dir: &Path| dir.join("config.json");
+    // A config that does not fit the weights: refused before allocating.
+    let dir = hf_copy("hf-shape", "llama-gqa");
+    edit_json(&config(&dir), |c| c["intermediate_size"] = 96.into());
+    let e = hf_error(&dir);
+    assert!(e.contains("does not belong to these weights"), "{e}");
+    // A config of another family over these weights.
+    let dir = hf_copy("hf-family", "qwen2");
+    edit_json(&config(&dir), |c| c["model_type"] = "llama".into());
+    let e = hf_error(&dir);
+    assert!(
+        e.contains("does not belong") || e.contains("does not have"),
+        "{e}"
+    );
+    // An unknown model type.
+    let dir = hf_copy("hf-mistral", "llama-gqa");
+    edit_json(&config(&dir), |c| c["model_type"] = "mistral".into());
+    let e = hf_error(&dir);
+    assert!(
+        e.contains("\"mistral\"") && e.contains("gpt2, llama, qwen2"),
+        "{e}"
+    );
+    // Settings this library does not implement are refused, never ignored.
+    for (field, value) in [
+        (
+            "rope_scaling",
+            serde_json::json!({"rope_type": "linear", "factor": 2.0}),
+        ),
+        ("hidden_act", serde_json::json!("gelu")),
+        ("use_sliding_window", serde_json::json!(true)),
+    ] {
+        let dir = hf_copy("hf-unsupported", "llama-gqa");
+        edit_json(&config(&dir), |c| c[field] = value.clone());
+        let e = hf_error(&dir);
+        assert!(
+            e.contains(field) && e.contains("does not support"),
+            "{field}: {e}"
+        );
+    }
+    let dir = hf_copy("hf-rope", "llama-gqa");
+    edit_json(&config(&dir), |c| {
+        c["rope_parameters"]["rope_type"] = "yarn".into()
+    });
+    let e = hf_error(&dir);
+    assert!(e.contains("rope_parameters") && e.contains("yarn"), "{e}");
+    let dir = hf_copy("hf-gpt2-act", "gpt2");
+    edit_json(&config(&dir), |c| c["activation_function"] = "relu".into());
+    let e = hf_error(&dir);
+    assert!(e.contains("activation_function"), "{e}");
+    // A missing or malformed size.
+    let dir = hf_copy("hf-missing", "llama-gqa");
+    edit_json(&config(&dir), |c| {
+        c["hidden_size"] = serde_json::Value::Null
+    });
+    let e = hf_error(&dir);
+    assert!(e.contains("hidden_size") && e.contains("missing"), "{e}");
+    edit_json(&config(&dir), |c| c["hidden_size"] = "big".into());
+    let e = hf_error(&dir);
+    assert!(
+        e.contains("hidden_size") && e.contains("positive integer"),
+        "{e}"
+    );
+    // Special token ids outside the vocabulary.
+    let dir = hf_copy("hf-eos", "llama-gqa");
+    edit_json(&dir.join("generation_config.json"), |c| {
+        c["eos_token_id"] = 4000.into()
+    });
+    let e = hf_error(&dir);
+    assert!(e.contains("4000") && e.contains("vocabulary"), "{e}");
 }
 
 // ---- Class 2: library calls that panicked --------------------------------------------------

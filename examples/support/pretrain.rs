@@ -1,18 +1,36 @@
-//! The supervised pretraining loop shared by the policy-pretraining examples: train a fresh GPT
-//! on token rows, report, and save it (with its tokenizer and training report) atomically.
+//! The supervised pretraining loop shared by the policy-pretraining examples: train a fresh
+//! policy — our GPT, or a Llama-architecture model (`--arch llama`) — on token rows, report, and
+//! save it (with its tokenizer and training report) atomically: the GPT in our format, the
+//! Llama as a Hugging Face directory.
 
 use burn::module::Module;
 use burn::tensor::Device;
 use multireward::checkpoint::{Precision, save_module_with};
-use multireward::policy::{Gpt, GptConfig};
+use multireward::policy::{AutoPolicy, GptConfig, LlamaConfig, Policy};
 use multireward::tokenizer::Tokenizer;
 use multireward::train::{LmTrainer, LmTrainingConfig};
 use std::path::Path;
+
+/// The architecture of a pretrained policy (`--arch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arch {
+    /// Our GPT (GPT-2 layout: LayerNorm, learned positions, GELU), saved in our format.
+    Gpt,
+    /// Llama (RMSNorm, rotary positions, SwiGLU, grouped-query attention), saved as a Hugging
+    /// Face directory.
+    Llama,
+}
 
 /// Model shape and optimiser flags shared by the pretraining examples (flattened into each
 /// example's arguments).
 #[derive(clap::Args, Debug)]
 pub struct ModelArgs {
+    /// Architecture.
+    #[arg(long, value_enum, default_value_t = Arch::Gpt)]
+    pub arch: Arch,
+    /// Key/value heads of a Llama (grouped-query attention; default: `--heads`).
+    #[arg(long)]
+    pub kv_heads: Option<usize>,
     /// Sequences per step.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
@@ -61,6 +79,31 @@ impl ModelArgs {
         )
     }
 
+    /// A fresh policy of `--arch` with the sizes of `gpt` (a Llama's SwiGLU width is ⅔ of
+    /// `d_ff`, rounded to a multiple of 8, for about the GPT's parameter count), on the autodiff
+    /// `device`, seeded with `--seed`.
+    pub fn init(&self, gpt: &GptConfig, device: &Device) -> AutoPolicy {
+        device.seed(self.seed);
+        let device = device.clone().autodiff();
+        match self.arch {
+            Arch::Gpt => AutoPolicy::Gpt(gpt.init(&device)),
+            Arch::Llama => AutoPolicy::Llama(self.llama(gpt).init(&device)),
+        }
+    }
+
+    /// The Llama shape with `gpt`'s sizes.
+    pub fn llama(&self, gpt: &GptConfig) -> LlamaConfig {
+        let ff = (gpt.d_ff * 2 / 3).div_ceil(8) * 8;
+        let kv = self.kv_heads.unwrap_or(gpt.n_head);
+        LlamaConfig::small(
+            gpt.vocab_size,
+            gpt.max_len,
+            (gpt.n_layer, gpt.d_model, gpt.n_head, kv, ff),
+        )
+        .with_tie_word_embeddings(gpt.tie_weights)
+        .with_rms_norm_eps(1e-5)
+    }
+
     /// Training settings: `steps` steps with 5 % warmup and `evals` validation passes.
     pub fn training(&self, steps: usize, evals: usize) -> LmTrainingConfig {
         LmTrainingConfig {
@@ -76,26 +119,24 @@ impl ModelArgs {
     }
 }
 
-/// Train a model of `config` (initialised with `training.seed`, or continue training `init`)
-/// on `train` rows, evaluating on `valid`, and save it to `out` with `tokenizer` and `train_report.json` (weights as f16
-/// when `f16`).
-#[allow(clippy::too_many_arguments)]
+/// Train `model` (on an autodiff device) on `train` rows, evaluating on `valid`, and save it to
+/// `out` with `tokenizer` and `train_report.json`: our GPT in our format (weights as f16 when
+/// `f16`), a Llama as a Hugging Face directory (f32).
 pub fn train_and_save(
-    init: Option<Gpt>,
-    config: &GptConfig,
+    model: AutoPolicy,
     training: LmTrainingConfig,
     (train, valid): (&[Vec<u32>], &[Vec<u32>]),
     tokenizer: &dyn Tokenizer,
     out: &Path,
     f16: bool,
-    device: &Device,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    println!("model: {config:?} ({} parameters)", config.num_params());
-    device.seed(training.seed);
-    let model = match init {
-        Some(model) => model.train(),
-        None => config.init(&device.clone().autodiff()),
-    };
+    println!(
+        "model: a {} policy of {} parameters: {}",
+        model.family(),
+        model.num_params(),
+        model.architecture()
+    );
+    let model = model.train();
     let (model, report) =
         LmTrainer::new(training).fit(model, train, valid, tokenizer.vocab_size())?;
     let (first, last) = (report.train_loss.first(), report.train_loss.last());
@@ -112,14 +153,12 @@ pub fn train_and_save(
         println!("validation loss {v:.4} nats/token, perplexity {ppl:.3}");
     }
     let precision = if f16 { Precision::F16 } else { Precision::F32 };
-    let model = model.valid();
-    save_module_with(
-        out,
-        model.clone(),
-        model.config(),
-        Some(tokenizer),
-        precision,
-    )?;
+    match model.valid() {
+        AutoPolicy::Gpt(gpt) => {
+            save_module_with(out, gpt.clone(), gpt.config(), Some(tokenizer), precision)?
+        }
+        llama => llama.save(out, tokenizer)?,
+    }
     std::fs::write(
         out.join("train_report.json"),
         serde_json::to_string_pretty(&report)?,

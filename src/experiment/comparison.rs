@@ -289,12 +289,18 @@ impl<'a, P: Policy> Comparison<'a, P> {
     /// strategies. Errors name the setting by its command-line flag.
     pub fn new(mut task: Task<'a, P>, config: ComparisonConfig) -> Result<Self, ExperimentError> {
         let (tokens, vocab) = (task.tokenizer.vocab_size(), task.reference.vocab_size());
-        if tokens != vocab {
+        if tokens > vocab {
             return Err(ExperimentError::Task(format!(
                 "the tokenizer has {tokens} tokens but the reference policy's vocabulary has \
                  {vocab}: they come from different checkpoints (load both from the same \
                  directory)"
             )));
+        }
+        // A vocabulary padded past the tokenizer (Hugging Face checkpoints often round it up):
+        // the padding ids decode to nothing, so they are never sampled.
+        if tokens < vocab {
+            task.sampling.vocab_limit =
+                Some(task.sampling.vocab_limit.unwrap_or(tokens).min(tokens));
         }
         let n = task.oracles.names().len();
         let objectives = task.rewards.weights().iter().filter(|w| **w > 0.0).count();

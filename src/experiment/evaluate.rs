@@ -80,7 +80,15 @@ pub fn sample_and_score<P: Policy>(
             .collect();
         let cfg = SamplingConfig {
             seed: Some(seed.wrapping_add(k as u64)),
-            vocab_limit: (!condition.is_empty()).then(|| reference.vocab_size()),
+            vocab_limit: match condition.is_empty() {
+                true => sampling.vocab_limit,
+                false => Some(
+                    sampling
+                        .vocab_limit
+                        .unwrap_or(usize::MAX)
+                        .min(reference.vocab_size()),
+                ),
+            },
             ..sampling.clone()
         };
         let rollout = policy.sample(&rows, &cfg)?;

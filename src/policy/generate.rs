@@ -196,7 +196,6 @@ mod tests {
     use crate::device::default_device;
     use crate::policy::gpt::{Gpt, GptConfig};
     use crate::policy::{AutoPolicy, Policy};
-    use burn::module::Module;
     use burn::tensor::Int;
 
     fn ids(t: Tensor<2, Int>) -> Vec<i64> {

@@ -126,7 +126,10 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
     ) -> Result<Collected, StrategyError> {
         let cfg = crate::policy::SamplingConfig {
             seed: Some(seed),
-            vocab_limit,
+            vocab_limit: match (vocab_limit, self.ppo.config.sampling.vocab_limit) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             ..self.ppo.config.sampling.clone()
         };
         let rollout = policy.sample(rows, &cfg)?;

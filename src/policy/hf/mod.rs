@@ -26,10 +26,19 @@ pub const SAFETENSORS_INDEX_FILE: &str = "model.safetensors.index.json";
 /// Generation settings (BOS, EOS, PAD ids).
 pub const GENERATION_CONFIG_FILE: &str = "generation_config.json";
 
-/// Whether `dir` is a Hugging Face directory (safetensors weights and no `model.bpk`).
+/// Whether `dir` is a Hugging Face directory: no `model.bpk`, and safetensors weights or a
+/// `config.json` that names a `model_type`.
 pub fn is_hf_dir(dir: &Path) -> bool {
+    let names_model_type = || {
+        std::fs::read_to_string(dir.join(CONFIG_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .is_some_and(|v| v.get("model_type").is_some())
+    };
     !dir.join(WEIGHTS_FILE).exists()
-        && (dir.join(SAFETENSORS_FILE).exists() || dir.join(SAFETENSORS_INDEX_FILE).exists())
+        && (dir.join(SAFETENSORS_FILE).exists()
+            || dir.join(SAFETENSORS_INDEX_FILE).exists()
+            || names_model_type())
 }
 
 /// The `model_type` of a Hugging Face directory's `config.json`.
@@ -278,25 +287,6 @@ pub(crate) fn write_dir(
 /// The JSON numbers of `config.json` as transformers writes them: `rope_theta` both top-level
 /// (transformers 4) and under `rope_parameters` (transformers 5).
 pub(crate) fn rope_theta(config: &Fields) -> Result<f64, CheckpointError> {
-    if let Some(params) = config.get("rope_parameters") {
-        let kind = params
-            .get("rope_type")
-            .and_then(Value::as_str)
-            .unwrap_or("default");
-        if kind != "default" {
-            return Err(bad_field(
-                config.path(),
-                "rope_parameters",
-                format!(
-                    "has rope_type {kind:?}, which this library does not support (only \
-                     \"default\" rotary positions)"
-                ),
-            ));
-        }
-        if let Some(theta) = params.get("rope_theta").and_then(Value::as_f64) {
-            return Ok(theta);
-        }
-    }
     config.refuse_unless(
         "rope_scaling",
         |v| {
@@ -307,5 +297,31 @@ pub(crate) fn rope_theta(config: &Fields) -> Result<f64, CheckpointError> {
         },
         "only plain rotary positions; no rope_scaling kinds",
     )?;
-    config.f64_or("rope_theta", 10000.0)
+    let Some(params) = config.get("rope_parameters") else {
+        return config.f64_or("rope_theta", 10000.0);
+    };
+    let kind = params
+        .get("rope_type")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    if kind != "default" {
+        return Err(bad_field(
+            config.path(),
+            "rope_parameters",
+            format!(
+                "has rope_type {kind:?}, which this library does not support (only \"default\" \
+                 rotary positions)"
+            ),
+        ));
+    }
+    match params.get("rope_theta") {
+        Some(theta) => theta.as_f64().filter(|t| t.is_finite()).ok_or_else(|| {
+            bad_field(
+                config.path(),
+                "rope_parameters",
+                format!("has rope_theta {theta}"),
+            )
+        }),
+        None => config.f64_or("rope_theta", 10000.0),
+    }
 }

@@ -120,10 +120,20 @@ impl WeightFiles {
     /// read and checked.
     pub(crate) fn open(dir: &Path) -> Result<Self, CheckpointError> {
         let single = dir.join(SAFETENSORS_FILE);
+        let index = dir.join(SAFETENSORS_INDEX_FILE);
+        if !single.exists() && !index.exists() {
+            return Err(CheckpointError::Io {
+                path: single,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no weights: neither model.safetensors nor model.safetensors.index.json",
+                ),
+            });
+        }
         let files = if single.exists() {
             vec![single]
         } else {
-            let index = super::Fields::read(&dir.join(SAFETENSORS_INDEX_FILE))?;
+            let index = super::Fields::read(&index)?;
             let map = index
                 .get("weight_map")
                 .and_then(|m| m.as_object())
