@@ -290,9 +290,11 @@ fn run(mut args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>>
     // RiC's supervised rounds learn the summaries only, as the summariser's SFT did, at a tenth
     // of the molecules' rate (at 1e-3 the summariser drifts to KL 14 and loses a quarter of its
     // average reward; docs/results.md), and make one pass over their labelled samples per round.
+    // A Hugging Face tokenizer has no separator: its rows learn every token.
+    let separator = matches!(tokenizer, TextTokenizer::Ours(_)).then_some(SEP);
     args.run.compare_with(task, config, &args.out, |strategy| {
         if let Strategy::Ric(ric) = strategy {
-            ric.sft.loss_after = Some(SEP);
+            ric.sft.loss_after = separator;
             ric.sft.steps = (ric.offline_samples / ric.sft.batch_size).max(1);
         }
     })?;
