@@ -59,7 +59,10 @@ impl ModuleVisitor for Collect {
         self.prefix.pop();
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let t = param.val();
+        // The stored value: an adapted weight's base and its LoRA factors are parameters of
+        // their own (merging them averages the factors; `policy::lora::merge_folded` merges
+        // the updates exactly).
+        let t = param.base();
         let shape = t.dims().to_vec();
         let n: usize = shape.iter().product();
         self.out.push(Flat {

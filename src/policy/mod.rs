@@ -15,6 +15,7 @@ pub mod hf;
 mod layers;
 mod llama;
 mod lm_policy;
+pub mod lora;
 mod prompts;
 mod sampling;
 mod sequences;

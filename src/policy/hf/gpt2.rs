@@ -38,6 +38,19 @@ fn remapper(to_ours: bool) -> KeyRemapper {
     KeyRemapper::from_pattern_iter(pairs).expect("the GPT-2 name patterns are valid regexes")
 }
 
+/// Hugging Face's GPT-2 name of our module path (`blocks.0.attn.qkv` →
+/// `transformer.h.0.attn.c_attn`); other paths unchanged.
+pub(crate) fn hf_name(path: &str) -> String {
+    let with_dot = format!("{path}.");
+    let mapped = remapper(false)
+        .patterns
+        .iter()
+        .fold(with_dot, |p, (re, to)| {
+            re.replace(&p, to.as_str()).into_owned()
+        });
+    mapped.strip_suffix('.').unwrap_or(&mapped).to_string()
+}
+
 /// Burn's PyTorch adapter, except that GPT-2's Conv1D projections keep their layout: every
 /// `Linear` but the LM head is already `[in, out]`.
 #[derive(Debug, Clone)]
@@ -188,4 +201,21 @@ pub(crate) fn save(
             )
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn our_paths_have_gpt2_names() {
+        assert_eq!(
+            super::hf_name("blocks.3.attn.qkv"),
+            "transformer.h.3.attn.c_attn"
+        );
+        assert_eq!(
+            super::hf_name("blocks.0.fc_proj"),
+            "transformer.h.0.mlp.c_proj"
+        );
+        assert_eq!(super::hf_name("tok_emb"), "transformer.wte");
+        assert_eq!(super::hf_name("lm_head"), "lm_head");
+    }
 }

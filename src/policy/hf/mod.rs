@@ -10,6 +10,7 @@
 
 pub mod gpt2;
 pub mod llama;
+pub mod peft;
 mod safetensors;
 
 pub(crate) use safetensors::{WeightFiles, load_weights, save_weights};
