@@ -3,6 +3,8 @@
 //! layout (`activation_function` `gelu`, exact as ours), Llama and Qwen2 as they came; the
 //! tokenizer as `tokenizer.json` with its `tokenizer_config.json`.
 //!
+//! With `--adapter DIR` a PEFT LoRA adapter is folded in first (`W + s·B·A`).
+//!
 //! ```text
 //! cargo run --release --example export -- --policy assets/smiles-gpt --out smiles-gpt-hf
 //! python3 -c "from transformers import AutoModelForCausalLM as M; M.from_pretrained('smiles-gpt-hf')"
@@ -13,7 +15,8 @@ mod start;
 
 use clap::Parser;
 use multireward::checkpoint::Format;
-use multireward::policy::{AutoPolicy, CausalLm, Policy};
+use multireward::policy::hf::peft::load_adapter;
+use multireward::policy::{AutoPolicy, CausalLm, Policy, lora};
 use multireward::tasks::load_tokenizer;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +30,9 @@ struct Args {
     /// Where to write the Hugging Face directory (replaced if it exists).
     #[arg(long)]
     out: PathBuf,
+    /// A PEFT LoRA adapter directory to fold into `--policy` before exporting.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
     /// Also write our logits of the export for two prompts to this JSON file (`prompts`,
     /// `logits` [T][V]), for `scripts/make-hf-fixtures.py --check-export OUT FILE`, which
     /// loads the export in transformers and compares.
@@ -70,7 +76,12 @@ fn reference_json(policy: &AutoPolicy) -> serde_json::Value {
 }
 
 fn run(args: Args, device: burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> {
-    let policy = match AutoPolicy::load(&args.policy, &device)? {
+    let policy = AutoPolicy::load(&args.policy, &device)?;
+    let policy = match &args.adapter {
+        Some(dir) => lora::fold(load_adapter(policy, dir, Some(&args.policy))?.0),
+        None => policy,
+    };
+    let policy = match policy {
         AutoPolicy::Gpt(gpt) => AutoPolicy::Gpt(gpt.with_format(Format::HuggingFace)),
         other => other,
     };

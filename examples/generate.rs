@@ -12,6 +12,7 @@
 mod start;
 
 use clap::Parser;
+use multireward::policy::hf::peft::load_adapter;
 use multireward::policy::{AutoPolicy, Policy, Prompts, SamplingConfig};
 use multireward::tasks::load_tokenizer;
 use serde_json::json;
@@ -54,10 +55,18 @@ struct Args {
     /// Print one JSON object per sample: {"ids", "logprobs", "text"}.
     #[arg(long)]
     json: bool,
+    /// A PEFT LoRA adapter directory (`adapter_config.json`, `adapter_model.safetensors`) to
+    /// apply on top of `--policy`.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
 }
 
 fn run(args: Args, device: burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> {
     let policy = AutoPolicy::load(&args.policy, &device)?;
+    let policy = match &args.adapter {
+        Some(dir) => load_adapter(policy, dir, Some(&args.policy))?.0,
+        None => policy,
+    };
     let tokenizer = load_tokenizer(&args.policy)?;
     let specials = policy.specials();
     let prompt = match (&args.prompt, args.prompt_ids.is_empty()) {
