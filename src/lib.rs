@@ -12,7 +12,8 @@
 //! - [`train`]: supervised causal-LM training (pretraining / SFT); [`reward`]: named,
 //!   weighted, transformed and normalised rewards; [`eval`]: metrics and reports;
 //! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder;
-//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`], [`distributed`] (how ranks talk):
+//! - [`tokenizer`], [`data`], [`checksum`], [`checkpoint`], [`device`], [`distributed`] (how
+//!   ranks talk):
 //!   the ground floor; [`assets`]: where
 //!   the shipped checkpoints (policies, reward models) are found on disk. Beside them, a private
 //!   `host` module holds the CPU-only speed code (GELU kernels, decoding steps, in-place merge)
@@ -23,6 +24,7 @@
 
 pub mod assets;
 pub mod checkpoint;
+pub mod checksum;
 pub mod data;
 pub mod device;
 pub mod distributed;

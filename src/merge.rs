@@ -256,6 +256,7 @@ impl Merger for Linear {
             }
         }
         crate::host::merge::linear_in_place(models, weights)
+            .map_err(|e| MergeError::Data(e.to_string()))
     }
 }
 
