@@ -3,7 +3,7 @@
 //! area under each curve up to the KL every strategy reaches — comparing strategies at equal
 //! drift from the pretrained policy, the standard way RLHF methods are compared.
 
-use super::ExperimentError;
+use super::error::ExperimentError;
 use crate::eval::MeanStd;
 use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
 use crate::eval::write_atomic;

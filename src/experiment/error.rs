@@ -1,9 +1,12 @@
-//! Why a comparison could not be set up, run or reported: [`ExperimentError`], displayed as
-//! sentences. A bad setting names its [`ComparisonConfig`](super::ComparisonConfig) field; the
-//! command line (`multireward::cli`) maps fields to its flags.
+//! Why a comparison could not be set up, run or reported: [`ExperimentError`] (and
+//! [`EvaluateError`], why an evaluation failed), displayed as sentences. A bad setting names
+//! its `ComparisonConfig` field; the command line (`multireward::cli`) maps fields to its
+//! flags.
 
-use super::evaluate::EvaluateError;
 use crate::eval::EvalError;
+use crate::policy::PolicyError;
+use crate::reward::RewardError;
+use crate::rl::RlError;
 use crate::strategy::StrategyError;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -14,8 +17,8 @@ pub enum ExperimentError {
     /// A setting is out of range; nothing was trained.
     #[error("{field} {message}")]
     Setting {
-        /// The setting's field in [`ComparisonConfig`](super::ComparisonConfig), nested fields
-        /// joined by dots (`budget.iterations`).
+        /// The setting's field in `ComparisonConfig`, nested fields joined by dots
+        /// (`budget.iterations`).
         field: &'static str,
         /// What is wrong, as the rest of a sentence.
         message: String,
@@ -64,6 +67,20 @@ pub enum ExperimentError {
         /// The underlying error.
         source: std::io::Error,
     },
+}
+
+/// Why an evaluation failed.
+#[derive(Debug, Error)]
+pub enum EvaluateError {
+    /// Sampling failed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// Measuring the KL failed.
+    #[error(transparent)]
+    Rl(#[from] RlError),
+    /// An oracle failed.
+    #[error(transparent)]
+    Reward(#[from] RewardError),
 }
 
 impl ExperimentError {

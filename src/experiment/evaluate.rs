@@ -1,14 +1,11 @@
 //! Evaluation of one policy: samples at the training sampling settings, decoded, scored by the
-//! evaluation oracles, and their KL to the reference ([`sample_and_score`]); in a comparison,
-//! with the task's own metrics and a one-line summary ([`judge`]).
+//! evaluation oracles, and their KL to the reference ([`sample_and_score`]).
 
-use super::error::ExperimentError;
-use super::task::Task;
-use crate::policy::{Policy, PolicyError, Prompts, SamplingConfig};
-use crate::reward::{RewardError, RewardSet, Sample};
-use crate::rl::{RlError, kl_to_reference};
+use super::error::EvaluateError;
+use crate::policy::{Policy, Prompts, SamplingConfig};
+use crate::reward::{RewardSet, Sample};
+use crate::rl::kl_to_reference;
 use crate::tokenizer::Tokenizer;
-use serde_json::{Value, json};
 
 /// Samples of one policy, their oracle scores and their KL to the reference.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,20 +35,6 @@ impl Scored {
             })
             .collect()
     }
-}
-
-/// Why an evaluation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EvaluateError {
-    /// Sampling failed.
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    /// Measuring the KL failed.
-    #[error(transparent)]
-    Rl(#[from] RlError),
-    /// An oracle failed.
-    #[error(transparent)]
-    Reward(#[from] RewardError),
 }
 
 /// Sample `n` responses from `policy`, cycling over `prompts` with the `condition` tokens
@@ -132,55 +115,4 @@ pub fn means(scores: &[Vec<f64>], n: usize) -> Vec<f64> {
     (0..n)
         .map(|i| scores.iter().map(|r| r[i]).sum::<f64>() / scores.len().max(1) as f64)
         .collect()
-}
-
-/// A policy judged in a comparison: oracle scores, metrics (the task's, plus `"kl"`) and a
-/// one-line summary.
-pub(super) struct Judged {
-    /// Oracle scores `[sample][objective]`.
-    pub scores: Vec<Vec<f64>>,
-    /// The task's metrics object with the KL.
-    pub metrics: Value,
-    /// Oracle means, the task's summary and the KL, in words.
-    pub summary: String,
-}
-
-/// Oracle scores, metrics and a summary of `policy` (with RiC's `condition`): `samples`
-/// responses from the task's evaluation prompts, seeded by `seed`.
-pub(super) fn judge<P: Policy>(
-    task: &mut Task<'_, P>,
-    (policy, condition): (&P, &[u32]),
-    samples: usize,
-    seed: u64,
-) -> Result<Judged, ExperimentError> {
-    let scored = sample_and_score(
-        (policy, condition),
-        &task.reference,
-        &task.sampling,
-        task.eval_prompts(),
-        samples,
-        seed,
-        task.tokenizer,
-        &task.oracles,
-    )?;
-    let (mut metrics, summary) = match &mut task.describe {
-        Some(describe) => describe(&scored),
-        None => (json!({}), String::new()),
-    };
-    if !metrics.is_object() {
-        metrics = json!({ "task": metrics });
-    }
-    metrics["kl"] = json!(scored.kl);
-    let n = task.oracles.names().len();
-    let summary = format!(
-        "oracle means {:.3?}{}{summary}, KL {:.2}",
-        means(&scored.scores, n),
-        if summary.is_empty() { "" } else { ", " },
-        scored.kl
-    );
-    Ok(Judged {
-        scores: scored.scores,
-        metrics,
-        summary,
-    })
 }

@@ -6,11 +6,11 @@
 //! killed comparison continues with [`Comparison::with_resume`] and ends with the same
 //! `results.json`, byte for byte.
 //!
-//! Rooms, each one idea, taking plain values: `config` (the settings), `validate` (their
+//! Rooms, each one idea, taking plain values: `budget` and `config` (the settings), `validate` (their
 //! checks, errors naming fields), `plan` (one strategy per run under equal budgets), `task`,
 //! `evaluate`, `runner` (one training run from a `RunSpec`), `results_dir` (saved runs,
 //! resume, atomic files), `policies` (the kept policies), `observer`, `report`, `tables`,
-//! `curve`, `ablation`, `lr_selection`, `comparison_report` (the whole report), `ranks` (rank
+//! `curve`, `ablation`, `lr_selection` (the trials) and `tuning` (their runs), `comparison_report` (the whole report), `ranks` (rank
 //! 0 decides), `schedule` (the runs one after the other) and `comparison` (the API).
 //!
 //! Floors: this module uses [`crate::strategy`] (the runs), [`crate::eval`] (metrics, tables,
@@ -18,6 +18,7 @@
 //! (`multireward::cli`) sit above it.
 
 mod ablation;
+mod budget;
 mod comparison;
 mod comparison_report;
 mod config;
@@ -35,21 +36,22 @@ mod runner;
 mod schedule;
 mod tables;
 mod task;
+mod tuning;
 mod validate;
 
+pub use budget::{Accounting, Budget, EvalPlan};
 pub use comparison::{Comparison, Outcome};
 pub use config::{
-    Accounting, AdamAtMerge, Budget, ComparisonConfig, EstimatorKind, EvalPlan, RicSettings,
-    SavePolicies, StrategyKind,
+    AdamAtMerge, ComparisonConfig, EstimatorKind, RicSettings, SavePolicies, StrategyKind,
 };
 pub use curve::CurvePoint;
-pub use error::ExperimentError;
-pub use evaluate::{EvaluateError, Scored, means, sample_and_score};
+pub use error::{EvaluateError, ExperimentError};
+pub use evaluate::{Scored, means, sample_and_score};
 pub use lr_selection::Trial as LrTrial;
 pub use observer::{Console, Evaluation, JsonLines, Observer, RunId};
 pub use plan::labels;
-pub use policies::{POLICIES_DIR, SavedPolicy};
+pub use policies::SavedPolicy;
 pub use report::{PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, step_rows, write_report};
-pub use results_dir::{CHECKPOINTS_DIR, RUNS_DIR, TIMINGS_FILE};
+pub use results_dir::{CHECKPOINTS_DIR, POLICIES_DIR, RUNS_DIR, TIMINGS_FILE};
 pub use tables::{Cell, decimals, metrics_table, percent};
 pub use task::{Describe, ExtraMarkdown, Task};

@@ -36,6 +36,31 @@ pub struct Evaluation<'a> {
     pub seconds: Option<f64>,
 }
 
+impl<'a> Evaluation<'a> {
+    /// The evaluation of `label`'s final policy (seed `seed`; `None`: the pretrained policy).
+    pub fn of(label: &'a str, seed: Option<u64>, summary: &'a str) -> Self {
+        Self {
+            label,
+            seed,
+            iterations: None,
+            summary,
+            seconds: None,
+        }
+    }
+
+    /// The same evaluation made along the run, after `iterations` learner steps.
+    pub fn along(self, iterations: usize) -> Self {
+        let iterations = Some(iterations);
+        Self { iterations, ..self }
+    }
+
+    /// The same evaluation of a run that took `seconds` with its evaluation.
+    pub fn took(self, seconds: f64) -> Self {
+        let seconds = Some(seconds);
+        Self { seconds, ..self }
+    }
+}
+
 /// What a comparison reports as it goes. Called from the training threads too: observers are
 /// `Sync`.
 #[allow(unused_variables)]
@@ -91,7 +116,8 @@ fn step_words(record: &StepRecord) -> String {
     let means: Vec<String> = (record.report.rewards.iter())
         .map(|r| format!("{} {:.2}", r.name, r.raw_mean.unwrap_or(f64::NAN)))
         .collect();
-    format!("{} kl {:.2}", means.join(" "), record.report.kl)
+    let kl = format!("kl {:.2}", record.report.kl);
+    means.into_iter().chain([kl]).collect::<Vec<_>>().join(" ")
 }
 
 /// The console: progress bars (all runs, and the current run with its latest rewards and ETA)

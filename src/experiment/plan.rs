@@ -2,7 +2,8 @@
 //! under equal budgets, [`labels`] names each in the report, and [`ComparisonConfig::lr_of`]
 //! gives each its learning rate.
 
-use super::config::{Accounting, AdamAtMerge, ComparisonConfig, StrategyKind};
+use super::budget::Accounting;
+use super::config::{AdamAtMerge, ComparisonConfig, StrategyKind};
 use crate::strategy::{RicConfig, Strategy};
 use crate::train::LmTrainingConfig;
 
@@ -115,7 +116,7 @@ pub fn labels(plan: &[Strategy]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::config::Budget;
+    use super::super::budget::Budget;
     use super::*;
 
     fn config() -> ComparisonConfig {

@@ -2,15 +2,13 @@
 //! `policies/<run>` in the reference policy's format and listed in `policies/index.json`.
 
 use super::error::{ExperimentError, io};
-use super::results_dir::json_bytes;
+use super::results_dir::{POLICIES_DIR, json_bytes};
 use crate::eval::write_atomic;
 use crate::policy::Policy;
 use crate::tokenizer::Tokenizer;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Folder of the kept trained policies inside the results directory.
-pub const POLICIES_DIR: &str = "policies";
 /// The list of kept policies inside [`POLICIES_DIR`].
 const INDEX_FILE: &str = "index.json";
 

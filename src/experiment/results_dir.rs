@@ -3,11 +3,11 @@
 //! ([`SavedRun`]) so that a resumed comparison skips it, the points along each run, and every
 //! file written atomically.
 
+use super::ablation;
 use super::config::ComparisonConfig;
 use super::curve::{self, CurvePoint};
 use super::error::{ExperimentError, io};
 use super::report::{PLOT_FILE, STEPS_FILE, StrategyResult};
-use super::{ablation, policies};
 use crate::eval::report::{JSON_FILE, MARKDOWN_FILE};
 use crate::eval::write_atomic;
 use crate::strategy::Strategy;
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 /// Folder of the finished runs inside the results directory.
 pub const RUNS_DIR: &str = "runs";
+/// Folder of the kept trained policies inside the results directory.
+pub const POLICIES_DIR: &str = "policies";
 /// Default checkpoint folder inside the results directory.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// Wall-clock timings inside the results directory.
@@ -53,20 +55,33 @@ pub(super) struct SavedRun {
 }
 
 impl SavedRun {
+    /// The evaluation `result` of a run of `plan` (seed `seed`), with the task's `metrics`,
+    /// after `seconds`.
+    pub fn new(
+        result: StrategyResult,
+        seed: Option<u64>,
+        plan: Value,
+        metrics: Value,
+        seconds: f64,
+    ) -> Self {
+        Self {
+            result,
+            seed,
+            plan,
+            metrics,
+            seconds,
+        }
+    }
+
     /// What ranks other than 0 hold in place of an evaluation (they evaluate nothing).
     pub fn placeholder() -> Self {
-        Self {
-            result: StrategyResult {
-                name: String::new(),
-                scores: Vec::new(),
-                log: Vec::new(),
-                spent: Default::default(),
-            },
-            seed: None,
-            plan: Value::Null,
-            metrics: Value::Null,
-            seconds: 0.0,
-        }
+        let result = StrategyResult {
+            name: String::new(),
+            scores: Vec::new(),
+            log: Vec::new(),
+            spent: Default::default(),
+        };
+        Self::new(result, None, Value::Null, Value::Null, 0.0)
     }
 }
 
@@ -145,7 +160,7 @@ impl ResultsDir {
                     std::fs::remove_file(&p).map_err(io(&p))?;
                 }
             }
-            let dirs = [RUNS_DIR, CHECKPOINTS_DIR, policies::POLICIES_DIR];
+            let dirs = [RUNS_DIR, CHECKPOINTS_DIR, POLICIES_DIR];
             for dir in dirs.map(|d| out.join(d)) {
                 if dir.exists() {
                     std::fs::remove_dir_all(&dir).map_err(io(&dir))?;

@@ -7,15 +7,16 @@ use super::comparison_report::ComparisonReport;
 use super::config::{ComparisonConfig, SavePolicies};
 use super::curve::{self, CurvePoint};
 use super::error::{ExperimentError, io};
-use super::evaluate::{Judged, judge};
-use super::lr_selection::{self, Trial, Tuning};
+
+use super::lr_selection::Trial;
 use super::observer::{Evaluation, Observer, RunId};
 use super::plan::labels;
 use super::policies::{self, SavedPolicy};
 use super::report::StrategyResult;
 use super::results_dir::{ResultsDir, SavedRun, slug};
 use super::runner::{RunSpec, Runner};
-use super::task::Task;
+use super::task::{Judged, Task};
+use super::tuning::{self, Tuning};
 use crate::policy::Policy;
 use crate::strategy::{RunOutput, StepRecord, Strategy, StrategyError};
 use serde_json::{Value, json};
@@ -71,7 +72,7 @@ impl<P: Policy> Schedule<'_, '_, P> {
                 samples: self.config.eval.samples,
             };
             let (runner, results) = (self.runner, self.results);
-            self.trials = lr_selection::select(self.task, runner, results, tuning, self.observer)?;
+            self.trials = tuning::select(self.task, runner, results, tuning, self.observer)?;
             if !self.trials.is_empty() {
                 self.write(&evaluated)?;
             }
@@ -118,7 +119,7 @@ impl<P: Policy> Schedule<'_, '_, P> {
             self.config.eval.samples,
             self.config.eval.seed.wrapping_add(seed),
         );
-        judge(self.task, (policy, condition), samples, seed)
+        self.task.judge((policy, condition), samples, seed)
     }
 
     /// The pretrained policy's evaluation: kept from an earlier invocation, or made now.
@@ -131,29 +132,15 @@ impl<P: Policy> Schedule<'_, '_, P> {
         let reference = self.task.reference.clone();
         let judged = self.judge(&reference, &[], 0)?;
         let label = "Pretrained";
-        let (seed, iterations, seconds, summary) = (None, None, None, judged.summary.as_str());
-        let evaluation = Evaluation {
-            label,
-            seed,
-            iterations,
-            summary,
-            seconds,
-        };
-        self.observer.evaluated(&evaluation);
+        (self.observer).evaluated(&Evaluation::of(label, None, &judged.summary));
         let result = StrategyResult {
             name: label.into(),
             scores: judged.scores,
             log: Vec::new(),
             spent: Default::default(),
         };
-        let (plan, metrics, seconds) = (Value::Null, judged.metrics, t0.elapsed().as_secs_f64());
-        let run = SavedRun {
-            result,
-            seed,
-            plan,
-            metrics,
-            seconds,
-        };
+        let seconds = t0.elapsed().as_secs_f64();
+        let run = SavedRun::new(result, None, Value::Null, judged.metrics, seconds);
         self.results.keep(&path, &run)?;
         Ok(run)
     }
@@ -207,14 +194,7 @@ impl<P: Policy> Schedule<'_, '_, P> {
         let condition = output.condition().to_vec();
         let judged = self.judge(&policy, &condition, seed)?;
         let seconds = t0.elapsed().as_secs_f64();
-        let (summary, iterations) = (judged.summary.as_str(), None);
-        let evaluation = Evaluation {
-            label,
-            seed: Some(seed),
-            iterations,
-            summary,
-            seconds: Some(seconds),
-        };
+        let evaluation = Evaluation::of(label, Some(seed), &judged.summary).took(seconds);
         self.observer.evaluated(&evaluation);
         let result = StrategyResult {
             name: label.into(),
@@ -222,14 +202,7 @@ impl<P: Policy> Schedule<'_, '_, P> {
             log: output.log,
             spent: output.spent,
         };
-        let (seed, metrics) = (Some(seed), judged.metrics);
-        let saved = SavedRun {
-            result,
-            seed,
-            plan,
-            metrics,
-            seconds,
-        };
+        let saved = SavedRun::new(result, Some(seed), plan, judged.metrics, seconds);
         if self.config.save_policies == SavePolicies::Final {
             let (strategy, seed, path) = (label.into(), run.seed, key.clone().into());
             let kept = SavedPolicy {
@@ -310,16 +283,8 @@ impl<P: Policy> Schedule<'_, '_, P> {
             }
             let policy = output.policy.valid();
             let judged = self.judge(&policy, output.condition(), seed)?;
-            let iterations = Some(output.spent.iterations);
-            let summary = judged.summary.as_str();
-            let evaluation = Evaluation {
-                label,
-                seed: Some(seed),
-                iterations,
-                summary,
-                seconds: None,
-            };
-            self.observer.evaluated(&evaluation);
+            let evaluation = Evaluation::of(label, Some(seed), &judged.summary);
+            (self.observer).evaluated(&evaluation.along(output.spent.iterations));
             let (spent, scores, metrics) = (&output.spent, &judged.scores, &judged.metrics);
             along.push(CurvePoint::of(label, Some(seed), spent, scores, metrics));
             let key = format!("{}-seed{seed}", slug(label));

@@ -6,7 +6,7 @@ use serde_json::Value;
 /// A cell of [`metrics_table`]: the text shown for one evaluation's metrics object.
 pub type Cell = fn(&Value) -> String;
 
-/// Markdown table of evaluation rows as [`Task::with_markdown`](super::Task::with_markdown)
+/// Markdown table of evaluation rows as `Task::with_markdown`
 /// gets them (`{"strategy", "seed", "metrics"}`): Policy, Seed (`–` for the pretrained
 /// policy), one column per `(header, cell)` computed from the row's `metrics`, and the KL (two
 /// decimals) under `kl_header`.

@@ -4,12 +4,12 @@
 
 use super::config::{ComparisonConfig, EstimatorKind, StrategyKind};
 use super::error::ExperimentError;
-use super::evaluate::Scored;
+use super::evaluate::{Scored, means, sample_and_score};
 use crate::eval::report::PaperRow;
 use crate::policy::{Policy, Prompts, SamplingConfig};
 use crate::reward::RewardSet;
 use crate::tokenizer::Tokenizer;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Domain metrics of an evaluation: a JSON object merged into the run's metrics, and a short
 /// console summary.
@@ -186,5 +186,58 @@ impl<'a, P: Policy> Task<'a, P> {
             ));
         }
         Ok(())
+    }
+}
+
+/// A policy judged in a comparison: oracle scores, metrics (the task's, plus `"kl"`) and a
+/// one-line summary.
+pub(super) struct Judged {
+    /// Oracle scores `[sample][objective]`.
+    pub scores: Vec<Vec<f64>>,
+    /// The task's metrics object with the KL.
+    pub metrics: Value,
+    /// Oracle means, the task's summary and the KL, in words.
+    pub summary: String,
+}
+
+impl<P: Policy> Task<'_, P> {
+    /// Oracle scores, metrics and a summary of `policy` (with RiC's `condition`): `samples`
+    /// responses from the evaluation prompts, seeded by `seed`.
+    pub(super) fn judge(
+        &mut self,
+        (policy, condition): (&P, &[u32]),
+        samples: usize,
+        seed: u64,
+    ) -> Result<Judged, ExperimentError> {
+        let scored = sample_and_score(
+            (policy, condition),
+            &self.reference,
+            &self.sampling,
+            self.eval_prompts(),
+            samples,
+            seed,
+            self.tokenizer,
+            &self.oracles,
+        )?;
+        let (mut metrics, summary) = match &mut self.describe {
+            Some(describe) => describe(&scored),
+            None => (json!({}), String::new()),
+        };
+        if !metrics.is_object() {
+            metrics = json!({ "task": metrics });
+        }
+        metrics["kl"] = json!(scored.kl);
+        let n = self.oracles.names().len();
+        let summary = format!(
+            "oracle means {:.3?}{}{summary}, KL {:.2}",
+            means(&scored.scores, n),
+            if summary.is_empty() { "" } else { ", " },
+            scored.kl
+        );
+        Ok(Judged {
+            scores: scored.scores,
+            metrics,
+            summary,
+        })
     }
 }

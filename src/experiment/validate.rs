@@ -119,7 +119,8 @@ impl ComparisonConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::super::config::{Budget, RicSettings};
+    use super::super::budget::Budget;
+    use super::super::config::RicSettings;
     use super::*;
 
     fn config() -> ComparisonConfig {
