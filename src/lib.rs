@@ -4,6 +4,8 @@
 //! Rewarded Soups, RiC) on Burn, over any backend chosen at compile time.
 //!
 //! Floors, top to bottom; code on a floor uses only the floors below it (docs/architecture.md):
+//! - `cli` (feature `cli`, default): the comparison's command line — run flags, presets, rank
+//!   and device start-up — for programs built on the library;
 //! - [`experiment`]: the comparison API (strategies × seeds under equal budgets, evaluation,
 //!   checkpoints, resume, the report);
 //! - [`strategy`]: IterativeRS, MORLHF, Rewarded Soups and RiC behind one [`strategy::Strategy`]
@@ -25,6 +27,8 @@
 pub mod assets;
 pub mod checkpoint;
 pub mod checksum;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod data;
 pub mod device;
 pub mod distributed;
