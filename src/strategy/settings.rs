@@ -194,7 +194,7 @@ pub enum MergeWeights {
     /// expert, convex), sample `samples` responses from each merged policy, and keep the
     /// candidate with the best score.
     Select {
-        /// Candidate weight vectors, e.g. [`selection_grid_3`].
+        /// Candidate weight vectors, e.g. [`selection_grid_3`](crate::strategy::selection_grid_3).
         candidates: Vec<Vec<f64>>,
         /// Samples drawn to score each candidate.
         samples: usize,
