@@ -14,34 +14,20 @@
 //! as the evaluation oracles (a real task would judge with independent oracles, as
 //! `examples/molecules.rs` does). The report (`results.md`, `results.json`, `steps.csv`,
 //! `scatter.png`) goes to `--out` (default `results/custom_task/`).
+//!
+//! This file is the whole program: copy it into a crate of your own that depends on
+//! `multireward` (its `cli` feature, on by default, gives the flags, presets, devices and ranks
+//! of every comparison example) and `serde_json`.
 
-use burn::tensor::Device;
-use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
+use multireward::cli::{CompareArgs, Device, Preset};
 use multireward::experiment::{Budget, RicSettings, Task, metrics_table, percent};
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{FnReward, RewardError, RewardSet, Sample, Transform};
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tasks::molecules::{canonical_smiles, is_valid_smiles};
 use serde_json::json;
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-#[path = "support/cli.rs"]
-mod cli;
-
-use cli::{Preset, RunArgs};
-
-#[derive(Parser, Debug)]
-#[command(about = "Multi-objective fine-tuning on two rewards of your own")]
-struct Args {
-    /// Budget, optimiser, strategies, checkpoints.
-    #[command(flatten)]
-    run: RunArgs,
-    /// Results directory.
-    #[arg(long, default_value = "results/custom_task")]
-    out: PathBuf,
-}
 
 /// Ring-closure bonds in a SMILES outside bracket atoms (`[NH3+]`): one per ring of a
 /// connected molecule. `%nn` closures count once.
@@ -112,11 +98,11 @@ fn presets() -> [Preset; 3] {
 }
 
 fn main() -> ExitCode {
-    cli::main_with(run)
+    multireward::cli::main_with(run)
 }
 
 /// Load the policy, build the task and run the comparison.
-fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
+fn run(args: CompareArgs, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let config = args.run.config(presets(), RicSettings::default())?;
     let dir = multireward::assets::smiles_policy()?;
     let reference = args.run.reference(Gpt::load(&dir, &device)?);
@@ -135,7 +121,8 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
         .with_markdown(validity_table)
         .with_info(json!({"objectives": ["rings", "heteroatoms"], "oracles": "same functions"}));
     // Prints the table and writes the report.
-    args.run.compare(task, config, &args.out)?;
+    args.run
+        .compare(task, config, &args.out_or("results/custom_task"))?;
     Ok(())
 }
 

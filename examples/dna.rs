@@ -39,10 +39,10 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[path = "support/cli.rs"]
-mod cli;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-use cli::{Preset, RunArgs};
+use multireward::cli::{Preset, RunArgs};
 
 /// The objectives, in the paper's column order.
 const OBJECTIVES: [&str; 3] = ["K562", "HepG2", "SK-N-SH"];
@@ -133,7 +133,8 @@ fn reward_sets(
 }
 
 fn main() -> ExitCode {
-    cli::main_with(run)
+    alloc::keep_freed_memory();
+    multireward::cli::main_with(run)
 }
 
 fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {

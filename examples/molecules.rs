@@ -41,10 +41,10 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[path = "support/cli.rs"]
-mod cli;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-use cli::{Preset, RunArgs};
+use multireward::cli::{Preset, RunArgs};
 
 #[derive(Parser, Debug)]
 #[command(about = "Multi-objective fine-tuning of the shipped SMILES policy")]
@@ -170,7 +170,8 @@ fn reward_sets(
 }
 
 fn main() -> ExitCode {
-    cli::main_with(run)
+    alloc::keep_freed_memory();
+    multireward::cli::main_with(run)
 }
 
 fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {

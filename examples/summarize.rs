@@ -52,10 +52,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-#[path = "support/cli.rs"]
-mod cli;
+#[path = "support/alloc.rs"]
+mod alloc;
 
-use cli::{Preset, RunArgs};
+use multireward::cli::{Preset, RunArgs};
 
 /// The objectives, in the paper's column order (faithful, summary, deberta).
 const OBJECTIVES: [&str; 3] = ["faithful", "relevance", "rougeL"];
@@ -193,7 +193,8 @@ fn prompts(
 }
 
 fn main() -> ExitCode {
-    cli::main_with(run)
+    alloc::keep_freed_memory();
+    multireward::cli::main_with(run)
 }
 
 fn run(mut args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,7 @@
 //! Checkpoint directories: burnpack weights + configuration JSON + tokenizer vocabulary,
 //! written atomically (a temporary sibling directory renamed into place).
 
+use crate::checksum::{ChecksumError, hex};
 use crate::tokenizer::{Tokenizer, TokenizerError};
 use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
@@ -16,9 +17,7 @@ pub const WEIGHTS_FILE: &str = "model.bpk";
 pub const CONFIG_FILE: &str = "config.json";
 /// File holding the tokenizer vocabulary.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// File holding the SHA-256 of every other file of the checkpoint, written last; loads check
-/// each file they read against it (checkpoints written before it existed have none).
-pub const CHECKSUM_FILE: &str = "checksums.json";
+pub use crate::checksum::CHECKSUM_FILE;
 
 /// Errors reading or writing checkpoints.
 #[derive(Debug, Error)]
@@ -75,6 +74,25 @@ pub enum CheckpointError {
         /// How many values are not finite.
         count: usize,
     },
+}
+
+impl From<ChecksumError> for CheckpointError {
+    /// The same error, as the checkpoint's variant of it.
+    fn from(e: ChecksumError) -> Self {
+        match e {
+            ChecksumError::Io { path, source } => Self::Io { path, source },
+            ChecksumError::Json { path, source } => Self::Json { path, source },
+            ChecksumError::Corrupt {
+                path,
+                expected,
+                found,
+            } => Self::Corrupt {
+                path,
+                expected,
+                found,
+            },
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CheckpointError + '_ {
@@ -275,58 +293,6 @@ pub fn save_module_with<M: Module, C: Serialize>(
     })
 }
 
-/// Record the SHA-256 of every visible file in `dir` (but the checksum file itself) in
-/// [`CHECKSUM_FILE`] (`scripts/write-checksums.py` does the same for committed assets).
-pub fn write_checksums(dir: &Path) -> Result<(), CheckpointError> {
-    let mut sums = std::collections::BTreeMap::new();
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let path = entry.map_err(io(dir))?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let visible = |n: &String| n != CHECKSUM_FILE && !n.starts_with('.') && path.is_file();
-        if let Some(name) = name.filter(visible) {
-            sums.insert(name, file_digest(&path)?);
-        }
-    }
-    let path = dir.join(CHECKSUM_FILE);
-    let json = serde_json::to_string_pretty(&sums).map_err(|source| CheckpointError::Json {
-        path: path.clone(),
-        source,
-    })?;
-    std::fs::write(&path, json).map_err(io(&path))
-}
-
-/// Check `path` against the checksum its directory recorded for it, if any.
-///
-/// # Errors
-/// [`CheckpointError::Corrupt`] on a mismatch; I/O and JSON errors reading either file.
-pub fn verify_file(path: &Path) -> Result<(), CheckpointError> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Ok(());
-    };
-    let sums_path = dir.join(CHECKSUM_FILE);
-    if !sums_path.exists() {
-        return Ok(());
-    }
-    let text = std::fs::read_to_string(&sums_path).map_err(io(&sums_path))?;
-    let sums: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&text).map_err(|source| CheckpointError::Json {
-            path: sums_path.clone(),
-            source,
-        })?;
-    let Some(expected) = sums.get(&*name.to_string_lossy()) else {
-        return Ok(());
-    };
-    let found = file_digest(path)?;
-    if found != *expected {
-        return Err(CheckpointError::Corrupt {
-            path: path.to_path_buf(),
-            expected: expected.clone(),
-            found,
-        });
-    }
-    Ok(())
-}
-
 /// Read the configuration JSON of a checkpoint.
 pub fn load_config<C: DeserializeOwned>(dir: &Path) -> Result<C, CheckpointError> {
     recover_dir(dir)?;
@@ -413,14 +379,24 @@ pub fn weights_digest<M: Module>(module: &M) -> String {
     hex(&v.0.finalize())
 }
 
-/// SHA-256 (hex) of a file's bytes.
-pub fn file_digest(path: &Path) -> Result<String, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(io(path))?;
-    Ok(hex(&Sha256::digest(&bytes)))
+/// Record the SHA-256 of every visible file in `dir` in [`CHECKSUM_FILE`]
+/// ([`crate::checksum::write_checksums`] with a checkpoint error).
+pub fn write_checksums(dir: &Path) -> Result<(), CheckpointError> {
+    Ok(crate::checksum::write_checksums(dir)?)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Check `path` against the checksum its directory recorded for it, if any
+/// ([`crate::checksum::verify_file`] with a checkpoint error).
+///
+/// # Errors
+/// [`CheckpointError::Corrupt`] on a mismatch; I/O and JSON errors reading either file.
+pub fn verify_file(path: &Path) -> Result<(), CheckpointError> {
+    Ok(crate::checksum::verify_file(path)?)
+}
+
+/// SHA-256 (hex) of a file's bytes.
+pub fn file_digest(path: &Path) -> Result<String, CheckpointError> {
+    Ok(crate::checksum::file_digest(path)?)
 }
 
 /// Path of the tokenizer vocabulary inside a checkpoint directory.

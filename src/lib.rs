@@ -4,6 +4,8 @@
 //! Rewarded Soups, RiC) on Burn, over any backend chosen at compile time.
 //!
 //! Floors, top to bottom; code on a floor uses only the floors below it (docs/architecture.md):
+//! - `cli` (feature `cli`, default): the comparison's command line — run flags, presets, rank
+//!   and device start-up — for programs built on the library;
 //! - [`experiment`]: the comparison API (strategies × seeds under equal budgets, evaluation,
 //!   checkpoints, resume, the report);
 //! - [`strategy`]: IterativeRS, MORLHF, Rewarded Soups and RiC behind one [`strategy::Strategy`]
@@ -12,7 +14,8 @@
 //! - [`train`]: supervised causal-LM training (pretraining / SFT); [`reward`]: named,
 //!   weighted, transformed and normalised rewards; [`eval`]: metrics and reports;
 //! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder;
-//! - [`tokenizer`], [`data`], [`checkpoint`], [`device`], [`distributed`] (how ranks talk):
+//! - [`tokenizer`], [`data`], [`checksum`], [`checkpoint`], [`device`], [`distributed`] (how
+//!   ranks talk):
 //!   the ground floor; [`assets`]: where
 //!   the shipped checkpoints (policies, reward models) are found on disk. Beside them, a private
 //!   `host` module holds the CPU-only speed code (GELU kernels, decoding steps, in-place merge)
@@ -23,6 +26,9 @@
 
 pub mod assets;
 pub mod checkpoint;
+pub mod checksum;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod data;
 pub mod device;
 pub mod distributed;

@@ -13,7 +13,7 @@ use multireward::distributed::{Communicator, InProcess};
 use multireward::policy::Gpt;
 use multireward::reward::{FnReward, Normalizer, RewardSet, Sample};
 use multireward::strategy::{
-    Collected, Learner, MergeWeights, PpoLearner, RunOptions, RunOutput, SelectionScore,
+    Collected, Collector, Learner, MergeWeights, PpoLearner, RunOptions, RunOutput, SelectionScore,
     StepContext, StepRecord, StepReport, Strategy, StrategyError, selection_grid_3,
 };
 use multireward::tasks::molecules::SmilesTokenizer;
@@ -53,20 +53,6 @@ impl Learner<Gpt> for Counting<'_> {
     fn state(&self) -> serde_json::Value {
         self.inner.state()
     }
-    fn prompts(&self) -> Vec<Vec<u32>> {
-        self.inner.prompts()
-    }
-    fn collect(
-        &mut self,
-        policy: &Gpt,
-        rows: &[Vec<u32>],
-        prompt_of: &[usize],
-        seed: u64,
-        vocab_limit: Option<usize>,
-    ) -> Result<Collected, StrategyError> {
-        self.inner
-            .collect(policy, rows, prompt_of, seed, vocab_limit)
-    }
     fn step(
         &mut self,
         policy: Gpt,
@@ -87,6 +73,23 @@ impl Learner<Gpt> for Counting<'_> {
     ) -> Result<(Gpt, StepReport), StrategyError> {
         self.steps += 1;
         self.inner.step_shared(policy, optim, weights, ctx, comm)
+    }
+}
+
+impl Collector<Gpt> for Counting<'_> {
+    fn prompts(&self) -> Vec<Vec<u32>> {
+        self.inner.prompts()
+    }
+    fn collect(
+        &mut self,
+        policy: &Gpt,
+        rows: &[Vec<u32>],
+        prompt_of: &[usize],
+        seed: u64,
+        vocab_limit: Option<usize>,
+    ) -> Result<Collected, StrategyError> {
+        self.inner
+            .collect(policy, rows, prompt_of, seed, vocab_limit)
     }
 }
 
@@ -149,7 +152,7 @@ fn assert_same_run(expected: &RunOutput<Gpt>, got: &RunOutput<Gpt>, what: &str) 
     for (i, (a, b)) in expected.experts.iter().zip(&got.experts).enumerate() {
         assert_eq!(params(a), params(b), "{what}: expert {i} differs");
     }
-    assert_eq!(expected.budget, got.budget, "{what}: budget");
+    assert_eq!(expected.spent, got.spent, "{what}: compute spent");
     let key = |o: &RunOutput<Gpt>| {
         let mut k: Vec<_> = o
             .log

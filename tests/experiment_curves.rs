@@ -6,7 +6,7 @@ mod common;
 
 use multireward::device::default_device;
 use multireward::experiment::{
-    Accounting, Budget, Comparison, ComparisonConfig, StrategyKind, Task,
+    Accounting, Budget, Comparison, ComparisonConfig, JsonLines, StrategyKind, Task,
 };
 use multireward::reward::{FnReward, RewardSet, Sample};
 use multireward::tasks::molecules::SmilesTokenizer;
@@ -161,9 +161,11 @@ fn compare_lr(dir: &Path, lr: f64, candidates: Vec<f64>, resume: bool) -> serde_
         .with_strategies(vec![StrategyKind::Morlhf, StrategyKind::RewardedSoups])
         .with_lr(lr)
         .with_lr_candidates(candidates);
+    let events = JsonLines::create(&dir.with_extension("jsonl")).unwrap();
     Comparison::new(task, config)
         .unwrap()
         .with_progress(false)
+        .with_observer(events)
         .with_resume(resume)
         .run(dir)
         .unwrap();
@@ -180,6 +182,25 @@ fn learning_rates_are_chosen_on_the_training_rewards_and_used() {
         .unwrap()
         .clone();
     assert_eq!(trials.len(), 4, "2 strategies × 2 candidates: {trials:?}");
+    // The metrics file: every trial, every learner step of the evaluated runs (4 MORLHF + 2 × 2
+    // Rewarded Soups; the tuning runs report none), every evaluation, the end.
+    let events = std::fs::read_to_string(dir.with_extension("jsonl")).unwrap();
+    let count = |event: &str| {
+        let kind = |line: &&str| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["event"] == event
+        };
+        events.lines().filter(kind).count()
+    };
+    assert_eq!(
+        [
+            count("lr_trial"),
+            count("step"),
+            count("evaluated"),
+            count("finished")
+        ],
+        [4, 8, 3, 1],
+        "{events}"
+    );
     for name in ["MORLHF", "Rewarded Soups"] {
         let mine: Vec<&serde_json::Value> =
             trials.iter().filter(|t| t["strategy"] == name).collect();
@@ -220,6 +241,7 @@ fn learning_rates_are_chosen_on_the_training_rewards_and_used() {
     );
     assert_eq!(morlhf(&dir), chosen_scores);
     for d in [dir, plain_dir] {
+        std::fs::remove_file(d.with_extension("jsonl")).unwrap();
         std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -62,7 +62,7 @@ fn through_and_resumed(
     )
     .unwrap();
     assert!(resumed.completed);
-    assert_eq!(resumed.budget, full.budget, "{}", strategy.name());
+    assert_eq!(resumed.spent, full.spent, "{}", strategy.name());
     assert_eq!(
         serde_json::to_string(&resumed.log).unwrap(),
         serde_json::to_string(&full.log).unwrap(),

@@ -68,7 +68,7 @@ fn ric_follows_its_conditioning() {
         vec![7 + 2, 7 + 3 + 2],
         "top bins of both objectives"
     );
-    assert_eq!(out.budget.samples, 512 + 128);
+    assert_eq!(out.spent.samples, 512 + 128);
     let policy = out.policy.valid();
     let nitrogen = |cond: [u32; 2]| {
         let cfg = SamplingConfig {

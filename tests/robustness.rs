@@ -19,8 +19,8 @@ use multireward::policy::{
 };
 use multireward::reward::{FnReward, Normalizer, RewardError, RewardSet, Sample};
 use multireward::strategy::{
-    Learner, RunOptions, RunState, STATE_FILE, StepContext, StepReport, Strategy, StrategyError,
-    soup_front,
+    Collected, Collector, Learner, RunOptions, RunState, STATE_FILE, StepContext, StepReport,
+    Strategy, StrategyError, soup_front,
 };
 use multireward::tasks::dna::DnaTokenizer;
 use multireward::tasks::molecules::SmilesTokenizer;
@@ -484,6 +484,23 @@ impl Learner<Gpt> for Idle {
     }
 }
 
+/// Samples nothing: every row gets an empty response scoring 0 on every objective.
+impl Collector<Gpt> for Idle {
+    fn collect(
+        &mut self,
+        _: &Gpt,
+        rows: &[Vec<u32>],
+        _: &[usize],
+        _: u64,
+        _: Option<usize>,
+    ) -> Result<Collected, StrategyError> {
+        Ok(Collected {
+            responses: vec![Vec::new(); rows.len()],
+            values: vec![vec![0.0; self.0.len()]; rows.len()],
+        })
+    }
+}
+
 /// An IterativeRS run (T = 4, m = 2, M = 2 of 3) stopped after its first merge round, its
 /// checkpoint in the returned directory.
 fn stopped_run(name: &str) -> (PathBuf, Gpt) {
@@ -553,10 +570,10 @@ fn resume_refuses_states_that_do_not_fit_the_run() {
     let e = resume_error(&dir, &reference, vec![1.0, 2.0, 1.0]);
     assert!(e.contains("preferences"), "{e}");
     // A budget that disagrees with the log.
-    edit_state(&dir, |s| s["budget"]["iterations"] = 99.into());
+    edit_state(&dir, |s| s["spent"]["iterations"] = 99.into());
     let e = resume_error(&dir, &reference, vec![1.0; 3]);
     assert!(e.contains("99 learner steps in the budget"), "{e}");
-    edit_state(&dir, |s| s["budget"]["iterations"] = 4.into());
+    edit_state(&dir, |s| s["spent"]["iterations"] = 4.into());
     // Restored, the state resumes to the end.
     let out = Strategy::resume(
         &dir,
@@ -565,7 +582,7 @@ fn resume_refuses_states_that_do_not_fit_the_run() {
         &Default::default(),
     )
     .unwrap();
-    assert!(out.completed && out.budget.iterations == 8);
+    assert!(out.completed && out.spent.iterations == 8);
 }
 
 #[test]

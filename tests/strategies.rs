@@ -13,7 +13,8 @@ use multireward::merge::{Linear, Merger};
 use multireward::policy::{Gpt, Policy, Sequences};
 use multireward::strategy::selection_grid_3;
 use multireward::strategy::{
-    Learner, MergeWeights, SelectionScore, StepContext, StepReport, Strategy, StrategyError,
+    Collected, Collector, Learner, MergeWeights, SelectionScore, StepContext, StepReport, Strategy,
+    StrategyError,
 };
 use multireward::tokenizer::BOS;
 
@@ -56,29 +57,6 @@ impl Learner<Gpt> for ExactGradient {
     fn optimizer(&self) -> ModuleOptimizer {
         SgdConfig::new().init()
     }
-    /// One "sample": the exact objective values Σ_y p(y) R_i(y).
-    fn evaluate(
-        &mut self,
-        policy: &Gpt,
-        _samples: usize,
-        _seed: u64,
-    ) -> Result<Vec<Vec<f64>>, StrategyError> {
-        let p: Vec<f32> = policy
-            .valid()
-            .score(&self.seqs, 1.0)?
-            .log_probs
-            .sum_dim(1)
-            .exp()
-            .into_data()
-            .iter::<f32>()
-            .collect();
-        Ok(vec![
-            self.rewards
-                .iter()
-                .map(|r| r.iter().zip(&p).map(|(a, b)| (a * b) as f64).sum())
-                .collect(),
-        ])
-    }
     fn step(
         &mut self,
         policy: Gpt,
@@ -108,6 +86,44 @@ impl Learner<Gpt> for ExactGradient {
                 ..Default::default()
             },
         ))
+    }
+}
+
+impl ExactGradient {
+    /// The exact objective values Σ_y p(y) R_i(y) of `policy`.
+    fn exact(&self, policy: &Gpt) -> Result<Vec<f64>, StrategyError> {
+        let p: Vec<f32> = policy
+            .valid()
+            .score(&self.seqs, 1.0)?
+            .log_probs
+            .sum_dim(1)
+            .exp()
+            .into_data()
+            .iter::<f32>()
+            .collect();
+        Ok(self
+            .rewards
+            .iter()
+            .map(|r| r.iter().zip(&p).map(|(a, b)| (a * b) as f64).sum())
+            .collect())
+    }
+}
+
+/// No sampling: every row scores the exact objective values (its response is empty).
+impl Collector<Gpt> for ExactGradient {
+    fn collect(
+        &mut self,
+        policy: &Gpt,
+        rows: &[Vec<u32>],
+        _prompt_of: &[usize],
+        _seed: u64,
+        _vocab_limit: Option<usize>,
+    ) -> Result<Collected, StrategyError> {
+        let values = self.exact(policy)?;
+        Ok(Collected {
+            responses: vec![Vec::new(); rows.len()],
+            values: vec![values; rows.len()],
+        })
     }
 }
 
@@ -150,10 +166,10 @@ fn budgets_are_reported() {
     let mut learner = ExactGradient::new(&device);
     let s = Strategy::iterative_rs(4, 2, 2);
     let out = s.run(&reference, &mut learner, 3).unwrap();
-    assert_eq!(out.budget.iterations, s.iterations(3));
-    assert_eq!(out.budget.iterations, 8);
-    assert_eq!(out.budget.samples, 72);
-    assert_eq!(out.budget.merges, 2);
+    assert_eq!(out.spent.iterations, s.iterations(3));
+    assert_eq!(out.spent.iterations, 8);
+    assert_eq!(out.spent.samples, 72);
+    assert_eq!(out.spent.merges, 2);
     assert_eq!(out.experts.len(), 3);
     assert_eq!(out.log.len(), 8);
     // Two objectives per block: each logged step names an active expert.

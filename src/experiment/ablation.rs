@@ -2,7 +2,7 @@
 //! the MORLHF and Rewarded Soups levels of the same comparison, as `ablation_m.png` and a
 //! Markdown table (oracle average reward, mean ± std over seeds).
 
-use super::ExperimentError;
+use super::error::ExperimentError;
 use crate::eval::MeanStd;
 use crate::eval::curves::{Labels, Level, Point, Series, write_line_plot};
 use crate::strategy::Strategy;

@@ -3,11 +3,11 @@
 //! area under each curve up to the KL every strategy reaches — comparing strategies at equal
 //! drift from the pretrained policy, the standard way RLHF methods are compared.
 
-use super::ExperimentError;
+use super::error::ExperimentError;
 use crate::eval::MeanStd;
 use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
 use crate::eval::write_atomic;
-use crate::strategy::Strategy;
+use crate::strategy::{Spent, Strategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,6 +35,26 @@ pub struct CurvePoint {
 }
 
 impl CurvePoint {
+    /// The point of an evaluation of strategy `name` (seed `seed`) after spending `spent`:
+    /// its oracle `scores` and `metrics` (with the KL).
+    pub fn of(
+        name: &str,
+        seed: Option<u64>,
+        spent: &Spent,
+        scores: &[Vec<f64>],
+        metrics: &serde_json::Value,
+    ) -> Self {
+        let per_objective = crate::eval::metrics::objective_stats(scores).unwrap_or_default();
+        Self {
+            strategy: name.into(),
+            seed,
+            iterations: spent.iterations,
+            samples: spent.samples,
+            kl: metrics["kl"].as_f64().unwrap_or(f64::NAN),
+            means: per_objective.iter().map(|s| s.mean).collect(),
+        }
+    }
+
     /// Mean over objectives of the oracle means.
     pub fn avg(&self) -> f64 {
         self.means.iter().sum::<f64>() / self.means.len().max(1) as f64

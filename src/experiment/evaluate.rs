@@ -1,9 +1,10 @@
 //! Evaluation of one policy: samples at the training sampling settings, decoded, scored by the
-//! evaluation oracles, and their KL to the reference.
+//! evaluation oracles, and their KL to the reference ([`sample_and_score`]).
 
-use crate::policy::{Policy, PolicyError, Prompts, SamplingConfig};
-use crate::reward::{RewardError, RewardSet, Sample};
-use crate::rl::{RlError, kl_to_reference};
+use super::error::EvaluateError;
+use crate::policy::{Policy, Prompts, SamplingConfig};
+use crate::reward::{RewardSet, Sample};
+use crate::rl::kl_to_reference;
 use crate::tokenizer::Tokenizer;
 
 /// Samples of one policy, their oracle scores and their KL to the reference.
@@ -34,20 +35,6 @@ impl Scored {
             })
             .collect()
     }
-}
-
-/// Why an evaluation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EvaluateError {
-    /// Sampling failed.
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    /// Measuring the KL failed.
-    #[error(transparent)]
-    Rl(#[from] RlError),
-    /// An oracle failed.
-    #[error(transparent)]
-    Reward(#[from] RewardError),
 }
 
 /// Sample `n` responses from `policy`, cycling over `prompts` with the `condition` tokens

@@ -1,7 +1,8 @@
 //! Learning rates chosen per strategy on the training rewards (`--select-lr`): each RL
 //! strategy is trained once per candidate on a tuning seed, its final policy is scored by the
 //! training reward set (never the evaluation oracles), and the best candidate becomes the
-//! strategy's learning rate for the evaluated seeds.
+//! strategy's learning rate for the evaluated seeds. Here: the trials ([`Trial`]), how they
+//! are scored and chosen, and the report's section; the tuning runs are `tuning.rs`.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,93 +1,57 @@
-//! Comparisons of strategies as a library feature: a task (reference policy, tokenizer,
+//! Comparisons of strategies as a library feature: a [`Task`] (reference policy, tokenizer,
 //! training rewards, evaluation oracles, prompts) and a [`ComparisonConfig`] (equal
 //! [`Budget`]s, [`EvalPlan`], strategies, seeds, optimiser) make a [`Comparison`], which trains
 //! every strategy × seed with checkpoints, evaluates each final policy and writes the report
-//! as results arrive. A killed comparison continues with [`Comparison::with_resume`] and
-//! ends with the same `results.json`, byte for byte.
+//! as results arrive, telling its [`Observer`]s as it goes (it prints nothing itself). A
+//! killed comparison continues with [`Comparison::with_resume`] and ends with the same
+//! `results.json`, byte for byte.
+//!
+//! Rooms, each one idea, taking plain values: `budget` and `config` (the settings), `validate` (their
+//! checks, errors naming fields), `plan` (one strategy per run under equal budgets), `task`,
+//! `evaluate`, `runner` (one training run from a `RunSpec`), `results_dir` (saved runs,
+//! resume, atomic files), `policies` (the kept policies), `observer`, `report`, `tables`,
+//! `curve`, `ablation`, `lr_selection` (the trials) and `tuning` (their runs), `comparison_report` (the whole report), `ranks` (rank
+//! 0 decides), `schedule` (the runs one after the other) and `comparison` (the API).
 //!
 //! Floors: this module uses [`crate::strategy`] (the runs), [`crate::eval`] (metrics, tables,
-//! plots) and [`crate::policy`]; the domain examples and users' own tasks sit above it.
+//! plots) and [`crate::policy`]; the domain examples, users' own tasks and the command line
+//! (`multireward::cli`) sit above it.
 
 mod ablation;
+mod budget;
 mod comparison;
+mod comparison_report;
 mod config;
 mod curve;
+mod error;
 mod evaluate;
 mod lr_selection;
+mod observer;
+mod plan;
+mod policies;
+mod ranks;
 mod report;
+mod results_dir;
+mod runner;
+mod schedule;
+mod tables;
+mod task;
+mod tuning;
+mod validate;
 
-pub use comparison::{
-    CHECKPOINTS_DIR, Comparison, Describe, ExtraMarkdown, Outcome, POLICIES_DIR, RUNS_DIR,
-    SavedPolicy, TIMINGS_FILE, Task,
-};
+pub use budget::{Accounting, Budget, EvalPlan};
+pub use comparison::{Comparison, Outcome};
 pub use config::{
-    Accounting, AdamAtMerge, Budget, ComparisonConfig, EstimatorKind, EvalPlan, RicSettings,
-    SavePolicies, StrategyKind,
+    AdamAtMerge, ComparisonConfig, EstimatorKind, RicSettings, SavePolicies, StrategyKind,
 };
 pub use curve::CurvePoint;
-pub use evaluate::{EvaluateError, Scored, means, sample_and_score};
+pub use error::{EvaluateError, ExperimentError};
+pub use evaluate::{Scored, means, sample_and_score};
 pub use lr_selection::Trial as LrTrial;
-pub use report::{
-    Cell, PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, decimals, metrics_table, percent,
-    step_rows, write_report,
-};
-
-use crate::eval::EvalError;
-use crate::strategy::StrategyError;
-use std::path::PathBuf;
-use thiserror::Error;
-
-/// Why a comparison could not be set up, run or reported. Displayed as sentences; settings
-/// are named by their command-line flags (the examples' flags are the config fields'
-/// names in kebab case).
-#[derive(Debug, Error)]
-pub enum ExperimentError {
-    /// A setting is out of range; nothing was trained.
-    #[error("--{flag} {message}")]
-    Setting {
-        /// The setting's command-line flag, without dashes.
-        flag: &'static str,
-        /// What is wrong, as the rest of a sentence.
-        message: String,
-    },
-    /// The task's parts do not fit together (or a resumed directory does not fit the task).
-    #[error("{0}")]
-    Task(String),
-    /// A run failed; the finished runs' report and this run's last checkpoint are on disk.
-    #[error(
-        "{strategy} (seed {seed}) failed: {source}. The finished runs' results are kept; the \
-         last checkpoint is in {}; rerun with --resume to continue",
-        checkpoint.display()
-    )]
-    Run {
-        /// The strategy's name.
-        strategy: &'static str,
-        /// The seed.
-        seed: u64,
-        /// The run's checkpoint directory.
-        checkpoint: PathBuf,
-        /// What went wrong.
-        source: Box<StrategyError>,
-    },
-    /// Evaluating a policy failed.
-    #[error("evaluation: {0}")]
-    Evaluate(#[from] EvaluateError),
-    /// Writing the report failed.
-    #[error("report: {0}")]
-    Report(#[from] EvalError),
-    /// A file in the results directory could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The path involved.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-}
-
-impl ExperimentError {
-    /// A [`ExperimentError::Setting`] for `flag`.
-    pub fn setting(flag: &'static str, message: String) -> Self {
-        Self::Setting { flag, message }
-    }
-}
+pub use observer::{Console, Evaluation, JsonLines, Observer, RunId};
+pub use plan::labels;
+pub use policies::SavedPolicy;
+pub use report::{PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, step_rows, write_report};
+pub use results_dir::{CHECKPOINTS_DIR, POLICIES_DIR, RUNS_DIR, TIMINGS_FILE};
+pub use tables::{Cell, decimals, metrics_table, percent};
+pub use task::{Describe, ExtraMarkdown, Task};

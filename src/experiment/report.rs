@@ -5,7 +5,7 @@
 use crate::eval::metrics::pareto_front;
 use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
 use crate::eval::{EvalError, Summary, plot::write_pairwise_scatter};
-use crate::strategy::{Budget, StepRecord};
+use crate::strategy::{Spent, StepRecord};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -23,8 +23,9 @@ pub struct StrategyResult {
     pub scores: Vec<Vec<f64>>,
     /// The training log.
     pub log: Vec<StepRecord>,
-    /// Compute spent.
-    pub budget: Budget,
+    /// Compute spent (`budget` in the JSON files).
+    #[serde(rename = "budget")]
+    pub spent: Spent,
 }
 
 /// Paths of the files written.
@@ -60,7 +61,7 @@ pub fn write_report<S: AsRef<str>>(
     let mut metadata = metadata;
     let budgets: Vec<Value> = results
         .iter()
-        .map(|r| json!({ "strategy": r.name, "budget": r.budget }))
+        .map(|r| json!({ "strategy": r.name, "budget": r.spent }))
         .collect();
     // Pareto front of the strategies themselves, on their per-objective means (averaged over
     // seeds).
@@ -153,55 +154,6 @@ fn rename(from: &Path, to: &Path) -> Result<(), EvalError> {
     })
 }
 
-/// A cell of [`metrics_table`]: the text shown for one evaluation's metrics object.
-pub type Cell = fn(&Value) -> String;
-
-/// Markdown table of evaluation rows as [`Task::with_markdown`](super::Task::with_markdown)
-/// gets them (`{"strategy", "seed", "metrics"}`): Policy, Seed (`–` for the pretrained
-/// policy), one column per `(header, cell)` computed from the row's `metrics`, and the KL (two
-/// decimals) under `kl_header`.
-///
-/// ```
-/// use multireward::experiment::{metrics_table, percent};
-/// let rows = [serde_json::json!({"strategy": "MORLHF", "seed": 0,
-///     "metrics": {"validity": 0.95, "kl": 5.9}})];
-/// let md = metrics_table(&rows, &[("Validity", |m| percent(&m["validity"]))], "KL");
-/// assert_eq!(md.lines().nth(2), Some("| MORLHF | 0 | 95.0 % | 5.90 |"));
-/// ```
-pub fn metrics_table(rows: &[Value], columns: &[(&str, Cell)], kl_header: &str) -> String {
-    let mut md = String::from("| Policy | Seed |");
-    for (header, _) in columns {
-        md.push_str(&format!(" {header} |"));
-    }
-    md.push_str(&format!(
-        " {kl_header} |\n|{}\n",
-        "---|".repeat(columns.len() + 3)
-    ));
-    for r in rows {
-        let seed = r["seed"].as_u64().map_or("–".into(), |s| s.to_string());
-        md.push_str(&format!(
-            "| {} | {seed} |",
-            r["strategy"].as_str().unwrap_or_default()
-        ));
-        for (_, cell) in columns {
-            md.push_str(&format!(" {} |", cell(&r["metrics"])));
-        }
-        md.push_str(&format!(" {} |\n", decimals(&r["metrics"]["kl"], 2)));
-    }
-    md
-}
-
-/// A fraction as a percentage with one decimal (`"95.0 %"`), `n/a` if not a number.
-pub fn percent(v: &Value) -> String {
-    v.as_f64()
-        .map_or("n/a".into(), |x| format!("{:.1} %", 100.0 * x))
-}
-
-/// A number with `d` decimals, `n/a` if not a number.
-pub fn decimals(v: &Value, d: usize) -> String {
-    v.as_f64().map_or("n/a".into(), |x| format!("{x:.d$}"))
-}
-
 /// Strategy names in order of first appearance (results sharing a name are seeds).
 fn strategy_names(results: &[StrategyResult]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
@@ -272,7 +224,7 @@ mod tests {
                 name: "MORLHF".into(),
                 scores: vec![vec![0.1, 0.9], vec![0.4, 0.5], vec![0.3, 0.2]],
                 log: vec![record(1, None), record(2, None)],
-                budget: Budget {
+                spent: Spent {
                     iterations: 2,
                     samples: 16,
                     updates: 8,
@@ -283,7 +235,7 @@ mod tests {
                 name: "IterativeRS".into(),
                 scores: vec![vec![0.6, 0.7], vec![0.5, 0.4]],
                 log: vec![record(1, Some(0)), record(1, Some(1))],
-                budget: Budget::default(),
+                spent: Spent::default(),
             },
         ];
         let (summaries, files) = write_report(
@@ -328,7 +280,7 @@ mod tests {
             name: name.into(),
             scores,
             log: Vec::new(),
-            budget: Budget::default(),
+            spent: Spent::default(),
         };
         // A's seeds average (0.5, 0): B (0.6, 0) dominates it, although A's first seed alone
         // would dominate B.

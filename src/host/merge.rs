@@ -3,14 +3,14 @@
 //! ops, [`crate::merge::Linear::merge`], make about three times the memory traffic). The
 //! products and sums run in the order of the borrowed merge, so both agree to the bit.
 
-use crate::merge::MergeError;
 use burn::module::{Module, ModuleMapper, Param};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DataError, Tensor, TensorData};
 use rayon::prelude::*;
 
 /// `Σ w_k θ_k` of `models` (f32 parameters on the host backend; weights checked by the
-/// caller), written into the first model's buffers when nothing else holds them.
-pub(crate) fn linear_in_place<M: Module>(models: Vec<M>, weights: &[f64]) -> Result<M, MergeError> {
+/// caller), written into the first model's buffers when nothing else holds them. Fails only
+/// when a parameter's host buffer cannot be read or written as f32.
+pub(crate) fn linear_in_place<M: Module>(models: Vec<M>, weights: &[f64]) -> Result<M, DataError> {
     let mut taken: Vec<(M, Vec<TensorData>)> = models.into_iter().map(take).collect();
     let (first, rest) = taken.split_at_mut(1);
     let sources: Vec<&Vec<TensorData>> = rest.iter().map(|(_, d)| d).collect();
@@ -19,15 +19,12 @@ pub(crate) fn linear_in_place<M: Module>(models: Vec<M>, weights: &[f64]) -> Res
         .1
         .par_iter_mut()
         .enumerate()
-        .try_for_each(|(p, acc)| {
+        .try_for_each(|(p, acc)| -> Result<(), DataError> {
             let inputs = sources
                 .iter()
                 .map(|d| d[p].as_slice::<f32>())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| MergeError::Data(e.to_string()))?;
-            let acc = acc
-                .as_mut_slice::<f32>()
-                .map_err(|e| MergeError::Data(e.to_string()))?;
+                .collect::<Result<Vec<_>, _>>()?;
+            let acc = acc.as_mut_slice::<f32>()?;
             accumulate(acc, &inputs, &w);
             Ok(())
         })?;

@@ -2,10 +2,15 @@
 //! baseline estimator, and the host-side advantage maths.
 
 pub mod advantages;
+mod config;
+mod kl;
 mod ppo;
+mod shared;
 
 pub use advantages::{GroupBaseline, KlEstimator};
-pub use ppo::{Estimator, Ppo, PpoConfig, PpoStats, kl_to_reference, select_rows};
+pub use config::{Estimator, PpoConfig, PpoStats};
+pub use kl::{kl_to_reference, select_rows};
+pub use ppo::Ppo;
 
 use crate::policy::PolicyError;
 use thiserror::Error;

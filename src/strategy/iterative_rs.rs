@@ -2,13 +2,20 @@
 //! steps the `M` experts trained in the block are merged (weights renormalised over them, eq. 9)
 //! and the next block's `M` experts restart from the merge; all `N` are merged at the end.
 //!
-//! [`run`] is the algorithm; [`Books`] keeps the budget, the log, the checks and the
-//! checkpoints, and [`merge_block`] is one merge round.
+//! [`run`] is the algorithm; [`Books`] keeps the compute spent, the log, the checks and the
+//! checkpoints, [`merge_block`] is one merge round and [`active_set`] draws a block's
+//! objectives.
 
+use super::books::Books;
+use super::error::StrategyError;
+use super::learner::Collector;
 use super::merging::Merging;
-use super::progress::{Books, Progress, restart};
-use super::{Learner, RunOutput, StrategyError, active_set};
+use super::output::RunOutput;
+use super::progress::{Progress, restart};
 use crate::policy::Policy;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::index::sample;
 
 /// The fixed settings of an IterativeRS run.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +55,7 @@ impl Plan<'_> {
 }
 
 /// Continue `run` to step T (or to an early stop of the run's options).
-pub(super) fn run<P: Policy, L: Learner<P>>(
+pub(super) fn run<P: Policy, L: Collector<P>>(
     learner: &mut L,
     plan: Plan<'_>,
     mut run: Progress<P>,
@@ -80,7 +87,7 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     books.gather(&mut run, &all, learner)?;
     let seed = plan.selection_seed(None);
     let policy = (plan.merging).merge(&run.experts, &all, books.reference(), learner, seed)?;
-    run.budget.merges += 1;
+    run.spent.merges += 1;
     Ok(RunOutput::finished(policy, run))
 }
 
@@ -88,7 +95,7 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
 /// and their experts restart from θ with fresh optimisers (or their own, with
 /// `keep_optimizer`). When every merged expert restarts
 /// (M = N, the paper's default), the merge takes their buffers.
-fn merge_block<P: Policy, L: Learner<P>>(
+fn merge_block<P: Policy, L: Collector<P>>(
     plan: &Plan<'_>,
     run: &mut Progress<P>,
     learner: &mut L,
@@ -107,7 +114,7 @@ fn merge_block<P: Policy, L: Learner<P>>(
     } else {
         (plan.merging).merge(&run.experts, &members, reference, learner, seed)?
     };
-    run.budget.merges += 1;
+    run.spent.merges += 1;
     run.round += 1;
     run.current = next;
     for &i in &run.current {
@@ -119,4 +126,32 @@ fn merge_block<P: Policy, L: Learner<P>>(
     }
     run.merged = Some(merged);
     Ok(())
+}
+
+/// The objectives active in merge round `round` (M of N, sampled without replacement, seeded).
+pub fn active_set(n: usize, m: usize, seed: u64, round: usize) -> Vec<usize> {
+    if m >= n {
+        return (0..n).collect();
+    }
+    let mut rng = StdRng::seed_from_u64(seed ^ (round as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+    let mut picked = sample(&mut rng, n, m).into_vec();
+    picked.sort_unstable();
+    picked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_sets_are_seeded_subsets() {
+        let a = active_set(5, 2, 7, 3);
+        assert_eq!(a, active_set(5, 2, 7, 3));
+        assert_eq!(a.len(), 2);
+        assert!(a[0] < a[1] && a[1] < 5);
+        assert_eq!(active_set(3, 3, 1, 0), vec![0, 1, 2]);
+        let distinct: std::collections::HashSet<Vec<usize>> =
+            (0..20).map(|r| active_set(4, 2, 1, r)).collect();
+        assert!(distinct.len() > 1);
+    }
 }

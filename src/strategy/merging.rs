@@ -1,41 +1,14 @@
-//! How strategies merge: the merge coefficients ([`MergeWeights`], eq. 9 or the reference
-//! code's candidate selection), the shared merge step ([`Merging`]), and Rewarded Soups' λ
-//! sweep over the simplex ([`soup_front`], [`simplex_grid`]).
+//! How strategies merge: the shared merge step ([`Merging`]: the coefficients of
+//! [`MergeWeights`], eq. 9 or the reference code's candidate selection, and the merge method),
+//! and Rewarded Soups' λ sweep over the simplex ([`soup_front`], [`simplex_grid`]).
 
+use super::error::StrategyError;
+use super::learner::Collector;
+use super::progress::Expert;
 use super::ranks::Ranks;
-use super::{Expert, Learner, StrategyError};
+use super::settings::{MergeWeights, SelectionScore};
 use crate::merge::{MergeMethod, Merger, check_architectures, renormalised};
 use crate::policy::Policy;
-
-/// How merge coefficients are chosen.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum MergeWeights {
-    /// Eq. 9: the preference weights renormalised over the merged experts (uniform
-    /// preferences give 1/M) — the reference code's QM9 setting.
-    #[default]
-    Preferences,
-    /// The reference code's "selection": merge with each candidate (one weight per merged
-    /// expert, convex), sample `samples` responses from each merged policy, and keep the
-    /// candidate with the best score.
-    Select {
-        /// Candidate weight vectors, e.g. [`selection_grid_3`].
-        candidates: Vec<Vec<f64>>,
-        /// Samples drawn to score each candidate.
-        samples: usize,
-        /// How samples are scored.
-        score: SelectionScore,
-    },
-}
-
-/// Score of a merge candidate from its samples' objective values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum SelectionScore {
-    /// Mean over samples and objectives (the reference code's text task).
-    #[default]
-    Mean,
-    /// Mean over the Pareto-efficient samples only (the reference code's DNA task).
-    ParetoMean,
-}
 
 /// How a strategy merges experts: the coefficients ([`MergeWeights`]) and the method
 /// ([`MergeMethod`]), both from the strategy's settings, and the run's ranks (rank 0 scores
@@ -51,7 +24,7 @@ impl Merging<'_> {
     /// Merge `members` of `experts` (fine-tuned from `reference`), in training mode. With
     /// [`MergeWeights::Select`] each candidate's merge is sampled through `learner` with
     /// `seed`.
-    pub fn merge<P: Policy, L: Learner<P>>(
+    pub fn merge<P: Policy, L: Collector<P>>(
         &self,
         experts: &[Expert<P>],
         members: &[usize],
@@ -70,7 +43,7 @@ impl Merging<'_> {
     /// [`Merging::merge`] of experts about to restart from the result: their policies are
     /// taken out (the reference holds their places), so the merge may reuse their buffers
     /// ([`Merger::merge_owned`]; in place on the CPU backend). The same result to the bit.
-    pub fn merge_taking<P: Policy, L: Learner<P>>(
+    pub fn merge_taking<P: Policy, L: Collector<P>>(
         &self,
         experts: &mut [Expert<P>],
         members: &[usize],
@@ -89,7 +62,7 @@ impl Merging<'_> {
 
     /// The coefficients of merging `members`: eq. 9, or the best-scoring candidate; first,
     /// the members must share the reference's architecture ([`check_architectures`]).
-    fn checked_coefficients<P: Policy, L: Learner<P>>(
+    fn checked_coefficients<P: Policy, L: Collector<P>>(
         &self,
         experts: &[Expert<P>],
         members: &[usize],
@@ -116,7 +89,7 @@ impl Merging<'_> {
     }
 
     /// The candidate of [`MergeWeights::Select`] whose merge of `models` scores best.
-    fn select<P: Policy, L: Learner<P>>(
+    fn select<P: Policy, L: Collector<P>>(
         &self,
         models: &[&P],
         members: usize,

@@ -1,7 +1,10 @@
 //! MORLHF: one policy trained on the preference-weighted sum of the rewards.
 
-use super::progress::{Books, Progress};
-use super::{Learner, RunOutput, StrategyError};
+use super::books::Books;
+use super::error::StrategyError;
+use super::learner::Learner;
+use super::output::RunOutput;
+use super::progress::Progress;
 use crate::merge::renormalised;
 use crate::policy::Policy;
 

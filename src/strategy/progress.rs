@@ -1,55 +1,18 @@
-//! Where a run stands and the bookkeeping every strategy's loop shares: recording a learner
-//! step in the budget and the log, refusing a non-finite step, telling the caller, and writing
-//! checkpoints when they are due (see [`RunOptions`]).
+//! Where a run stands: the experts being trained ([`Expert`]), the merged policy, the counters
+//! and the log ([`Progress`]) — what a checkpoint holds. A strategy's own state (RiC's labelled
+//! data) rides in the generic slot `own`; the shared machinery only saves and restores it.
 
-use super::ranks::Ranks;
-use super::{
-    Budget, Expert, Learner, RunOptions, StepContext, StepRecord, StepReport, Strategy,
-    StrategyError, run_state,
-};
+use super::learner::Learner;
+use super::step::{Spent, StepRecord};
 use crate::policy::Policy;
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
+use burn::optim::ModuleOptimizer;
 
-/// Where a run stands: what a checkpoint holds.
-pub(super) struct Progress<P: Policy> {
-    /// The policies being trained, one per expert (MORLHF: one; RiC: none).
-    pub experts: Vec<Expert<P>>,
-    /// The last merged policy (IterativeRS), or RiC's fine-tuned policy.
-    pub merged: Option<P>,
-    /// Merge rounds completed (RiC: supervised rounds completed).
-    pub round: usize,
-    /// Objectives active in the current block (IterativeRS).
-    pub current: Vec<usize>,
-    /// Steps completed, counted as the strategy's loop counts them.
-    pub done: usize,
-    /// Compute spent so far.
-    pub budget: Budget,
-    /// Every learner step so far.
-    pub log: Vec<StepRecord>,
-    /// RiC's labelled data and conditioning.
-    pub ric: Option<super::ric::RicState>,
-    /// Rewarded Soups trains its experts one step each at a time (`done` counts steps of
-    /// every expert) rather than one expert after the other (`done` counts learner steps):
-    /// the schedule of a distributed run. The experts and the soup are the same either way.
-    pub step_major: bool,
-}
-
-impl<P: Policy> Progress<P> {
-    /// A run at its start with `experts` fresh experts from `reference`.
-    pub fn start<L: Learner<P>>(reference: &P, learner: &L, experts: usize) -> Self {
-        Self {
-            experts: (0..experts).map(|_| restart(reference, learner)).collect(),
-            merged: None,
-            round: 0,
-            current: Vec::new(),
-            done: 0,
-            budget: Budget::default(),
-            log: Vec::new(),
-            ric: None,
-            step_major: false,
-        }
-    }
+/// A policy being trained with its optimiser state.
+pub struct Expert<P: Policy> {
+    /// The (autodiff) policy.
+    pub policy: P,
+    /// Its optimiser.
+    pub optim: ModuleOptimizer,
 }
 
 /// An expert (re)starting from `policy`: a trainable copy and a fresh optimiser (the paper
@@ -61,276 +24,44 @@ pub(super) fn restart<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expe
     }
 }
 
-/// The bookkeeping of one run: which strategy and seed, its reference policy, when the last
-/// checkpoint was written, and (in a distributed run) which experts this rank trains.
-pub(super) struct Books<'o, 'a, P: Policy> {
-    strategy: &'o Strategy,
-    /// The run's ranks.
-    ranks: Ranks<'a>,
-    /// The strategy's experts are placed on the ranks (IterativeRS and Rewarded Soups over
-    /// several ranks); otherwise every rank runs every step.
-    placed: bool,
-    seed: u64,
-    reference: &'o P,
-    options: &'o RunOptions<'a>,
-    /// `budget.iterations` at the last checkpoint (or the start).
-    checkpointed_at: usize,
-    /// The reference's weights digest, computed at the first checkpoint.
-    reference_digest: std::cell::OnceCell<String>,
+/// Where a run stands: what a checkpoint holds. `S` is the strategy's own state (`()` for
+/// the RL strategies), serialised into the checkpoint beside the shared fields.
+pub(super) struct Progress<P: Policy, S = ()> {
+    /// The policies being trained, one per expert (MORLHF: one; RiC: none).
+    pub experts: Vec<Expert<P>>,
+    /// The last merged policy (IterativeRS), or RiC's fine-tuned policy.
+    pub merged: Option<P>,
+    /// Merge rounds completed (RiC: supervised rounds completed).
+    pub round: usize,
+    /// Objectives active in the current block (IterativeRS).
+    pub current: Vec<usize>,
+    /// Steps completed, counted as the strategy's loop counts them.
+    pub done: usize,
+    /// Compute spent so far.
+    pub spent: Spent,
+    /// Every learner step so far.
+    pub log: Vec<StepRecord>,
+    /// Rewarded Soups trains its experts one step each at a time (`done` counts steps of
+    /// every expert) rather than one expert after the other (`done` counts learner steps):
+    /// the schedule of a distributed run. The experts and the soup are the same either way.
+    pub step_major: bool,
+    /// The strategy's own state.
+    pub own: S,
 }
 
-impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
-    /// Bookkeeping of `strategy` (seed `seed`, from `reference`) resuming at `progress`.
-    pub fn new(
-        strategy: &'o Strategy,
-        seed: u64,
-        reference: &'o P,
-        options: &'o RunOptions<'a>,
-        progress: &Progress<P>,
-    ) -> Result<Self, StrategyError> {
-        options.validate()?;
-        let ranks = Ranks::new(options.communicator);
-        let placed = ranks.size() > 1
-            && matches!(
-                strategy,
-                Strategy::IterativeRs { .. } | Strategy::RewardedSoups { .. }
-            );
-        Ok(Self {
-            strategy,
-            ranks,
-            placed,
-            seed,
-            reference,
-            options,
-            checkpointed_at: progress.budget.iterations,
-            reference_digest: std::cell::OnceCell::new(),
-        })
-    }
-
-    /// The reference policy (the KL anchor and the experts' first start).
-    pub fn reference(&self) -> &'o P {
-        self.reference
-    }
-
-    /// One learner step of expert `i` on objective `i` alone at step `t`, checked and recorded
-    /// (by the rank that owns expert `i`; other ranks do nothing).
-    pub fn train_expert<L: Learner<P>>(
-        &self,
-        run: &mut Progress<P>,
-        learner: &mut L,
-        i: usize,
-        t: usize,
-    ) -> Result<(), StrategyError> {
-        if self.placed && !self.ranks.owns(i) {
-            return Ok(());
-        }
-        let n = learner.objectives();
-        let one_hot: Vec<f64> = (0..n).map(|j| if j == i { 1.0 } else { 0.0 }).collect();
-        self.step(run, learner, i, &one_hot, t, Some(i))
-    }
-
-    /// One learner step of the single policy on the weighted objective `weights` at step
-    /// `t` (MORLHF), checked and recorded; over several ranks, taken by all of them together
-    /// ([`Learner::step_shared`]: data-parallel PPO).
-    pub fn train_policy<L: Learner<P>>(
-        &self,
-        run: &mut Progress<P>,
-        learner: &mut L,
-        weights: &[f64],
-        t: usize,
-    ) -> Result<(), StrategyError> {
-        self.step(run, learner, 0, weights, t, None)
-    }
-
-    /// One learner step of `run.experts[slot]` towards `weights` (`expert`: the objective it
-    /// trains, `None` for MORLHF). The expert's policy is moved into the step (the reference
-    /// holds its place), so the step holds the only handle on its parameters and the
-    /// optimiser updates them in place.
-    fn step<L: Learner<P>>(
-        &self,
-        run: &mut Progress<P>,
-        learner: &mut L,
-        slot: usize,
-        weights: &[f64],
-        step: usize,
-        expert: Option<usize>,
-    ) -> Result<(), StrategyError> {
-        let ctx = StepContext {
-            step,
-            expert,
-            round: run.round,
-            seed: self.seed,
-        };
-        let e = &mut run.experts[slot];
-        let policy = std::mem::replace(&mut e.policy, self.reference.clone());
-        let (policy, report) = match expert {
-            None if self.ranks.size() > 1 => {
-                learner.step_shared(policy, &mut e.optim, weights, &ctx, self.ranks.comm())?
-            }
-            _ => learner.step(policy, &mut e.optim, weights, &ctx)?,
-        };
-        run.experts[slot].policy = policy;
-        self.record(run, &ctx, report)
-    }
-
-    /// Record a learner step: refuse it if its reward, KL, loss or gradient is not finite, add
-    /// it to the budget and the log, and tell [`RunOptions::on_step`].
-    pub fn record(
-        &self,
-        run: &mut Progress<P>,
-        ctx: &StepContext,
-        report: StepReport,
-    ) -> Result<(), StrategyError> {
-        check_finite(self.strategy.name(), ctx, &report)?;
-        run.budget.add(&report);
-        let record = StepRecord {
-            step: ctx.step,
-            expert: ctx.expert,
-            round: ctx.round,
-            report,
-        };
-        if let Some(on_step) = self.options.on_step {
-            on_step(&record);
-        }
-        run.log.push(record);
-        Ok(())
-    }
-
-    /// One step `t` of the experts `experts` (each on its own objective), then the records
-    /// exchanged between ranks ([`Ranks::sync_steps`]): every rank leaves with the same log.
-    pub fn train_experts<L: Learner<P>>(
-        &self,
-        run: &mut Progress<P>,
-        learner: &mut L,
-        experts: &[usize],
-        t: usize,
-    ) -> Result<(), StrategyError> {
-        let from = run.log.len();
-        let result = experts
-            .iter()
-            .try_for_each(|&i| self.train_expert(run, learner, i, t));
-        self.ranks
-            .sync_steps(run, from, result, self.options.on_step)
-    }
-
-    /// Give every rank the current weights of the experts `members` (before merging them).
-    pub fn gather<L: Learner<P>>(
-        &self,
-        run: &mut Progress<P>,
-        members: &[usize],
-        learner: &L,
-    ) -> Result<(), StrategyError> {
-        if !self.placed {
-            return Ok(());
-        }
-        self.ranks
-            .gather(run, members, false, self.reference, learner)
-    }
-
-    /// After a step boundary (and after a merge round when `merged` is true): write a
-    /// checkpoint when one is due (rank 0, with every expert's weights and optimiser state
-    /// gathered from its rank), and say whether the run must stop here.
-    pub fn boundary<L: Learner<P>>(
-        &mut self,
-        run: &mut Progress<P>,
-        learner: &L,
-        merged: bool,
-    ) -> Result<bool, StrategyError> {
-        let every = self.options.checkpoint_every;
-        let due =
-            merged || every.is_some_and(|k| run.budget.iterations >= self.checkpointed_at + k);
-        if !due {
-            return Ok(false);
-        }
-        if self.placed {
-            let all: Vec<usize> = (0..run.experts.len()).collect();
-            self.ranks
-                .gather(run, &all, true, self.reference, learner)?;
-        }
-        // No checkpoint holds a non-finite weight. The weights are scanned here, once per
-        // checkpoint period, not after every step: the step's own loss and gradient checks
-        // catch a PPO update that goes bad at once.
-        if let Some(last) = run.log.last()
-            && !run
-                .experts
-                .iter()
-                .map(|e| &e.policy)
-                .chain(&run.merged)
-                .all(weights_are_finite)
-        {
-            return Err(StrategyError::NonFinite {
-                strategy: self.strategy.name(),
-                step: last.step,
-                expert: last.expert,
-                what: "weights",
-            });
-        }
-        if let Some(dir) = &self.options.checkpoint_dir
-            && self.ranks.is_root()
-        {
-            let digest = self
-                .reference_digest
-                .get_or_init(|| crate::checkpoint::weights_digest(self.reference));
-            run_state::save(dir, self.strategy, self.seed, digest, run, learner)?;
-        }
-        self.checkpointed_at = run.budget.iterations;
-        let stop_round = merged && self.options.stop_after_round == Some(run.round);
-        let stop_iterations = self
-            .options
-            .stop_after_iterations
-            .is_some_and(|k| run.budget.iterations >= k);
-        Ok(stop_round || stop_iterations)
-    }
-}
-
-/// Refuse a step whose reward, KL, loss or gradient norm is not finite, naming the strategy and
-/// the step.
-fn check_finite(
-    strategy: &'static str,
-    ctx: &StepContext,
-    report: &StepReport,
-) -> Result<(), StrategyError> {
-    let what = if !report.optimised.is_finite() {
-        Some("optimised reward")
-    } else if !report.kl.is_finite() {
-        Some("KL to the reference")
-    } else if report
-        .ppo
-        .as_ref()
-        .is_some_and(|s| !(s.pg_loss.is_finite() && s.vf_loss.is_finite()))
-    {
-        Some("loss")
-    } else if report
-        .ppo
-        .as_ref()
-        .is_some_and(|s| !s.grad_norm.is_finite())
-    {
-        Some("gradient")
-    } else {
-        None
-    };
-    match what {
-        None => Ok(()),
-        Some(what) => Err(StrategyError::NonFinite {
-            strategy,
-            step: ctx.step,
-            expert: ctx.expert,
-            what,
-        }),
-    }
-}
-
-/// Whether every float parameter of `module` is finite.
-fn weights_are_finite<M: Module>(module: &M) -> bool {
-    struct Finite(bool);
-    impl ModuleVisitor for Finite {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if self.0 {
-                self.0 = param.val().into_data().iter::<f32>().all(|x| x.is_finite());
-            }
+impl<P: Policy, S: Default> Progress<P, S> {
+    /// A run at its start with `experts` fresh experts from `reference`.
+    pub fn start<L: Learner<P>>(reference: &P, learner: &L, experts: usize) -> Self {
+        Self {
+            experts: (0..experts).map(|_| restart(reference, learner)).collect(),
+            merged: None,
+            round: 0,
+            current: Vec::new(),
+            done: 0,
+            spent: Spent::default(),
+            log: Vec::new(),
+            step_major: false,
+            own: S::default(),
         }
     }
-    let mut v = Finite(true);
-    module.visit(&mut v);
-    v.0
 }

@@ -7,8 +7,10 @@
 //! Every random choice derives from the run's seed and the (step, expert, round) counters,
 //! never from the rank, so the result does not depend on the number of ranks.
 
-use super::progress::Progress;
-use super::{Learner, StepRecord, StrategyError};
+use super::error::StrategyError;
+use super::learner::Learner;
+use super::progress::Expert;
+use super::step::{Spent, StepRecord};
 use crate::distributed::{Communicator, Local, owner};
 use crate::policy::Policy;
 use burn::store::ModuleRecord;
@@ -56,13 +58,14 @@ impl<'a> Ranks<'a> {
         owner(i, self.size()) == self.comm.rank()
     }
 
-    /// After a step boundary: exchange the records this rank appended to `run.log` since
-    /// `from` (or its error) with every rank, so that every rank's log holds all of them in
-    /// one process's order (by step, then expert) and its budget counts them. `on_step` is
-    /// told of the records other ranks made. A failure on any rank fails every rank.
-    pub fn sync_steps<P: Policy>(
+    /// After a step boundary: exchange the records this rank appended to `log` since `from`
+    /// (or its error) with every rank, so that every rank's log holds all of them in one
+    /// process's order (by step, then expert) and `spent` counts them. `on_step` is told of
+    /// the records other ranks made. A failure on any rank fails every rank.
+    pub fn sync_steps(
         &self,
-        run: &mut Progress<P>,
+        log: &mut Vec<StepRecord>,
+        spent: &mut Spent,
         from: usize,
         result: Result<(), StrategyError>,
         on_step: Option<&(dyn Fn(&StepRecord) + Sync)>,
@@ -71,7 +74,7 @@ impl<'a> Ranks<'a> {
             return result;
         }
         let mine: Result<&[StepRecord], String> = match &result {
-            Ok(()) => Ok(&run.log[from..]),
+            Ok(()) => Ok(&log[from..]),
             Err(e) => Err(e.to_string()),
         };
         let bytes = serde_json::to_vec(&mine).map_err(|e| bad_message(self.comm.rank(), e))?;
@@ -85,7 +88,7 @@ impl<'a> Ranks<'a> {
                 Ok(r) if rank == self.comm.rank() => records.extend(r),
                 Ok(r) => {
                     for record in r {
-                        run.budget.add(&record.report);
+                        spent.add(&record.report);
                         if let Some(f) = on_step {
                             f(&record);
                         }
@@ -96,16 +99,17 @@ impl<'a> Ranks<'a> {
             }
         }
         records.sort_by_key(|r| (r.step, r.expert));
-        run.log.truncate(from);
-        run.log.extend(records);
+        log.truncate(from);
+        log.extend(records);
         Ok(())
     }
 
-    /// Give every rank the current parameters of `members` (and their optimiser states when
-    /// `optim`) from their owners. Non-owners rebuild them on `reference`'s architecture.
+    /// Give every rank the current parameters of the `members` of `experts` (and their
+    /// optimiser states when `optim`) from their owners. Non-owners rebuild them on
+    /// `reference`'s architecture.
     pub fn gather<P: Policy, L: Learner<P>>(
         &self,
-        run: &mut Progress<P>,
+        experts: &mut [Expert<P>],
         members: &[usize],
         optim: bool,
         reference: &P,
@@ -117,7 +121,7 @@ impl<'a> Ranks<'a> {
         let me = self.comm.rank();
         let mut message = Vec::new();
         for &i in members.iter().filter(|&&i| self.owns(i)) {
-            let e = &run.experts[i];
+            let e = &experts[i];
             let policy = e
                 .policy
                 .valid()
@@ -149,17 +153,17 @@ impl<'a> Ranks<'a> {
                     .map(u64::from_le_bytes)
                     .ok()
                     .and_then(|i| usize::try_from(i).ok())
-                    .filter(|&i| i < run.experts.len() && owner(i, self.size()) == rank)
+                    .filter(|&i| i < experts.len() && owner(i, self.size()) == rank)
                     .ok_or_else(|| bad_message(rank, "an expert it does not own"))?;
                 let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(policy.to_vec()))
                     .map_err(record)?;
-                run.experts[i].policy = reference
+                experts[i].policy = reference
                     .clone()
                     .try_load_record(rec)
                     .map_err(record)?
                     .train();
                 if optim {
-                    run.experts[i].optim = learner
+                    experts[i].optim = learner
                         .optimizer()
                         .from_bytes(Bytes::from_bytes_vec(state.to_vec()))
                         .map_err(record)?;

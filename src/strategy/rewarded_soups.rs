@@ -2,14 +2,17 @@
 //! (in a distributed run: side by side, each on its rank), merged once with the preference
 //! weights.
 
+use super::books::Books;
+use super::error::StrategyError;
+use super::learner::Collector;
 use super::merging::Merging;
-use super::progress::{Books, Progress};
-use super::{Learner, RunOutput, StrategyError};
+use super::output::RunOutput;
+use super::progress::Progress;
 use crate::policy::Policy;
 
 /// Continue `run` (`N` experts; expert `done / steps` is at its step `done % steps + 1`) to
 /// the end: `steps` steps per expert, then one merge of all `N`.
-pub(super) fn run<P: Policy, L: Learner<P>>(
+pub(super) fn run<P: Policy, L: Collector<P>>(
     learner: &mut L,
     steps: usize,
     merging: Merging<'_>,
@@ -55,6 +58,6 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     }
     books.gather(&mut run, &all, learner)?;
     let policy = soup(&run, learner)?;
-    run.budget.merges += 1;
+    run.spent.merges += 1;
     Ok(RunOutput::finished(policy, run))
 }

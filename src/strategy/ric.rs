@@ -8,69 +8,17 @@
 //! Online rounds sample conditioned on the target bins, keep the Pareto-efficient samples and
 //! fine-tune again (RiC's online stage).
 
-use super::progress::{Books, Progress};
-use super::{Collected, Learner, RunOutput, StepContext, StepReport, StrategyError};
+use super::books::Books;
+use super::error::StrategyError;
+use super::learner::{Collected, Collector};
+use super::output::{Conditioning, RunOutput};
+use super::progress::Progress;
+use super::ric_settings::{RicConfig, RicTarget};
+use super::step::{StepContext, StepReport};
 use crate::eval::metrics::pareto_front;
 use crate::policy::Policy;
 use crate::tokenizer::EOS;
 use crate::train::{LmTrainer, LmTrainingConfig};
-
-/// RiC settings.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RicConfig {
-    /// Samples drawn from the reference policy and labelled (the offline data).
-    pub offline_samples: usize,
-    /// Quantile bins per objective (conditioning tokens per objective).
-    pub bins: usize,
-    /// Supervised fine-tuning on the labelled data, per round.
-    pub sft: LmTrainingConfig,
-    /// Online rounds after the offline one.
-    pub online_rounds: usize,
-    /// Samples generated per online round (their Pareto front joins the data).
-    pub online_samples: usize,
-    /// The bins to condition on when sampling.
-    pub target: RicTarget,
-}
-
-/// Which reward bins a RiC policy is conditioned on when sampling.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum RicTarget {
-    /// The top bin of every objective: RiC's preference-to-reward mapping for uniform
-    /// preferences ("as good as possible on all").
-    #[default]
-    Top,
-    /// Fixed bins, one per objective.
-    Bins(Vec<usize>),
-    /// The bin combination whose offline samples have the best mean objective average, among
-    /// combinations holding at least this fraction of the offline samples. With conflicting
-    /// objectives the all-top combination is rare or absent, and conditioning on it asks the
-    /// model to extrapolate; this conditions on the best region the data supports.
-    BestSupported {
-        /// Minimum fraction of the offline samples in the chosen combination (e.g. 0.02).
-        min_fraction: f64,
-    },
-}
-
-impl Default for RicConfig {
-    fn default() -> Self {
-        Self {
-            offline_samples: 512,
-            bins: 5,
-            sft: LmTrainingConfig {
-                steps: 100,
-                batch_size: 32,
-                lr: 1e-4,
-                warmup: 10,
-                eval_every: 100,
-                progress: false,
-                ..Default::default()
-            },
-            online_rounds: 1,
-            online_samples: 256,
-            target: RicTarget::Top,
-        }
-    }
-}
 
 /// Conditioning tokens of `values` for a policy whose original vocabulary is `base`.
 fn condition(values: &[f64], edges: &[Vec<f64>], bins: usize, base: usize) -> Vec<u32> {
@@ -129,7 +77,8 @@ fn conditioned(prompt: &[u32], cond: &[u32]) -> Vec<u32> {
     row
 }
 
-/// RiC's part of a checkpoint: the labelled data so far and the conditioning.
+/// RiC's part of a checkpoint (its slot in [`Progress`]): the labelled data so far and the
+/// conditioning.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct RicState {
     /// Labelled training rows, `[BOS] cond… prompt… response [EOS]`.
@@ -140,72 +89,22 @@ pub(super) struct RicState {
     pub target: Vec<u32>,
 }
 
-/// What a RiC run hands back besides its policy: how to condition it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RicOutcome {
-    /// The conditioning tokens to place after BOS when sampling (the target bins).
-    pub condition: Vec<u32>,
-    /// Per-objective quantile bin edges of the offline rewards (the bins' meaning).
-    pub edges: Vec<Vec<f64>>,
-}
-
 impl RicState {
-    /// The outcome a finished run reports.
-    pub fn outcome(self) -> RicOutcome {
-        RicOutcome {
-            condition: self.target,
+    /// How a policy trained on this data is sampled.
+    fn conditioning(self) -> Conditioning {
+        Conditioning {
+            tokens: self.target,
             edges: self.edges,
         }
     }
 }
 
-impl RicConfig {
-    /// Check the settings against `n` objectives.
-    pub fn validate(&self, n: usize) -> Result<(), StrategyError> {
-        if self.bins < 2 || self.offline_samples == 0 {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC needs bins ≥ 2 and offline_samples ≥ 1 (got bins {}, offline_samples {})",
-                self.bins, self.offline_samples
-            )));
-        }
-        if self.online_rounds > 0 && self.online_samples == 0 {
-            return Err(StrategyError::BadConfig(
-                "RiC's online rounds need online_samples ≥ 1".into(),
-            ));
-        }
-        if self.sft.steps == 0
-            || self.sft.batch_size == 0
-            || !self.sft.lr.is_finite()
-            || self.sft.lr <= 0.0
-        {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC's fine-tuning needs steps ≥ 1, batch_size ≥ 1 and a positive finite \
-                 learning rate (got steps {}, batch_size {}, lr {})",
-                self.sft.steps, self.sft.batch_size, self.sft.lr
-            )));
-        }
-        if let RicTarget::Bins(t) = &self.target
-            && (t.len() != n || t.iter().any(|&b| b >= self.bins))
-        {
-            return Err(StrategyError::BadConfig(format!(
-                "target {t:?} needs {n} bins below {}",
-                self.bins
-            )));
-        }
-        if let RicTarget::BestSupported { min_fraction } = self.target
-            && !(0.0..=1.0).contains(&min_fraction)
-        {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC's min_fraction {min_fraction} is not in [0, 1]"
-            )));
-        }
-        Ok(())
-    }
-}
+/// RiC's run state: its slot holds the labelled data once the offline round is done.
+pub(super) type RicProgress<P> = Progress<P, Option<RicState>>;
 
 /// The offline round: samples of the reference labelled with their rewards, the bin edges and
 /// the target conditioning; and the policy with the conditioning tokens added.
-fn offline<P: Policy, L: Learner<P>>(
+fn offline<P: Policy, L: Collector<P>>(
     reference: &P,
     learner: &mut L,
     seed: u64,
@@ -277,13 +176,13 @@ impl RicState {
 
 /// Continue a RiC run: the offline round if not done yet, then each remaining supervised
 /// round (fine-tune; in online rounds, sample conditioned on the target and add the Pareto
-/// front to the data), checkpointing after each. The output's [`RicOutcome`] holds the
+/// front to the data), checkpointing after each. The output's [`Conditioning`] holds the
 /// conditioning tokens to place after BOS when sampling from the returned policy.
-pub(super) fn run<P: Policy, L: Learner<P>>(
+pub(super) fn run<P: Policy, L: Collector<P>>(
     learner: &mut L,
     seed: u64,
     cfg: &RicConfig,
-    mut run: Progress<P>,
+    mut run: RicProgress<P>,
     mut books: Books<'_, '_, P>,
 ) -> Result<RunOutput<P>, StrategyError> {
     let n = learner.objectives();
@@ -293,14 +192,14 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
     let prompts = learner.prompts();
     // Samples generated in the round being run (the offline ones count to round 0).
     let mut generated = 0;
-    if run.ric.is_none() {
+    if run.own.is_none() {
         let (state, policy) = offline(reference, learner, seed, cfg)?;
         generated = state.data.len();
-        run.ric = Some(state);
+        run.own = Some(state);
         run.merged = Some(policy);
     }
     for round in run.round..=cfg.online_rounds {
-        let (Some(state), Some(policy)) = (run.ric.as_mut(), run.merged.take()) else {
+        let (Some(state), Some(policy)) = (run.own.as_mut(), run.merged.take()) else {
             return Err(StrategyError::Checkpoint(
                 "a RiC run state without its data or policy".into(),
             ));
@@ -353,14 +252,16 @@ pub(super) fn run<P: Policy, L: Learner<P>>(
         // Every round is checkpointed (a round is many updates).
         if books.boundary(&mut run, learner, true)? && round < cfg.online_rounds {
             let policy = run.merged.take().expect("stored above");
-            return Ok(RunOutput::stopped(policy, run));
+            let conditioning = run.own.take().map(RicState::conditioning);
+            return Ok(RunOutput::stopped(policy, run).conditioned(conditioning));
         }
     }
     let policy = run
         .merged
         .take()
         .ok_or_else(|| StrategyError::Checkpoint("a RiC run state without its policy".into()))?;
-    Ok(RunOutput::finished(policy, run))
+    let conditioning = run.own.take().map(RicState::conditioning);
+    Ok(RunOutput::finished(policy, run).conditioned(conditioning))
 }
 
 #[cfg(test)]

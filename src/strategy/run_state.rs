@@ -1,19 +1,25 @@
 //! Run checkpoints of every strategy: every expert's weights and optimiser state, the merged
-//! (or RiC's fine-tuned) policy, the round, the active set, the budget, the log, RiC's data and
-//! the learner's state (e.g. running reward normalisers), written atomically into one directory.
+//! (or RiC's fine-tuned) policy, the round, the active set, the compute spent, the log, the
+//! strategy's own state (the [`Progress`] slot: RiC's data) and the learner's state (e.g.
+//! running reward normalisers), written atomically into one directory.
 //! Floats in the JSON round-trip exactly (serde_json's `float_roundtrip`).
 //!
 //! No RNG state needs saving: every random choice (sampling, minibatch order, active sets)
 //! is derived from the run's seed and the step/expert/round counters stored here, so a resumed
 //! run draws exactly what the uninterrupted run would have.
 
-use super::progress::Progress;
-use super::ric::RicState;
-use super::{Budget, Expert, Learner, StepRecord, Strategy, StrategyError};
+use super::error::StrategyError;
+use super::learner::Learner;
+use super::progress::{Expert, Progress};
+use super::settings::Strategy;
+use super::step::{Spent, StepRecord};
 use crate::checkpoint::{
     CheckpointError, non_finite, verify_file, weights_digest, write_checksums, write_dir_atomically,
 };
 use crate::policy::Policy;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use std::path::Path;
 
 /// The run state file inside a checkpoint directory.
@@ -32,17 +38,19 @@ pub struct RunState {
     pub done: usize,
     /// Objectives active in the next block.
     pub active: Vec<usize>,
-    /// Compute spent so far.
-    pub budget: Budget,
+    /// Compute spent so far (`budget` in checkpoints written before it was renamed).
+    #[serde(alias = "budget")]
+    pub spent: Spent,
     /// Number of experts.
     pub experts: usize,
     /// Learner state ([`Learner::state`]).
-    pub learner: serde_json::Value,
+    pub learner: Value,
     /// Every learner step so far.
     pub log: Vec<StepRecord>,
-    /// RiC's labelled data and conditioning (RiC runs only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    ric: Option<RicState>,
+    /// The strategy's own state (RiC's labelled data and conditioning; `ric` in checkpoints
+    /// written before it was generic), absent when it has none.
+    #[serde(default, alias = "ric", skip_serializing_if = "Option::is_none")]
+    own: Option<Value>,
     /// [`weights_digest`] of the reference policy the run started from (checked on resume;
     /// absent in checkpoints written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,25 +76,26 @@ fn weights(e: impl std::fmt::Display, path: &Path) -> CheckpointError {
 }
 
 /// Write the run's state into `dir` (replacing an older checkpoint atomically).
-pub(super) fn save<P: Policy, L: Learner<P>>(
+pub(super) fn save<P: Policy, S: Serialize, L: Learner<P>>(
     dir: &Path,
     strategy: &Strategy,
     seed: u64,
     reference_digest: &str,
-    run: &Progress<P>,
+    run: &Progress<P, S>,
     learner: &L,
 ) -> Result<(), StrategyError> {
+    let own = serde_json::to_value(&run.own).map_err(ckpt)?;
     let state = RunState {
         strategy: strategy.clone(),
         seed,
         round: run.round,
         done: run.done,
         active: run.current.clone(),
-        budget: run.budget,
+        spent: run.spent,
         experts: run.experts.len(),
         learner: learner.state(),
         log: run.log.clone(),
-        ric: run.ric.clone(),
+        own: (!own.is_null()).then_some(own),
         reference: Some(reference_digest.to_owned()),
         preferences: Some(learner.preferences()),
         step_major: run.step_major,
@@ -164,25 +173,28 @@ fn check_state<P: Policy, L: Learner<P>>(
         .strategy
         .check_progress(n, state.done, state.round, &state.active)
         .or_else(bad)?;
-    if state.budget.iterations != state.log.len() {
+    if state.spent.iterations != state.log.len() {
         return bad(format!(
             "{} learner steps in the budget but {} in the log",
-            state.budget.iterations,
+            state.spent.iterations,
             state.log.len()
         ));
     }
     Ok(())
 }
 
-/// Read a checkpoint written by [`save`], rebuilding experts from `reference`'s architecture.
-pub(super) fn load<P: Policy, L: Learner<P>>(
+/// Read the checkpoint `state` came from (in `dir`; written by [`save`]), rebuilding experts
+/// from `reference`'s architecture and the merged policy from `template`'s (RiC's has the
+/// conditioning tokens added to the vocabulary).
+pub(super) fn load<P: Policy, S: DeserializeOwned, L: Learner<P>>(
     dir: &Path,
+    state: &RunState,
     reference: &P,
+    template: &P,
     learner: &mut L,
-) -> Result<(RunState, Progress<P>), StrategyError> {
-    let state = RunState::read(dir)?;
+) -> Result<Progress<P, S>, StrategyError> {
     let n = learner.objectives();
-    check_state(&state, reference, learner)?;
+    check_state(state, reference, learner)?;
     let expected = state.strategy.experts(n);
     if state.experts != expected {
         return Err(StrategyError::BadConfig(format!(
@@ -192,7 +204,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
         )));
     }
     learner.restore(&state.learner)?;
-    let load_policy = |name: String, template: &P| -> Result<P, StrategyError> {
+    let load_policy = |name: &str, template: &P| -> Result<P, StrategyError> {
         let p = dir.join(name);
         verify_file(&p).map_err(ckpt)?;
         let m = template
@@ -206,7 +218,7 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
     };
     let mut experts = Vec::with_capacity(state.experts);
     for i in 0..state.experts {
-        let policy = load_policy(format!("expert-{i}.bpk"), reference)?;
+        let policy = load_policy(&format!("expert-{i}.bpk"), reference)?;
         let p = dir.join(format!("optim-{i}.bpk"));
         verify_file(&p).map_err(ckpt)?;
         let optim = learner
@@ -215,26 +227,22 @@ pub(super) fn load<P: Policy, L: Learner<P>>(
             .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
         experts.push(Expert { policy, optim });
     }
-    // RiC's policy has the conditioning tokens added to the vocabulary.
-    let template = match &state.strategy {
-        Strategy::Ric(cfg) => super::ric::extended(reference, state.seed, n * cfg.bins)?,
-        _ => reference.clone(),
-    };
     let merged = dir
         .join("merged.bpk")
         .exists()
-        .then(|| load_policy("merged.bpk".into(), &template))
+        .then(|| load_policy("merged.bpk", template))
         .transpose()?;
-    let progress = Progress {
+    let own = serde_json::from_value(state.own.clone().unwrap_or(Value::Null))
+        .map_err(|e| ckpt(format!("{}: {e}", dir.join(STATE_FILE).display())))?;
+    Ok(Progress {
         experts,
         merged,
         round: state.round,
         current: state.active.clone(),
         done: state.done,
-        budget: state.budget,
+        spent: state.spent,
         log: state.log.clone(),
-        ric: state.ric.clone(),
         step_major: state.step_major,
-    };
-    Ok((state, progress))
+        own,
+    })
 }

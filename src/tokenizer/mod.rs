@@ -138,7 +138,7 @@ const KINDS: [(&str, &str); 3] = [
 /// I/O and JSON errors; [`TokenizerError::BadVocab`] naming the file's domain when it is a
 /// tokenizer of another kind (e.g. a DNA policy handed to the molecules example).
 pub(crate) fn read_kind(path: &Path, expected: &str) -> Result<String, TokenizerError> {
-    crate::checkpoint::verify_file(path).map_err(|e| TokenizerError::BadVocab(e.to_string()))?;
+    crate::checksum::verify_file(path).map_err(|e| TokenizerError::BadVocab(e.to_string()))?;
     let text = std::fs::read_to_string(path)?;
     let value: serde_json::Value = serde_json::from_str(&text)?;
     let found = match value.get("kind").and_then(|k| k.as_str()) {

@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn hits_count_both_strands() {
-        let pfm = crate::tasks::dna::pwm::gata_test_matrix();
+        let pfm = crate::tasks::dna::pwm::tests::gata_test_matrix();
         let pwm = Pwm::from_counts(&pfm, 0.1, [0.25; 4]).unwrap();
         // GATA forward once, TATC (reverse complement of GATA) once.
         let pwms = [pwm];

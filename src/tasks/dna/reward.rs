@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn motif_reward_is_standardised_and_rejects_bad_input() {
-        let pfm = crate::tasks::dna::pwm::gata_test_matrix();
+        let pfm = crate::tasks::dna::pwm::tests::gata_test_matrix();
         let pwm = Pwm::from_counts(&pfm, 0.1, UNIFORM_BACKGROUND).unwrap();
         let texts = ["CCCCCCCCCC", "CCCGATACCC", "GATAGATACC", "", "CCNN"];
         let reference = &texts[..3];

@@ -1,13 +1,17 @@
 //! A user's first hour with multireward, as a crate of its own: load the shipped SMILES policy,
-//! define rewards with `FnReward`, compare IterativeRS and MORLHF under a tiny equal budget,
-//! and check the report. Run by `scripts/downstream-check.sh`.
+//! define rewards with `FnReward`, compare IterativeRS and MORLHF under a tiny equal budget
+//! through the library's command line (`multireward::cli`, feature `cli`: flags, presets,
+//! device, ranks), and check the report. Run by `scripts/downstream-check.sh`; flags given to
+//! it (`-- --seeds 2`) reach the comparison.
 
 use multireward::checkpoint::tokenizer_path;
-use multireward::experiment::{Budget, Comparison, ComparisonConfig, StrategyKind, Task};
+use multireward::cli::{CompareArgs, Device, Preset, main_with};
+use multireward::experiment::{Budget, RicSettings, StrategyKind, Task};
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{FnReward, RewardSet, Sample, Transform};
-use multireward::tasks::molecules::canonical_smiles;
 use multireward::tasks::molecules::SmilesTokenizer;
+use multireward::tasks::molecules::canonical_smiles;
+use std::process::ExitCode;
 
 /// Atoms of element `c` (aromatic or not) in the canonical SMILES; `None` if invalid.
 fn count(c: char) -> impl Fn(&Sample) -> Option<f64> + Send + Sync {
@@ -37,26 +41,36 @@ fn rewards() -> Result<RewardSet, multireward::reward::RewardError> {
         .build()
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let device = multireward::device::default_device();
+fn main() -> ExitCode {
+    main_with(run)
+}
+
+fn run(args: CompareArgs, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let dir = multireward::assets::smiles_policy()?;
     let reference = Gpt::load(&dir, &device)?;
     let tokenizer = SmilesTokenizer::load(&tokenizer_path(&dir))?;
     // Exact rewards: the same functions serve as the evaluation oracles.
     let task = Task::new(reference, &tokenizer, rewards()?, rewards()?);
-    let budget = Budget::new(2, 8).with_max_new_tokens(16).with_updates(1, 1);
-    let config = ComparisonConfig::new(budget, 32)
+    // One tiny preset for the default, `--quick` and `--full` alike.
+    let tiny = Preset::new(
+        Budget::new(2, 8).with_max_new_tokens(16).with_updates(1, 1),
+        32,
+    );
+    let config = args
+        .run
+        .config([tiny; 3], RicSettings::default())?
         .with_strategies(vec![StrategyKind::IterativeRs, StrategyKind::Morlhf]);
-    let out = std::env::temp_dir().join("multireward-downstream-check");
-    let outcome = Comparison::new(task, config)?
-        .with_progress(false)
-        .run(&out)?;
+    let out = args.out_or(
+        &std::env::temp_dir()
+            .join("multireward-downstream-check")
+            .to_string_lossy(),
+    );
+    let outcome = args.run.compare(task, config, &out)?;
     for file in ["results.md", "results.json", "steps.csv", "scatter.png"] {
         let len = std::fs::metadata(out.join(file))?.len();
         assert!(len > 0, "{file} is empty");
     }
     assert_eq!(outcome.results.len(), 3, "pretrained + 2 strategies");
-    println!("{}", outcome.table);
     println!(
         "downstream check passed ({:.1} s); report in {}",
         outcome.seconds,

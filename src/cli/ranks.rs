@@ -1,24 +1,24 @@
-//! The comparison examples on several devices of one process (`MULTIREWARD_DEVICES`): one
+//! A command-line program on several devices of one process (`MULTIREWARD_DEVICES`): one
 //! rank per device, each on its own thread, exchanging through shared memory
 //! ([`InProcess`]).
 
-use multireward::device::{DeviceError, devices_from_env};
-use multireward::distributed::InProcess;
+use crate::device::{DeviceError, devices_from_env};
+use crate::distributed::InProcess;
 use std::cell::RefCell;
 
 thread_local! {
-    /// This thread's rank when the example runs one rank per device.
+    /// This thread's rank when the program runs one rank per device.
     static RANK: RefCell<Option<InProcess>> = const { RefCell::new(None) };
 }
 
 /// The devices of `MULTIREWARD_DEVICES` (empty: one process, one device).
-pub fn devices() -> Result<Vec<burn::tensor::Device>, DeviceError> {
+pub(super) fn devices() -> Result<Vec<burn::tensor::Device>, DeviceError> {
     devices_from_env()
 }
 
 /// Run `body` once per device, each on its own thread as one rank of an in-process group
 /// (rank `k` on `devices[k]`, flags parsed again by each); the first error, if any.
-pub fn on_devices<A: clap::Parser>(
+pub(super) fn on_devices<A: clap::Parser>(
     devices: Vec<burn::tensor::Device>,
     body: &(dyn Fn(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> + Sync),
 ) -> Result<(), String> {
@@ -30,7 +30,7 @@ pub fn on_devices<A: clap::Parser>(
             .map(|(rank, device)| {
                 s.spawn(move || {
                     RANK.with(|r| *r.borrow_mut() = Some(rank));
-                    body(A::parse(), device).map_err(|e| e.to_string())
+                    body(A::parse(), device).map_err(|e| super::flags::sentence(&*e))
                 })
             })
             .collect();
@@ -46,6 +46,6 @@ pub fn on_devices<A: clap::Parser>(
 }
 
 /// Call `f` with this thread's in-process rank, if it has one.
-pub fn with_rank<T>(f: impl FnOnce(Option<&InProcess>) -> T) -> T {
+pub(super) fn with_rank<T>(f: impl FnOnce(Option<&InProcess>) -> T) -> T {
     RANK.with(|r| f(r.borrow().as_ref()))
 }

@@ -1,22 +1,16 @@
-//! The command line shared by the comparison examples (molecules, DNA, text, custom task): the
-//! budget presets and flags mapped onto [`ComparisonConfig`], the results and checkpoint
-//! directories, `--resume`, and a `main` that prints errors as sentences.
+//! The run flags every comparison example shares ([`RunArgs`]: presets, budget, optimiser,
+//! strategies, RiC, checkpoints, resume, output) and their mapping onto a
+//! [`ComparisonConfig`]; [`CompareArgs`] adds the results directory for a task with no flags
+//! of its own.
 
-#[path = "ranks.rs"]
-mod ranks;
-#[path = "start.rs"]
-mod start;
-
-use clap::ValueEnum;
-use multireward::distributed::Communicator;
-use multireward::experiment::{
-    Accounting, AdamAtMerge, Budget, Comparison, ComparisonConfig, EstimatorKind, ExperimentError,
-    Outcome, RicSettings, SavePolicies, StrategyKind, Task,
+use crate::experiment::{
+    Accounting, AdamAtMerge, Budget, ComparisonConfig, EstimatorKind, ExperimentError, RicSettings,
+    SavePolicies, StrategyKind,
 };
-use multireward::policy::{CausalLm, Policy};
-use multireward::strategy::{RicTarget, Strategy};
+use crate::policy::CausalLm;
+use crate::strategy::RicTarget;
+use clap::ValueEnum;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// Advantage estimator of the RL strategies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -27,8 +21,9 @@ pub enum EstimatorArg {
     Gae,
 }
 
-/// Budget, optimiser, strategy and output flags (flattened into each example's arguments).
-#[derive(clap::Args, Debug)]
+/// Budget, optimiser, strategy and output flags (flattened into each example's arguments
+/// with `#[command(flatten)]`).
+#[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// Smoke run (≈ 1–2 min): tiny budget.
     #[arg(long, conflicts_with = "full")]
@@ -121,6 +116,13 @@ pub struct RunArgs {
     /// reference policy's format: ours, or Hugging Face's) or none.
     #[arg(long, value_enum, default_value_t = SaveArg::Final)]
     pub save_policies: SaveArg,
+    /// Off a terminal (no progress bars), print a progress line every this many PPO
+    /// iterations of a run.
+    #[arg(long, default_value_t = 10)]
+    pub log_every: usize,
+    /// Also write every event (steps, evaluations) to this file, one JSON object per line.
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
 }
 
 /// Which trained policies to keep (`--save-policies`).
@@ -185,20 +187,22 @@ impl RunArgs {
             default
         };
         let b = base.budget;
-        let budget = Budget {
-            iterations: self.iterations.unwrap_or(b.iterations),
-            samples: self.samples.unwrap_or(b.samples),
-            merge_every: self.merge_every.unwrap_or(b.merge_every),
-            max_new_tokens: self.max_new_tokens.unwrap_or(b.max_new_tokens),
-            epochs: self.ppo_epochs.unwrap_or(b.epochs),
-            minibatches: self.minibatches.unwrap_or(b.minibatches),
-        };
+        let budget = Budget::new(
+            self.iterations.unwrap_or(b.iterations),
+            self.samples.unwrap_or(b.samples),
+        )
+        .with_merge_every(self.merge_every.unwrap_or(b.merge_every))
+        .with_max_new_tokens(self.max_new_tokens.unwrap_or(b.max_new_tokens))
+        .with_updates(
+            self.ppo_epochs.unwrap_or(b.epochs),
+            self.minibatches.unwrap_or(b.minibatches),
+        );
         let target = match self.ric_target.as_str() {
             "top" => RicTarget::Top,
             "best" => RicTarget::BestSupported { min_fraction: 0.02 },
             other => {
                 return Err(ExperimentError::setting(
-                    "ric-target",
+                    "ric.target",
                     format!("is {other:?}; use top or best"),
                 ));
             }
@@ -230,12 +234,13 @@ impl RunArgs {
                     SaveArg::None => SavePolicies::None,
                     SaveArg::Final => SavePolicies::Final,
                 })
-                .with_ric(RicSettings {
-                    bins: self.ric_bins,
-                    rounds: self.ric_rounds.unwrap_or(ric.rounds),
-                    target,
-                    lr: self.ric_lr.unwrap_or(ric.lr),
-                }),
+                .with_ric(
+                    RicSettings::new()
+                        .with_bins(self.ric_bins)
+                        .with_rounds(self.ric_rounds.unwrap_or(ric.rounds))
+                        .with_target(target)
+                        .with_lr(self.ric_lr.unwrap_or(ric.lr)),
+                ),
         )
     }
 
@@ -249,7 +254,7 @@ impl RunArgs {
                 "T" | "t" => Ok(0),
                 m => m.parse::<usize>().ok().filter(|&m| m > 0).ok_or_else(|| {
                     ExperimentError::setting(
-                        "sweep-m",
+                        "sweep_m",
                         format!("has {m:?}; list merge periods ≥ 1 or T, e.g. 1,2,4,8,T"),
                     )
                 }),
@@ -268,100 +273,23 @@ impl RunArgs {
             }
         }
     }
-
-    /// Plan, run and report `task` with `config` into `out`.
-    #[allow(dead_code)] // summarize adjusts its plan with `compare_with`
-    pub fn compare<P: Policy>(
-        &self,
-        task: Task<'_, P>,
-        config: ComparisonConfig,
-        out: &std::path::Path,
-    ) -> Result<Outcome, ExperimentError> {
-        self.compare_with(task, config, out, |_| {})
-    }
-
-    /// [`RunArgs::compare`] with every planned strategy adjusted by `edit`.
-    pub fn compare_with<P: Policy>(
-        &self,
-        task: Task<'_, P>,
-        config: ComparisonConfig,
-        out: &std::path::Path,
-        edit: impl FnMut(&mut Strategy),
-    ) -> Result<Outcome, ExperimentError> {
-        let comparison = Comparison::new(task, config)?
-            .edit_plan(edit)?
-            .with_checkpoint_dir(self.checkpoint_dir.clone())
-            .with_resume(self.resume);
-        // One rank of a run over several devices of this process (`MULTIREWARD_DEVICES`), or
-        // — built with `--features mpi` and started by `mpirun`/`srun` — over MPI processes.
-        // Rank 0 prints and writes (docs/scaling.md).
-        ranks::with_rank(|rank| match rank {
-            Some(comm) => self.run_comparison(comparison, Some(comm), out),
-            None => {
-                #[cfg(feature = "mpi")]
-                let mpi = multireward::distributed::Mpi::init()
-                    .map_err(|e| ExperimentError::Task(e.to_string()))?;
-                #[cfg(feature = "mpi")]
-                let comm: Option<&dyn Communicator> = Some(&mpi);
-                #[cfg(not(feature = "mpi"))]
-                let comm: Option<&dyn Communicator> = None;
-                self.run_comparison(comparison, comm, out)
-            }
-        })
-    }
-
-    /// Run `comparison` as one rank of `comm` (or alone).
-    fn run_comparison<P: Policy>(
-        &self,
-        comparison: Comparison<'_, P>,
-        comm: Option<&dyn Communicator>,
-        out: &std::path::Path,
-    ) -> Result<Outcome, ExperimentError> {
-        let root = comm.is_none_or(|c| c.rank() == 0);
-        let comparison = match comm {
-            Some(c) => comparison.with_communicator(c),
-            None => comparison,
-        };
-        let mut comparison = comparison.with_progress(root);
-        let b = comparison.ppo();
-        if root {
-            println!(
-                "{} strategies × {} seed(s); {} samples per PPO iteration, {} tokens each",
-                comparison.plan().len(),
-                self.seeds,
-                b.samples_per_step,
-                b.sampling.max_new_tokens
-            );
-        }
-        comparison.run(out)
-    }
 }
 
-/// Set up (allocator, flags `A`, device: [`start::start`]), run `body` and print its error as
-/// `error: <sentence>` (with its causes), exit code 1. With `MULTIREWARD_DEVICES` (several
-/// devices), `body` runs once per device on threads, one rank each ([`ranks::on_devices`]).
-pub fn main_with<A: clap::Parser>(
-    body: impl Fn(A, burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> + Sync,
-) -> ExitCode {
-    let started = start::start::<A>().map_err(Box::<dyn std::error::Error>::from);
-    let result = started.and_then(|(args, device)| match ranks::devices()? {
-        devices if devices.len() > 1 => {
-            ranks::on_devices::<A>(devices, &body).map_err(Box::<dyn std::error::Error>::from)
-        }
-        _ => body(args, device),
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut source = e.source();
-            while let Some(s) = source {
-                if !e.to_string().contains(&s.to_string()) {
-                    eprintln!("  caused by: {s}");
-                }
-                source = s.source();
-            }
-            ExitCode::FAILURE
-        }
+/// The run flags and the results directory: all the flags of a task with none of its own.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(about = "Compare multi-reward fine-tuning strategies on a task")]
+pub struct CompareArgs {
+    /// Budget, optimiser, strategies, checkpoints.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Results directory (default: the task's).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl CompareArgs {
+    /// `--out`, else `default`.
+    pub fn out_or(&self, default: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from(default))
     }
 }

@@ -1,0 +1,89 @@
+//! Running a comparison from the command line: [`RunArgs::compare`] plans the task, starts the
+//! ranks (threads for `MULTIREWARD_DEVICES`, or MPI processes when this library is built with
+//! its `mpi` feature), attaches the console and metrics observers on rank 0, and runs.
+
+use super::args::RunArgs;
+use super::ranks;
+use crate::distributed::Communicator;
+use crate::experiment::{
+    Comparison, ComparisonConfig, Console, ExperimentError, JsonLines, Outcome, Task,
+};
+use crate::policy::Policy;
+use crate::strategy::Strategy;
+use std::path::Path;
+
+impl RunArgs {
+    /// Plan, run and report `task` with `config` into `out`.
+    pub fn compare<P: Policy>(
+        &self,
+        task: Task<'_, P>,
+        config: ComparisonConfig,
+        out: &Path,
+    ) -> Result<Outcome, ExperimentError> {
+        self.compare_with(task, config, out, |_| {})
+    }
+
+    /// [`RunArgs::compare`] with every planned strategy adjusted by `edit`.
+    pub fn compare_with<P: Policy>(
+        &self,
+        task: Task<'_, P>,
+        config: ComparisonConfig,
+        out: &Path,
+        edit: impl FnMut(&mut Strategy),
+    ) -> Result<Outcome, ExperimentError> {
+        let comparison = Comparison::new(task, config)?
+            .edit_plan(edit)?
+            .with_checkpoint_dir(self.checkpoint_dir.clone())
+            .with_resume(self.resume);
+        // One rank of a run over several devices of this process (`MULTIREWARD_DEVICES`), or
+        // — this library built with its `mpi` feature and started by `mpirun`/`srun` — over
+        // MPI processes. Rank 0 prints and writes (docs/scaling.md).
+        ranks::with_rank(|rank| match rank {
+            Some(comm) => self.run_comparison(comparison, Some(comm), out),
+            None => {
+                #[cfg(feature = "mpi")]
+                let mpi = crate::distributed::Mpi::init()
+                    .map_err(|e| ExperimentError::Task(e.to_string()))?;
+                #[cfg(feature = "mpi")]
+                let comm: Option<&dyn Communicator> = Some(&mpi);
+                #[cfg(not(feature = "mpi"))]
+                let comm: Option<&dyn Communicator> = None;
+                self.run_comparison(comparison, comm, out)
+            }
+        })
+    }
+
+    /// Run `comparison` as one rank of `comm` (or alone); rank 0 shows progress and writes
+    /// the metrics file.
+    fn run_comparison<P: Policy>(
+        &self,
+        comparison: Comparison<'_, P>,
+        comm: Option<&dyn Communicator>,
+        out: &Path,
+    ) -> Result<Outcome, ExperimentError> {
+        let root = comm.is_none_or(|c| c.rank() == 0);
+        let mut comparison = match comm {
+            Some(c) => comparison.with_communicator(c),
+            None => comparison,
+        };
+        if root {
+            let b = comparison.ppo();
+            println!(
+                "{} strategies × {} seed(s); {} samples per PPO iteration, {} tokens each",
+                comparison.plan().len(),
+                self.seeds,
+                b.samples_per_step,
+                b.sampling.max_new_tokens
+            );
+            comparison = comparison.with_observer(Console::new(self.log_every));
+            if let Some(path) = &self.metrics {
+                let log = JsonLines::create(path).map_err(|source| ExperimentError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                comparison = comparison.with_observer(log);
+            }
+        }
+        comparison.run(out)
+    }
+}

@@ -1,0 +1,110 @@
+//! A comparison's whole report, rewritten after every run: [`write_report`]'s table, JSON,
+//! step CSV and scatter plot, then the task's own Markdown, the budget accounting, the
+//! learning-rate trials, the curves along the runs and the m ablation, and `timings.json`
+//! (wall-clock seconds, kept out of `results.json` so that a resumed comparison's report equals
+//! an uninterrupted one's byte for byte).
+
+use super::ablation;
+use super::config::ComparisonConfig;
+use super::curve::{self, CurvePoint};
+use super::error::{ExperimentError, io};
+use super::lr_selection::{self, Trial};
+use super::report::{StrategyResult, write_report};
+use super::results_dir::{SavedRun, TIMINGS_FILE, json_bytes};
+use super::task::ExtraMarkdown;
+use crate::eval::metrics::avg_reward;
+use crate::eval::report::{MARKDOWN_FILE, PaperRow};
+use crate::eval::write_atomic;
+use crate::strategy::Strategy;
+use serde_json::{Value, json};
+use std::path::Path;
+
+/// What a comparison's report is made of besides its runs.
+pub(super) struct ComparisonReport<'r> {
+    /// The objectives' names (the oracles').
+    pub objectives: &'r [String],
+    /// The settings.
+    pub config: &'r ComparisonConfig,
+    /// What `results.json` records as the config.
+    pub recorded: Value,
+    /// Published numbers shown beside ours.
+    pub paper: &'r [PaperRow],
+    /// The task's own Markdown.
+    pub markdown: Option<&'r ExtraMarkdown<'r>>,
+    /// The learning-rate trials, if any.
+    pub trials: &'r [Trial],
+}
+
+impl ComparisonReport<'_> {
+    /// Rewrite the report in `out` and the timings from the runs so far (and the curves, when
+    /// evaluated along the runs).
+    pub fn write(
+        &self,
+        out: &Path,
+        saved: &[SavedRun],
+        curves: &[CurvePoint],
+    ) -> Result<(), ExperimentError> {
+        let results: Vec<StrategyResult> = saved.iter().map(|r| r.result.clone()).collect();
+        let metrics: Vec<Value> = saved
+            .iter()
+            .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "metrics": r.metrics}))
+            .collect();
+        let metadata = json!({
+            "evaluation": "oracle scores of the samples every oracle could score; KL = mean \
+                           summed k1 KL to the pretrained policy at the sampling temperature",
+            "metrics": metrics,
+            "lr_selection": self.trials,
+        });
+        let (objectives, config) = (self.objectives, self.config);
+        let recorded = self.recorded.clone();
+        write_report(
+            out, objectives, &results, recorded, metadata, self.paper, None,
+        )?;
+        if let Some(markdown) = self.markdown {
+            let path = out.join(MARKDOWN_FILE);
+            let table = std::fs::read_to_string(&path).map_err(io(&path))?;
+            write_atomic(&path, format!("{table}\n{}", markdown(&metrics)).as_bytes())?;
+        }
+        let n = objectives.len();
+        let accounting = config.accounting.describe(config.steps_per_expert(n), n);
+        let mut section = format!("\nBudget accounting: {accounting}.\n");
+        if !self.trials.is_empty() {
+            let samples = config.eval.samples;
+            section.push_str(&lr_selection::section(self.trials, samples));
+        }
+        if config.curve {
+            section.push_str(&curve::write(out, objectives, curves)?);
+        }
+        if !config.sweep_m.is_empty() {
+            section.push_str(&ablation_section(out, saved)?);
+        }
+        let path = out.join(MARKDOWN_FILE);
+        let table = std::fs::read_to_string(&path).map_err(io(&path))?;
+        write_atomic(&path, format!("{table}{section}").as_bytes())?;
+        let timings: Vec<Value> = saved
+            .iter()
+            .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "seconds": r.seconds}))
+            .collect();
+        Ok(write_atomic(
+            &out.join(TIMINGS_FILE),
+            &json_bytes(&timings),
+        )?)
+    }
+}
+
+/// The m ablation's plot and section from the finished runs.
+fn ablation_section(out: &Path, saved: &[SavedRun]) -> Result<String, ExperimentError> {
+    let plans: Vec<Option<Strategy>> = saved
+        .iter()
+        .map(|r| serde_json::from_value(r.plan.clone()).ok())
+        .collect();
+    let runs: Vec<ablation::Run<'_>> = saved
+        .iter()
+        .zip(&plans)
+        .filter_map(|(r, plan)| {
+            let avg = avg_reward(&r.result.scores).unwrap_or(f64::NAN);
+            plan.as_ref().map(|plan| ablation::Run { plan, avg })
+        })
+        .collect();
+    ablation::write(out, &runs)
+}
