@@ -15,7 +15,9 @@
 pub(crate) mod burn_ext;
 pub(crate) mod decode;
 pub(crate) mod gelu;
+mod layers;
 pub(crate) mod merge;
+pub(crate) mod view;
 
 use burn::tensor::Device;
 

@@ -7,7 +7,7 @@ use super::llama::Llama;
 use super::lm_policy::causal_lm_policy;
 use super::{Policy, PolicyError};
 use crate::checkpoint::{CheckpointError, WEIGHTS_FILE};
-use crate::host::decode::HostModel;
+use crate::host::view::HostModel;
 use crate::tokenizer::{Specials, Tokenizer};
 use burn::module::Module;
 use burn::nn::Linear;
@@ -130,8 +130,8 @@ impl Policy for AutoPolicy {
         }
         let model_type = super::hf::model_type(dir)?;
         match model_type.as_str() {
-            "gpt2" => super::hf::gpt2::load(dir, device).map(Self::Gpt),
-            "llama" | "qwen2" => super::hf::llama::load(dir, device).map(Self::Llama),
+            "gpt2" => Gpt::load(dir, device).map(Self::Gpt),
+            "llama" | "qwen2" => Llama::load(dir, device).map(Self::Llama),
             other => Err(super::hf::bad_field(
                 &dir.join(crate::checkpoint::CONFIG_FILE),
                 "model_type",

@@ -5,7 +5,7 @@
 
 use super::sequences::Sequences;
 use super::{Policy, PolicyError};
-use crate::host::decode::HostModel;
+use crate::host::view::HostModel;
 use burn::nn::Linear;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 

@@ -42,7 +42,7 @@ impl Decoding {
 enum Steps {
     Recompute,
     Cached(KvCache),
-    Host(HostDecoder),
+    Host(Box<HostDecoder>),
 }
 
 /// A [`HostDecoder`] over `model`'s weights, taking over the prefill `cache`; `None` (cache
@@ -104,7 +104,7 @@ pub fn generate<M: CausalLm>(
     let mut steps = match (decoding, cache) {
         (_, None) => Steps::Recompute,
         (Decoding::Host, Some(mut c)) => match host_decoder(model, &mut c, b, total) {
-            Some(d) => Steps::Host(d),
+            Some(d) => Steps::Host(Box::new(d)),
             None => Steps::Cached(c),
         },
         (_, Some(c)) => Steps::Cached(c),
@@ -194,8 +194,8 @@ pub fn generate<M: CausalLm>(
 mod tests {
     use super::*;
     use crate::device::default_device;
-    use crate::policy::gpt::{Gpt, GptConfig};
     use crate::policy::{AutoPolicy, Policy};
+    use crate::policy::{Gpt, GptConfig};
     use burn::tensor::Int;
 
     fn ids(t: Tensor<2, Int>) -> Vec<i64> {

@@ -9,13 +9,15 @@
 //! forward → the [`CausalLm`] implementation.
 
 use super::causal_lm::{AttnMask, CausalLm, KvCache, LmShape};
+use super::hf::is_hf_dir;
+use super::hf::llama::{self as hf_llama, LlamaConfig, LlamaKind};
 use super::layers::{dense, dense_no_bias, embedding_table, grow};
 use super::lm_policy::causal_lm_policy;
 use super::{Policy, PolicyError};
 use crate::checkpoint::CheckpointError;
-use crate::host::decode::{HostBlock, HostMlp, HostModel, HostNorm, HostPositions, rope_inv_freq};
+use crate::host::decode::rope_inv_freq;
+use crate::host::view::{HostBlock, HostMlp, HostModel, HostNorm, HostPositions};
 use crate::tokenizer::{Specials, Tokenizer};
-use burn::config::Config;
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::activation::silu;
@@ -24,161 +26,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::path::Path;
 
-/// Largest single size a [`LlamaConfig`] accepts.
-const MAX_SIZE: usize = 1 << 24;
-/// Most parameters a [`LlamaConfig`] accepts (40 GB of f32).
-const MAX_PARAMS: f64 = 1e10;
-
-/// Which Hugging Face architecture a [`Llama`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum LlamaKind {
-    /// `LlamaForCausalLM` (`model_type` `"llama"`).
-    Llama,
-    /// `Qwen2ForCausalLM` (`model_type` `"qwen2"`: q/k/v biases).
-    Qwen2,
-}
-
-/// Shape of a [`Llama`], named as Hugging Face's `config.json` names it.
-#[derive(Config, Debug, PartialEq)]
-pub struct LlamaConfig {
-    /// Vocabulary size.
-    pub vocab_size: usize,
-    /// Residual stream width.
-    pub hidden_size: usize,
-    /// Hidden width of the SwiGLU MLP.
-    pub intermediate_size: usize,
-    /// Number of decoder layers.
-    pub num_hidden_layers: usize,
-    /// Query heads.
-    pub num_attention_heads: usize,
-    /// Key/value heads (`num_attention_heads` for multi-head, 1 for multi-query attention).
-    pub num_key_value_heads: usize,
-    /// Width of a head (`hidden_size / num_attention_heads` unless set).
-    pub head_dim: usize,
-    /// Longest sequence.
-    pub max_position_embeddings: usize,
-    /// The architecture.
-    #[config(default = "LlamaKind::Llama")]
-    pub kind: LlamaKind,
-    /// RMSNorm epsilon.
-    #[config(default = 1e-6)]
-    pub rms_norm_eps: f64,
-    /// RoPE base.
-    #[config(default = 10000.0)]
-    pub rope_theta: f64,
-    /// Share the token embedding with the LM head.
-    #[config(default = false)]
-    pub tie_word_embeddings: bool,
-    /// Biases on q, k, v and o (Llama's `attention_bias`).
-    #[config(default = false)]
-    pub attention_bias: bool,
-    /// Biases on the MLP's projections (`mlp_bias`).
-    #[config(default = false)]
-    pub mlp_bias: bool,
-    /// Add a scalar value head (for PPO's critic).
-    #[config(default = false)]
-    pub value_head: bool,
-    /// Where BOS, EOS and PAD are.
-    #[config(default = "Specials::ours()")]
-    pub specials: Specials,
-}
-
 impl LlamaConfig {
-    /// A small Llama shape for `vocab_size` tokens of up to `max_len`: `layers` layers of width
-    /// `d`, `heads` query heads sharing `kv_heads` key/value heads, MLP width `ff`.
-    pub fn small(
-        vocab_size: usize,
-        max_len: usize,
-        (layers, d, heads, kv_heads, ff): (usize, usize, usize, usize, usize),
-    ) -> Self {
-        Self::new(
-            vocab_size,
-            d,
-            ff,
-            layers,
-            heads,
-            kv_heads,
-            d / heads.max(1),
-            max_len,
-        )
-    }
-
-    /// Whether q, k and v carry biases (Qwen2 always, Llama with `attention_bias`).
-    pub fn qkv_bias(&self) -> bool {
-        self.attention_bias || self.kind == LlamaKind::Qwen2
-    }
-
-    /// Check that the shape is usable.
-    pub fn validate(&self) -> Result<(), String> {
-        let sizes = [
-            ("vocab_size", self.vocab_size),
-            ("hidden_size", self.hidden_size),
-            ("intermediate_size", self.intermediate_size),
-            ("num_hidden_layers", self.num_hidden_layers),
-            ("num_attention_heads", self.num_attention_heads),
-            ("num_key_value_heads", self.num_key_value_heads),
-            ("head_dim", self.head_dim),
-            ("max_position_embeddings", self.max_position_embeddings),
-        ];
-        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0 || *v > MAX_SIZE) {
-            return Err(format!("{name} must be in 1..={MAX_SIZE}: {self:?}"));
-        }
-        if !self
-            .num_attention_heads
-            .is_multiple_of(self.num_key_value_heads)
-        {
-            return Err(format!(
-                "num_attention_heads {} is not a multiple of num_key_value_heads {}",
-                self.num_attention_heads, self.num_key_value_heads
-            ));
-        }
-        if !self.head_dim.is_multiple_of(2) {
-            return Err(format!(
-                "head_dim {} must be even for rotary positions",
-                self.head_dim
-            ));
-        }
-        if !(self.rms_norm_eps.is_finite() && self.rms_norm_eps > 0.0) {
-            return Err(format!(
-                "rms_norm_eps must be finite and > 0, got {}",
-                self.rms_norm_eps
-            ));
-        }
-        if !(self.rope_theta.is_finite() && self.rope_theta > 1.0) {
-            return Err(format!(
-                "rope_theta must be finite and > 1, got {}",
-                self.rope_theta
-            ));
-        }
-        self.specials.validate(self.vocab_size)?;
-        let params = self.num_params() as f64;
-        if params > MAX_PARAMS {
-            return Err(format!(
-                "about {params:.2e} parameters exceed the {MAX_PARAMS:e} this library allocates"
-            ));
-        }
-        Ok(())
-    }
-
-    /// Number of parameters a model of this shape has (saturating).
-    pub fn num_params(&self) -> usize {
-        let (d, f, v) = (self.hidden_size, self.intermediate_size, self.vocab_size);
-        let (q, kv) = (
-            self.num_attention_heads * self.head_dim,
-            self.num_key_value_heads * self.head_dim,
-        );
-        let attn = d * (q + 2 * kv) + q * d;
-        let attn_bias =
-            if self.qkv_bias() { q + 2 * kv } else { 0 } + if self.attention_bias { d } else { 0 };
-        let mlp = 3 * d * f + if self.mlp_bias { 2 * f + d } else { 0 };
-        let layer = attn + attn_bias + mlp + 2 * d;
-        let head = if self.tie_word_embeddings { 0 } else { d * v };
-        let value = if self.value_head { d + 1 } else { 0 };
-        (v * d)
-            .saturating_add(self.num_hidden_layers.saturating_mul(layer))
-            .saturating_add(d + head + value)
-    }
-
     /// Initialise with Hugging Face's scheme: N(0, 0.02) weights, zero biases, unit norms.
     ///
     /// # Panics
@@ -498,11 +346,20 @@ impl Policy for Llama {
     }
 
     fn save(&self, dir: &Path, tokenizer: &dyn Tokenizer) -> Result<(), CheckpointError> {
-        super::hf::llama::save(self, dir, tokenizer)
+        let config = &self.config;
+        hf_llama::save(&self.without_value_head(), config, dir, tokenizer)
     }
 
     fn load(dir: &Path, device: &Device) -> Result<Self, CheckpointError> {
-        super::hf::llama::load(dir, device)
+        if !is_hf_dir(dir) {
+            return Err(CheckpointError::BadConfig(format!(
+                "{} is not a Hugging Face directory (config.json with a model_type and \
+                 model.safetensors): a Llama is saved only in Hugging Face's format",
+                dir.display()
+            )));
+        }
+        let config = hf_llama::read_config(dir)?;
+        hf_llama::load_weights(config.init(device), dir, &config)
     }
 
     fn device(&self) -> Device {

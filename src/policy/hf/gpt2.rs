@@ -3,15 +3,15 @@
 //! Conv1D layout (`[in, out]`, Burn's own, so only an untied `lm_head` is transposed).
 //! `activation_function` `gelu_new` (GPT-2's) and `gelu` (ours, exact) are both supported.
 
-use super::{Fields, WeightFiles, bad_field, load_weights, save_weights, specials, write_dir};
+use super::{Fields, WeightFiles, bad_field, save_weights, specials, write_dir};
 use crate::checkpoint::{CONFIG_FILE, CheckpointError, Format};
-use crate::policy::gpt::{Activation, Gpt, GptConfig};
+use crate::policy::gpt_config::{Activation, GptConfig};
 use crate::tokenizer::Tokenizer;
+use burn::module::Module;
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
     BurnToPyTorchAdapter, KeyRemapper, ModuleAdapter, ModuleContext, PyTorchToBurnAdapter,
 };
-use burn::tensor::Device;
 use serde_json::json;
 use std::path::Path;
 
@@ -77,7 +77,7 @@ impl<A: ModuleAdapter + Clone + 'static> ModuleAdapter for Conv1dLayout<A> {
 }
 
 /// Read a GPT-2 `config.json` into our config (special tokens from the directory).
-fn read_config(dir: &Path) -> Result<GptConfig, CheckpointError> {
+pub(crate) fn read_config(dir: &Path) -> Result<GptConfig, CheckpointError> {
     let c = Fields::read(&dir.join(CONFIG_FILE))?;
     let n_embd = c.usize("n_embd")?;
     let activation = match c.get("activation_function").and_then(|v| v.as_str()) {
@@ -126,9 +126,12 @@ fn read_config(dir: &Path) -> Result<GptConfig, CheckpointError> {
     Ok(config)
 }
 
-/// Load a Hugging Face GPT-2 directory onto `device`.
-pub(crate) fn load(dir: &Path, device: &Device) -> Result<Gpt, CheckpointError> {
-    let config = read_config(dir)?;
+/// Load a Hugging Face GPT-2 directory's weights into `model` (of `config`, read from it).
+pub(crate) fn load_weights<M: Module>(
+    model: M,
+    dir: &Path,
+    config: &GptConfig,
+) -> Result<M, CheckpointError> {
     let files = WeightFiles::open(dir)?;
     // A tied head stored anyway (older transformers) is the embedding again.
     let ignored = match config.tie_weights {
@@ -137,8 +140,8 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<Gpt, CheckpointError> 
     }
     .expect("valid regex");
     files.check_count(&dir.join(CONFIG_FILE), config.num_params(), &ignored)?;
-    load_weights(
-        config.init(device),
+    super::load_weights(
+        model,
         &files,
         remapper(true),
         Conv1dLayout(PyTorchToBurnAdapter),
@@ -146,9 +149,8 @@ pub(crate) fn load(dir: &Path, device: &Device) -> Result<Gpt, CheckpointError> 
     )
 }
 
-/// The `config.json` of `gpt` in GPT-2's naming.
-fn hf_config(gpt: &Gpt) -> serde_json::Value {
-    let c = gpt.config();
+/// The `config.json` of `c` in GPT-2's naming.
+fn hf_config(c: &GptConfig) -> serde_json::Value {
     let specials = c.specials();
     json!({
         "architectures": ["GPT2LMHeadModel"],
@@ -177,24 +179,23 @@ fn hf_config(gpt: &Gpt) -> serde_json::Value {
     })
 }
 
-/// Save `gpt` as a Hugging Face GPT-2 directory (the value head, which GPT-2 has no place for,
-/// is left out).
-pub(crate) fn save(
-    gpt: &Gpt,
+/// Save `model` (a GPT of `config`, without a value head: GPT-2 has no place for one) as a
+/// Hugging Face GPT-2 directory.
+pub(crate) fn save<M: Module>(
+    model: &M,
+    config: &GptConfig,
     dir: &Path,
     tokenizer: &dyn Tokenizer,
 ) -> Result<(), CheckpointError> {
-    let model = gpt.without_value_head();
-    let c = gpt.config();
     write_dir(
         dir,
-        &hf_config(gpt),
-        &c.specials(),
-        c.max_len,
+        &hf_config(config),
+        &config.specials(),
+        config.max_len,
         tokenizer,
         |tmp| {
             save_weights(
-                &model,
+                model,
                 tmp,
                 remapper(false),
                 Conv1dLayout(BurnToPyTorchAdapter),
