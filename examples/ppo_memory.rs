@@ -69,6 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             multireward::tokenizer::Tokenizer::specials(&tok).start(),
         ),
         optimizer: OptimizerConfig::default(),
+        adapters: None,
     };
     let mut optim = learner.optimizer();
     let mut policy = reference.clone();

@@ -8,6 +8,12 @@ use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 use thiserror::Error;
 
+mod adapters;
+mod ties;
+
+pub use adapters::AdapterFactors;
+pub use ties::Ties;
+
 /// Errors from merging.
 #[derive(Debug, Error, PartialEq)]
 pub enum MergeError {
@@ -223,8 +229,10 @@ pub trait Merger {
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Linear;
 
-impl Merger for Linear {
-    fn merge<M: Module>(
+impl Linear {
+    /// `Σ w_k θ_k` of the stored parameters as they are (an adapted weight's base and its
+    /// factors each averaged: [`AdapterFactors`] before the fold).
+    fn merge_stored<M: Module>(
         &self,
         models: &[&M],
         weights: &[f64],
@@ -236,6 +244,21 @@ impl Merger for Linear {
             weighted_sum(flats.iter().map(|f| f[p].values.clone()), weights)
         });
         Ok(rebuild(models[0], merged))
+    }
+}
+
+impl Merger for Linear {
+    /// Of the effective weights: policies with LoRA adapters are folded first.
+    fn merge<M: Module>(
+        &self,
+        models: &[&M],
+        weights: &[f64],
+        base: Option<&M>,
+    ) -> Result<M, MergeError> {
+        if let Some(folded) = adapters::folded(models) {
+            return self.merge(&folded.iter().collect::<Vec<_>>(), weights, base);
+        }
+        self.merge_stored(models, weights, base)
     }
 
     /// On the CPU backend, one pass in place in the first model's buffers
@@ -250,6 +273,9 @@ impl Merger for Linear {
         check_convex(weights, models.len())?;
         {
             let refs: Vec<&M> = models.iter().collect();
+            if let Some(folded) = adapters::folded(&refs) {
+                return self.merge_owned(folded, weights, base);
+            }
             let flats = flatten_all(&refs)?;
             let in_place = flats[0].iter().all(|f| {
                 f.values.dtype() == DType::F32 && crate::host::enabled(&f.values.device())
@@ -289,6 +315,8 @@ pub enum MergeMethod {
     TaskArithmetic(TaskArithmetic),
     /// [`Ties`].
     Ties(Ties),
+    /// [`AdapterFactors`]: LoRA experts' factors averaged separately (Rewarded Soups' practice).
+    AdapterFactors,
 }
 
 impl Merger for MergeMethod {
@@ -302,6 +330,7 @@ impl Merger for MergeMethod {
             Self::Linear => Linear.merge(models, weights, base),
             Self::TaskArithmetic(m) => m.merge(models, weights, base),
             Self::Ties(m) => m.merge(models, weights, base),
+            Self::AdapterFactors => AdapterFactors.merge(models, weights, base),
         }
     }
 
@@ -315,6 +344,7 @@ impl Merger for MergeMethod {
             Self::Linear => Linear.merge_owned(models, weights, base),
             Self::TaskArithmetic(m) => m.merge_owned(models, weights, base),
             Self::Ties(m) => m.merge_owned(models, weights, base),
+            Self::AdapterFactors => AdapterFactors.merge_owned(models, weights, base),
         }
     }
 }
@@ -333,6 +363,9 @@ impl Merger for TaskArithmetic {
         weights: &[f64],
         base: Option<&M>,
     ) -> Result<M, MergeError> {
+        if let Some(folded) = adapters::folded(models) {
+            return self.merge(&folded.iter().collect::<Vec<_>>(), weights, base);
+        }
         check_scale("task arithmetic", self.scale)?;
         let (base, flats) = with_base(models, weights, base, "task arithmetic")?;
         let merged = per_parameter(flats[0].len(), |p| {
@@ -386,71 +419,6 @@ fn check_weights_len(weights: &[f64], models: usize) -> Result<(), MergeError> {
         });
     }
     check_finite(weights)
-}
-
-/// TIES merging (Yadav et al., 2023): trim each task vector to its `density` largest-magnitude
-/// entries (per parameter tensor), elect each entry's sign by weighted mass, average the
-/// entries that agree with it (weighted), and add `scale ×` the result to the base.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Ties {
-    /// Fraction of each task vector kept, in (0, 1].
-    pub density: f64,
-    /// Scale λ of the merged task vector.
-    pub scale: f64,
-}
-
-impl Merger for Ties {
-    fn merge<M: Module>(
-        &self,
-        models: &[&M],
-        weights: &[f64],
-        base: Option<&M>,
-    ) -> Result<M, MergeError> {
-        if !(self.density > 0.0 && self.density <= 1.0) {
-            return Err(MergeError::BadSetting(format!(
-                "TIES density must be in (0, 1], got {}",
-                self.density
-            )));
-        }
-        check_scale("TIES", self.scale)?;
-        let (base, flats) = with_base(models, weights, base, "TIES")?;
-        if weights.iter().any(|&w| w < 0.0) {
-            return Err(MergeError::BadWeights {
-                weights: weights.to_vec(),
-                reason: "TIES weights must be non-negative".into(),
-            });
-        }
-        let merged = per_parameter(flats[0].len(), |p| {
-            let b = flats[0][p].values.clone();
-            let taus: Vec<Tensor<1>> = flats[1..]
-                .iter()
-                .map(|f| trim(f[p].values.clone() - b.clone(), self.density))
-                .collect();
-            let elected = weighted_sum(taus.iter().cloned(), weights).sign();
-            let (mut num, mut den) = (b.zeros_like(), b.zeros_like());
-            for (tau, &w) in taus.into_iter().zip(weights) {
-                let agree = tau.clone().sign().equal(elected.clone()).float()
-                    * tau.clone().not_equal_elem(0.0).float();
-                num = num + tau * agree.clone() * w;
-                den = den + agree * w;
-            }
-            let tau = num / den.clamp_min(1e-12);
-            b + tau * self.scale
-        });
-        Ok(rebuild(base, merged))
-    }
-}
-
-/// Keep the `density` fraction of largest-magnitude entries of `tau`, zero the rest.
-fn trim(tau: Tensor<1>, density: f64) -> Tensor<1> {
-    let n = tau.dims()[0];
-    let keep = ((n as f64 * density).ceil() as usize).clamp(1, n);
-    if keep == n {
-        return tau;
-    }
-    let threshold = tau.clone().abs().sort_descending(0).narrow(0, keep - 1, 1);
-    let small = tau.clone().abs().lower(threshold.expand([n]));
-    tau.mask_fill(small, 0.0)
 }
 
 /// Merge coefficients of eq. 9: the user's preference weights `w` renormalised over the

@@ -6,7 +6,7 @@
 use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
 use multireward::device::default_device;
-use multireward::merge::{Linear, Merger};
+use multireward::merge::{AdapterFactors, Linear, Merger};
 use multireward::policy::lora::{self, LoraConfig, LoraError};
 use multireward::policy::{AutoPolicy, CausalLm, Decoding, Policy, SamplingConfig, generate};
 use std::path::Path;
@@ -161,7 +161,7 @@ fn merging_updates_equals_merging_folded_weights_and_factor_averaging_differs() 
     let base = lora::attach(fixture("llama-gqa"), &cfg).unwrap();
     let experts: Vec<AutoPolicy> = (0..3).map(|k| trained(base.clone(), 10 + k)).collect();
     let w = [0.5, 0.3, 0.2];
-    let exact = lora::merge_folded(&experts, &w);
+    let exact = lora::merge_folded(&experts.iter().collect::<Vec<_>>(), &w);
     let folded: Vec<AutoPolicy> = experts.iter().cloned().map(lora::fold).collect();
     let refs: Vec<&AutoPolicy> = folded.iter().collect();
     let of_folded = Linear.merge(&refs, &w, None).unwrap();
@@ -170,18 +170,21 @@ fn merging_updates_equals_merging_folded_weights_and_factor_averaging_differs() 
         diff < 1e-4,
         "exact LoRA merge vs merge of folded weights: {diff}"
     );
-    // Rewarded Soups' practice: A and B averaged separately, then folded.
+    // Linear merges adapted policies by their effective weights: the same.
     let refs: Vec<&AutoPolicy> = experts.iter().collect();
-    let factors = lora::fold(Linear.merge(&refs, &w, None).unwrap());
+    let linear = Linear.merge(&refs, &w, None).unwrap();
+    assert!(max_diff(&logits(&linear), &logits(&exact)) < 1e-4);
+    // Rewarded Soups' practice: A and B averaged separately, then folded.
+    let factors = AdapterFactors.merge(&refs, &w, None).unwrap();
     let gap = max_diff(&logits(&factors), &logits(&exact));
     assert!(
         gap > 1e-2,
         "averaging factors differs when experts disagree: {gap}"
     );
-    // ... and agrees when they share their A (then mean(A·B) = A·mean(B)).
+    // ... and agrees when the experts agree.
     let same_a: Vec<AutoPolicy> = (0..3).map(|_| experts[0].clone()).collect();
     let refs: Vec<&AutoPolicy> = same_a.iter().collect();
-    let factors = lora::fold(Linear.merge(&refs, &w, None).unwrap());
-    let exact = lora::merge_folded(&same_a, &w);
+    let factors = AdapterFactors.merge(&refs, &w, None).unwrap();
+    let exact = lora::merge_folded(&same_a.iter().collect::<Vec<_>>(), &w);
     assert!(max_diff(&logits(&factors), &logits(&exact)) < 1e-4);
 }

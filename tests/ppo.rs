@@ -75,6 +75,7 @@ fn train(estimator: Estimator, value_head: bool) -> (f64, f64, Vec<f64>) {
             lr: 3e-3,
             weight_decay: 0.0,
         },
+        adapters: None,
     };
     let before = mean_reward(&reference.valid(), &tok, 99);
     let out = Strategy::Morlhf { steps: 12 }

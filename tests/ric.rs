@@ -45,6 +45,7 @@ fn ric_follows_its_conditioning() {
             multireward::tokenizer::Tokenizer::specials(&tok).start(),
         ),
         optimizer: OptimizerConfig::default(),
+        adapters: None,
     };
     let ric = Strategy::Ric(RicConfig {
         offline_samples: 512,

@@ -4,9 +4,10 @@
 //! of its own.
 
 use crate::experiment::{
-    Accounting, AdamAtMerge, Budget, ComparisonConfig, EstimatorKind, ExperimentError, RicSettings,
-    SavePolicies, StrategyKind,
+    Accounting, AdamAtMerge, AdapterMerge, Budget, ComparisonConfig, EstimatorKind,
+    ExperimentError, RicSettings, SavePolicies, StrategyKind,
 };
+use crate::policy::lora::LoraConfig;
 use crate::policy::CausalLm;
 use crate::strategy::RicTarget;
 use clap::ValueEnum;
@@ -123,6 +124,35 @@ pub struct RunArgs {
     /// Also write every event (steps, evaluations) to this file, one JSON object per line.
     #[arg(long)]
     pub metrics: Option<PathBuf>,
+    /// Train LoRA adapters of this rank on a frozen base instead of every weight.
+    #[arg(long)]
+    pub lora_rank: Option<usize>,
+    /// LoRA α (the update is scaled by α / r; default 2 × the rank).
+    #[arg(long, requires = "lora_rank")]
+    pub lora_alpha: Option<f64>,
+    /// Projections that get adapters, comma-separated (PEFT's names: q_proj,v_proj…; GPT-2's
+    /// c_attn,c_proj,c_fc; ours qkv,proj,fc,fc_proj), or all-linear.
+    #[arg(long, requires = "lora_rank", default_value = "all-linear", value_delimiter = ',')]
+    pub lora_targets: Vec<String>,
+    /// Dropout on the adapters' inputs in training.
+    #[arg(long, requires = "lora_rank", default_value_t = 0.0)]
+    pub lora_dropout: f64,
+    /// rsLoRA: scale by α / √r.
+    #[arg(long, requires = "lora_rank")]
+    pub lora_rslora: bool,
+    /// How LoRA experts merge: their updates folded into the shared policy (`updates`, the
+    /// linear merge) or their factors averaged (`factors`, Rewarded Soups' practice).
+    #[arg(long, value_enum, requires = "lora_rank", default_value_t = LoraMergeArg::Updates)]
+    pub lora_merge: LoraMergeArg,
+}
+
+/// How LoRA experts merge (`--lora-merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoraMergeArg {
+    /// The experts' updates folded into the shared policy (the linear merge).
+    Updates,
+    /// The factors A and B averaged separately.
+    Factors,
 }
 
 /// Which trained policies to keep (`--save-policies`).
@@ -233,6 +263,16 @@ impl RunArgs {
                 .with_save_policies(match self.save_policies {
                     SaveArg::None => SavePolicies::None,
                     SaveArg::Final => SavePolicies::Final,
+                })
+                .with_lora(self.lora_rank.map(|r| {
+                    let targets: Vec<&str> = self.lora_targets.iter().map(String::as_str).collect();
+                    LoraConfig::new(r, self.lora_alpha.unwrap_or(2.0 * r as f64), &targets)
+                        .with_dropout(self.lora_dropout)
+                        .with_rslora(self.lora_rslora)
+                }))
+                .with_adapter_merge(match self.lora_merge {
+                    LoraMergeArg::Updates => AdapterMerge::Updates,
+                    LoraMergeArg::Factors => AdapterMerge::Factors,
                 })
                 .with_ric(
                     RicSettings::new()

@@ -8,7 +8,7 @@ use crate::experiment::ExperimentError;
 use std::error::Error;
 
 /// Every field a flag sets: `(field, flag)`.
-const FLAGS: [(&str, &str); 24] = [
+const FLAGS: [(&str, &str); 26] = [
     ("seeds", "--seeds"),
     ("strategies", "--strategies"),
     ("budget.iterations", "--iterations"),
@@ -33,6 +33,8 @@ const FLAGS: [(&str, &str); 24] = [
     ("sweep_m", "--sweep-m"),
     ("lr_candidates", "--select-lr"),
     ("save_policies", "--save-policies"),
+    ("lora", "--lora-rank/--lora-targets"),
+    ("adapter_merge", "--lora-merge"),
 ];
 
 /// The flag that sets `field`; a field no flag sets (e.g. `weight_decay`) is named as it is.

@@ -89,11 +89,24 @@ impl<'a, P: Policy> Comparison<'a, P> {
         Ppo::new(ppo.clone(), &task.reference)
             .validate(&task.reference)
             .map_err(|e| ExperimentError::Task(e.to_string()))?;
+        let trainable = match &config.lora {
+            // Attaching once checks the settings and that every target names a projection.
+            Some(lora) => {
+                let adapted = (task.reference)
+                    .with_lora(lora)
+                    .map_err(|e| ExperimentError::setting("lora", e.to_string()))?;
+                let all = burn::module::Module::num_params(&task.reference);
+                Some((crate::policy::lora::trainable_params(&adapted), all))
+            }
+            None => None,
+        };
         let runner = Runner {
             ppo,
             weight_decay: config.weight_decay,
             checkpoint_every: config.checkpoint_every,
             ranks: Ranks::default(),
+            adapters: config.lora.clone(),
+            trainable,
         };
         Ok(Self {
             plan: config.plan(n),

@@ -33,6 +33,8 @@ pub(super) struct ComparisonReport<'r> {
     pub markdown: Option<&'r ExtraMarkdown<'r>>,
     /// The learning-rate trials, if any.
     pub trials: &'r [Trial],
+    /// With LoRA adapters, `(trainable, all)` parameters of an expert.
+    pub trainable: Option<(usize, usize)>,
 }
 
 impl ComparisonReport<'_> {
@@ -68,6 +70,21 @@ impl ComparisonReport<'_> {
         let n = objectives.len();
         let accounting = config.accounting.describe(config.steps_per_expert(n), n);
         let mut section = format!("\nBudget accounting: {accounting}.\n");
+        if let (Some((trainable, all)), Some(lora)) = (self.trainable, &config.lora) {
+            section.push_str(&format!(
+                "\nTrainable parameters per expert: {trainable} of {all} ({:.2} %): LoRA rank {}, \
+                 α {}{} on {}; merges {}.\n",
+                100.0 * trainable as f64 / all.max(1) as f64,
+                lora.rank,
+                lora.alpha,
+                if lora.use_rslora { " (rsLoRA)" } else { "" },
+                lora.targets.join(", "),
+                match config.adapter_merge {
+                    super::config::AdapterMerge::Updates => "fold the experts' updates (exact)",
+                    super::config::AdapterMerge::Factors => "average the factors A and B",
+                }
+            ));
+        }
         if !self.trials.is_empty() {
             let samples = config.eval.samples;
             section.push_str(&lr_selection::section(self.trials, samples));

@@ -8,6 +8,7 @@
 //! unset and default when absent (older directories resume), which Burn's derive does not
 //! express.
 
+use crate::policy::lora::LoraConfig;
 use super::budget::{Accounting, Budget, EvalPlan};
 use super::error::ExperimentError;
 use crate::rl::{Estimator, GroupBaseline};
@@ -192,6 +193,32 @@ pub struct ComparisonConfig {
     /// every strategy × seed's final policy).
     #[serde(default, skip_serializing_if = "SavePolicies::is_default")]
     pub save_policies: SavePolicies,
+    /// Train LoRA adapters on a frozen base instead of every weight (`--lora-rank` …): every
+    /// expert (and MORLHF's policy, RiC's) gets fresh adapters on the shared policy; merges
+    /// fold the adapters' updates into it. `None`: full fine-tuning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lora: Option<LoraConfig>,
+    /// How LoRA experts merge (`--lora-merge`): their updates folded into the shared base
+    /// (the linear merge, default) or their factors averaged (Rewarded Soups' practice).
+    #[serde(default, skip_serializing_if = "AdapterMerge::is_default")]
+    pub adapter_merge: AdapterMerge,
+}
+
+/// How LoRA experts merge (`--lora-merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterMerge {
+    /// `W + Σ w_k s·A_k·B_k`: the linear merge of the experts (docs/algorithms.md).
+    #[default]
+    Updates,
+    /// `W + s·(Σ w_k A_k)(Σ w_k B_k)`: the factors averaged separately.
+    Factors,
+}
+
+impl AdapterMerge {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// `with_*` setters of [`ComparisonConfig`], one per field.
@@ -226,6 +253,8 @@ impl ComparisonConfig {
             sweep_m: Vec::new(),
             lr_candidates: Vec::new(),
             save_policies: SavePolicies::Final,
+            lora: None,
+            adapter_merge: AdapterMerge::Updates,
         }
     }
 
@@ -261,6 +290,10 @@ impl ComparisonConfig {
         with_lr_candidates => lr_candidates: Vec<f64>;
         /// Keep these trained policies.
         with_save_policies => save_policies: SavePolicies;
+        /// With LoRA adapters instead of full fine-tuning.
+        with_lora => lora: Option<LoraConfig>;
+        /// With this merge of LoRA experts.
+        with_adapter_merge => adapter_merge: AdapterMerge;
     }
 
     /// With evaluation seed `seed`.

@@ -42,7 +42,8 @@ mod validate;
 pub use budget::{Accounting, Budget, EvalPlan};
 pub use comparison::{Comparison, Outcome};
 pub use config::{
-    AdamAtMerge, ComparisonConfig, EstimatorKind, RicSettings, SavePolicies, StrategyKind,
+    AdamAtMerge, AdapterMerge, ComparisonConfig, EstimatorKind, RicSettings, SavePolicies,
+    StrategyKind,
 };
 pub use curve::CurvePoint;
 pub use error::{EvaluateError, ExperimentError};

@@ -2,6 +2,8 @@
 //! under equal budgets, [`labels`] names each in the report, and [`ComparisonConfig::lr_of`]
 //! gives each its learning rate.
 
+use super::config::AdapterMerge;
+use crate::merge::MergeMethod;
 use super::budget::Accounting;
 use super::config::{AdamAtMerge, ComparisonConfig, StrategyKind};
 use crate::strategy::{RicConfig, Strategy};
@@ -57,11 +59,18 @@ impl ComparisonConfig {
                 (*m).min(per_expert)
             }
         });
+        // LoRA experts merged by averaging their factors (Rewarded Soups' practice) instead of
+        // folding their updates.
+        let factors = self.lora.is_some() && self.adapter_merge == AdapterMerge::Factors;
         self.strategies
             .iter()
             .flat_map(|kind| match kind {
                 StrategyKind::IterativeRs => periods.iter().map(|&m| irs(m)).collect(),
                 other => vec![self.plan_one(*other, n, per_expert, single)],
+            })
+            .map(|s| match factors {
+                true => s.with_merge(MergeMethod::AdapterFactors),
+                false => s,
             })
             .collect()
     }

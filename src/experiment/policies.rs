@@ -37,7 +37,8 @@ pub(super) fn read_index(out: &Path) -> Result<Vec<SavedPolicy>, ExperimentError
 }
 
 /// Save `policy` (with `tokenizer`) as `out/policies/<kept.path>` and list it in the index;
-/// `kept.path` names the run's folder.
+/// `kept.path` names the run's folder. A policy with LoRA adapters is saved folded (`W + s·A·B`),
+/// a plain policy of its family.
 pub(super) fn keep<P: Policy>(
     out: &Path,
     policy: &P,
@@ -45,7 +46,8 @@ pub(super) fn keep<P: Policy>(
     kept: SavedPolicy,
 ) -> Result<(), ExperimentError> {
     let dir = out.join(POLICIES_DIR).join(&kept.path);
-    policy.save(&dir, tokenizer).map_err(|e| {
+    let folded = crate::policy::lora::is_adapted(policy).then(|| crate::policy::lora::fold(policy.clone()));
+    folded.as_ref().unwrap_or(policy).save(&dir, tokenizer).map_err(|e| {
         ExperimentError::Task(format!("saving {} seed {}: {e}", kept.strategy, kept.seed))
     })?;
     let mut index = read_index(out)?;

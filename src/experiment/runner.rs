@@ -45,6 +45,10 @@ pub(super) struct Runner<'a> {
     pub checkpoint_every: usize,
     /// The ranks the runs are trained over.
     pub ranks: Ranks<'a>,
+    /// LoRA adapters instead of full fine-tuning.
+    pub adapters: Option<crate::policy::lora::LoraConfig>,
+    /// With adapters, `(trainable, all)` parameters of an expert.
+    pub trainable: Option<(usize, usize)>,
 }
 
 impl Runner<'_> {
@@ -83,6 +87,7 @@ impl Runner<'_> {
             optimizer: OptimizerConfig::new()
                 .with_lr(spec.lr)
                 .with_weight_decay(self.weight_decay),
+            adapters: self.adapters.clone(),
         };
         if !(has_checkpoint && spec.resume) {
             return (spec.strategy).run_with(reference, &mut learner, spec.seed, &options);

@@ -104,6 +104,7 @@ impl<P: Policy> Schedule<'_, '_, P> {
             paper: &self.task.paper,
             markdown: self.task.markdown.as_ref(),
             trials: &self.trials,
+            trainable: self.runner.trainable,
         };
         report.write(&self.results.out, &evaluated.saved, &evaluated.curves)
     }

@@ -1,5 +1,6 @@
 //! Tests of the merge methods, the weight and architecture checks, eq. 9.
 
+use super::ties::trim;
 use super::*;
 use crate::device::default_device;
 use burn::nn::{Linear as Dense, LinearConfig};

@@ -92,6 +92,14 @@ macro_rules! causal_lm_policy {
         fn max_len(&self) -> Option<usize> {
             Some($crate::policy::CausalLm::shape(self).max_len)
         }
+
+        fn with_lora(
+            &self,
+            cfg: &$crate::policy::lora::LoraConfig,
+        ) -> Result<Self, $crate::policy::PolicyError> {
+            $crate::policy::lora::attach(self.clone(), cfg)
+                .map_err(|e| $crate::policy::PolicyError::Lora(e.to_string()))
+        }
     };
 }
 pub(crate) use causal_lm_policy;

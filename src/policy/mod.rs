@@ -71,6 +71,9 @@ pub enum PolicyError {
     /// The policy does not offer an optional capability (e.g. extra vocabulary for RiC).
     #[error("the policy does not support {0}")]
     Unsupported(String),
+    /// LoRA adapters could not be attached (the settings or targets are wrong).
+    #[error("{0}")]
+    Lora(String),
 }
 
 /// Log-probabilities (and value estimates) of the response part of [`Sequences`].
@@ -158,6 +161,17 @@ pub trait Policy: Module {
         Err(PolicyError::Unsupported(
             "extra vocabulary (reward-conditioning tokens)".into(),
         ))
+    }
+
+    /// A copy with fresh LoRA adapters ([`lora::attach`]) on its frozen weights, drawn from the
+    /// device's RNG. An optional capability (LoRA experts need it): the default is
+    /// [`PolicyError::Unsupported`].
+    fn with_lora(&self, cfg: &lora::LoraConfig) -> Result<Self, PolicyError>
+    where
+        Self: Sized,
+    {
+        let _ = cfg;
+        Err(PolicyError::Unsupported("LoRA adapters".into()))
     }
 
     /// Save weights, configuration and tokenizer into the directory `dir` (written atomically).

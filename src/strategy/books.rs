@@ -177,7 +177,20 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         if !self.placed {
             return Ok(());
         }
-        (self.ranks).gather(&mut run.experts, members, false, self.reference, learner)
+        let base = self.adapter_base(run.merged.as_ref(), learner);
+        (self.ranks).gather(&mut run.experts, members, false, self.reference, base, learner)
+    }
+
+    /// The shared base of LoRA experts (the last merged policy, or the reference), when the
+    /// learner trains adapters and the strategy's experts share it: then only their adapters
+    /// travel between ranks.
+    fn adapter_base<'r, L: Learner<P>>(
+        &'r self,
+        merged: Option<&'r P>,
+        learner: &L,
+    ) -> Option<&'r P> {
+        let shared = self.strategy.experts_share_base(learner.objectives());
+        (learner.adapters().is_some() && shared).then(|| merged.unwrap_or(self.reference))
     }
 
     /// After a step boundary (and after a merge round when `merged` is true): write a
@@ -196,7 +209,8 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
         }
         if self.placed {
             let all: Vec<usize> = (0..run.experts.len()).collect();
-            (self.ranks).gather(&mut run.experts, &all, true, self.reference, learner)?;
+            let base = self.adapter_base(run.merged.as_ref(), learner);
+            (self.ranks).gather(&mut run.experts, &all, true, self.reference, base, learner)?;
         }
         // No checkpoint holds a non-finite weight. The weights are scanned here, once per
         // checkpoint period, not after every step: the step's own loss and gradient checks

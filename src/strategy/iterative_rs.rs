@@ -11,7 +11,7 @@ use super::error::StrategyError;
 use super::learner::Collector;
 use super::merging::Merging;
 use super::output::RunOutput;
-use super::progress::{Progress, restart};
+use super::progress::{Progress, adapter_seed, restart};
 use crate::policy::Policy;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -86,7 +86,10 @@ pub(super) fn run<P: Policy, L: Collector<P>>(
     let all: Vec<usize> = (0..n).collect();
     books.gather(&mut run, &all, learner)?;
     let seed = plan.selection_seed(None);
-    let policy = (plan.merging).merge(&run.experts, &all, books.reference(), learner, seed)?;
+    // The last block's experts share their base; all N do when every block holds all N.
+    let shared = plan.per_block == n;
+    let reference = books.reference();
+    let policy = (plan.merging).merge(&run.experts, &all, reference, learner, seed, shared)?;
     run.spent.merges += 1;
     Ok(RunOutput::finished(policy, run))
 }
@@ -112,16 +115,17 @@ fn merge_block<P: Policy, L: Collector<P>>(
     let merged = if members.iter().all(|i| next.contains(i)) {
         (plan.merging).merge_taking(&mut run.experts, &members, reference, learner, seed)?
     } else {
-        (plan.merging).merge(&run.experts, &members, reference, learner, seed)?
+        (plan.merging).merge(&run.experts, &members, reference, learner, seed, true)?
     };
     run.spent.merges += 1;
     run.round += 1;
     run.current = next;
     for &i in &run.current {
+        let fresh = restart(&merged, learner, adapter_seed(plan.seed, run.round, i))?;
         if plan.keep_optimizer {
-            run.experts[i].policy = merged.clone().train();
+            run.experts[i].policy = fresh.policy;
         } else {
-            run.experts[i] = restart(&merged, learner);
+            run.experts[i] = fresh;
         }
     }
     run.merged = Some(merged);

@@ -7,6 +7,7 @@ use super::error::StrategyError;
 use super::step::{StepContext, StepReport};
 use crate::distributed::Communicator;
 use crate::policy::Policy;
+use crate::policy::lora::LoraConfig;
 use burn::optim::ModuleOptimizer;
 
 /// One algorithmic step of one policy on one objective.
@@ -57,6 +58,12 @@ pub trait Learner<P: Policy> {
 
     /// A fresh optimiser for a policy.
     fn optimizer(&self) -> ModuleOptimizer;
+
+    /// The LoRA adapters experts train (`None`, the default: every weight trains). With
+    /// adapters, every expert starts from the shared policy with fresh ones on its frozen base.
+    fn adapters(&self) -> Option<&LoraConfig> {
+        None
+    }
 
     /// Learner state a resumed run needs (e.g. running reward normalisers); `Null` if none.
     fn state(&self) -> serde_json::Value {

@@ -8,7 +8,7 @@ use super::progress::Expert;
 use super::ranks::Ranks;
 use super::settings::{MergeWeights, SelectionScore};
 use crate::merge::{MergeMethod, Merger, check_architectures, renormalised};
-use crate::policy::Policy;
+use crate::policy::{Policy, lora};
 
 /// How a strategy merges experts: the coefficients ([`MergeWeights`]) and the method
 /// ([`MergeMethod`]), both from the strategy's settings, and the run's ranks (rank 0 scores
@@ -23,7 +23,8 @@ pub(super) struct Merging<'a> {
 impl Merging<'_> {
     /// Merge `members` of `experts` (fine-tuned from `reference`), in training mode. With
     /// [`MergeWeights::Select`] each candidate's merge is sampled through `learner` with
-    /// `seed`.
+    /// `seed`. `shared`: the members restarted from one policy (with LoRA adapters, their
+    /// updates then merge into its base without folding every expert).
     pub fn merge<P: Policy, L: Collector<P>>(
         &self,
         experts: &[Expert<P>],
@@ -31,13 +32,29 @@ impl Merging<'_> {
         reference: &P,
         learner: &mut L,
         seed: u64,
+        shared: bool,
     ) -> Result<P, StrategyError> {
-        let weights = self.checked_coefficients(experts, members, reference, learner, seed)?;
+        let weights =
+            self.checked_coefficients(experts, members, reference, learner, seed, shared)?;
         let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
-        Ok(self
-            .method
-            .merge(&models, &weights, Some(reference))?
-            .train())
+        Ok(self.combine(&models, &weights, reference, shared)?.train())
+    }
+
+    /// `models` merged with `weights` by the method; LoRA experts that share their base with
+    /// the linear method: their updates folded into it ([`lora::merge_folded`], the same
+    /// policy as merging their folded weights, without a full copy per expert).
+    fn combine<P: Policy>(
+        &self,
+        models: &[&P],
+        weights: &[f64],
+        reference: &P,
+        shared: bool,
+    ) -> Result<P, StrategyError> {
+        let adapted = models.first().is_some_and(|m| lora::is_adapted(*m));
+        if shared && adapted && *self.method == MergeMethod::Linear {
+            return Ok(lora::merge_folded(models, weights));
+        }
+        Ok(self.method.merge(models, weights, Some(reference))?)
     }
 
     /// [`Merging::merge`] of experts about to restart from the result: their policies are
@@ -51,11 +68,16 @@ impl Merging<'_> {
         learner: &mut L,
         seed: u64,
     ) -> Result<P, StrategyError> {
-        let weights = self.checked_coefficients(experts, members, reference, learner, seed)?;
+        let weights =
+            self.checked_coefficients(experts, members, reference, learner, seed, true)?;
         let models: Vec<P> = members
             .iter()
             .map(|&i| std::mem::replace(&mut experts[i].policy, reference.clone()))
             .collect();
+        if models.first().is_some_and(lora::is_adapted) {
+            let refs: Vec<&P> = models.iter().collect();
+            return Ok(self.combine(&refs, &weights, reference, true)?.train());
+        }
         let merged = self.method.merge_owned(models, &weights, Some(reference))?;
         Ok(merged.train())
     }
@@ -69,6 +91,7 @@ impl Merging<'_> {
         reference: &P,
         learner: &mut L,
         seed: u64,
+        shared: bool,
     ) -> Result<Vec<f64>, StrategyError> {
         let models: Vec<&P> = members.iter().map(|&i| &experts[i].policy).collect();
         check_architectures(&[&[reference][..], &models].concat())?;
@@ -77,14 +100,12 @@ impl Merging<'_> {
             MergeWeights::Select { .. } if self.ranks.size() > 1 => {
                 // Rank 0 samples and scores the candidates; the others take its choice.
                 let chosen = match self.ranks.is_root() {
-                    true => Some(self.select(&models, members.len(), reference, learner, seed)),
+                    true => Some(self.select(&models, reference, learner, seed, shared)),
                     false => None,
                 };
                 self.ranks.agree_with_root(chosen)
             }
-            MergeWeights::Select { .. } => {
-                self.select(&models, members.len(), reference, learner, seed)
-            }
+            MergeWeights::Select { .. } => self.select(&models, reference, learner, seed, shared),
         }
     }
 
@@ -92,11 +113,12 @@ impl Merging<'_> {
     fn select<P: Policy, L: Collector<P>>(
         &self,
         models: &[&P],
-        members: usize,
         reference: &P,
         learner: &mut L,
         seed: u64,
+        shared: bool,
     ) -> Result<Vec<f64>, StrategyError> {
+        let members = models.len();
         match self.weights {
             MergeWeights::Preferences => Err(StrategyError::BadConfig(
                 "selection without candidates".into(),
@@ -108,7 +130,7 @@ impl Merging<'_> {
             } => {
                 let mut best: Option<(f64, Vec<f64>)> = None;
                 for w in candidates.iter().filter(|w| w.len() == members) {
-                    let merged = self.method.merge(models, w, Some(reference))?;
+                    let merged = self.combine(models, w, reference, shared)?;
                     let values = learner.evaluate(&merged, *samples, seed)?;
                     let s = selection_score(&values, *score);
                     if best.as_ref().is_none_or(|(b, _)| s > *b) {

@@ -6,6 +6,7 @@ use super::learner::{Collected, Collector, Learner};
 use super::step::{StepContext, StepReport};
 use crate::distributed::Communicator;
 use crate::policy::{Policy, Prompts, Rollout};
+use crate::policy::lora::LoraConfig;
 use crate::reward::{RewardSet, RewardStats, Sample};
 use crate::rl::{Ppo, RlError};
 use crate::tokenizer::Tokenizer;
@@ -58,6 +59,8 @@ pub struct PpoLearner<'a, P: Policy> {
     pub prompts: Prompts,
     /// Optimiser settings.
     pub optimizer: OptimizerConfig,
+    /// LoRA adapters to train instead of every weight (`None`: full fine-tuning).
+    pub adapters: Option<LoraConfig>,
 }
 
 impl<P: Policy> PpoLearner<'_, P> {
@@ -128,6 +131,10 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
 
     fn optimizer(&self) -> ModuleOptimizer {
         self.optimizer.init()
+    }
+
+    fn adapters(&self) -> Option<&LoraConfig> {
+        self.adapters.as_ref()
     }
 
     /// Running reward normalisers see every expert's samples, so experts are independent only

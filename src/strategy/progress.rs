@@ -2,10 +2,15 @@
 //! and the log ([`Progress`]) — what a checkpoint holds. A strategy's own state (RiC's labelled
 //! data) rides in the generic slot `own`; the shared machinery only saves and restores it.
 
+use super::error::StrategyError;
 use super::learner::Learner;
 use super::step::{Spent, StepRecord};
 use crate::policy::Policy;
 use burn::optim::ModuleOptimizer;
+
+/// What an adapted expert trains: its LoRA factors and a value head (paths of the saved
+/// parameters; enum variants of a wrapping policy type come first).
+pub(super) const TRAINABLE: &str = r"(^|\.)lora\.|(^|\.)value_head\.";
 
 /// A policy being trained with its optimiser state.
 pub struct Expert<P: Policy> {
@@ -16,12 +21,30 @@ pub struct Expert<P: Policy> {
 }
 
 /// An expert (re)starting from `policy`: a trainable copy and a fresh optimiser (the paper
-/// restarts the experts from the merged policy; Adam's moments start again at zero).
-pub(super) fn restart<P: Policy, L: Learner<P>>(policy: &P, learner: &L) -> Expert<P> {
-    Expert {
-        policy: policy.clone().train(),
+/// restarts the experts from the merged policy; Adam's moments start again at zero). With the
+/// learner's LoRA adapters, the copy gets fresh ones on its frozen weights, drawn with `seed`.
+pub(super) fn restart<P: Policy, L: Learner<P>>(
+    policy: &P,
+    learner: &L,
+    seed: u64,
+) -> Result<Expert<P>, StrategyError> {
+    let policy = match learner.adapters() {
+        None => policy.clone(),
+        Some(cfg) => {
+            policy.device().seed(seed);
+            policy.with_lora(cfg)?
+        }
+    };
+    Ok(Expert {
+        policy: policy.train(),
         optim: learner.optimizer(),
-    }
+    })
+}
+
+/// The seed of expert `expert`'s fresh adapters when it (re)starts after merge round `round`
+/// (0: the run's start).
+pub(super) fn adapter_seed(seed: u64, round: usize, expert: usize) -> u64 {
+    seed ^ 0x4C6F_5241_0000_0000 ^ ((round as u64) << 16) ^ expert as u64
 }
 
 /// Where a run stands: what a checkpoint holds. `S` is the strategy's own state (`()` for
@@ -50,10 +73,18 @@ pub(super) struct Progress<P: Policy, S = ()> {
 }
 
 impl<P: Policy, S: Default> Progress<P, S> {
-    /// A run at its start with `experts` fresh experts from `reference`.
-    pub fn start<L: Learner<P>>(reference: &P, learner: &L, experts: usize) -> Self {
-        Self {
-            experts: (0..experts).map(|_| restart(reference, learner)).collect(),
+    /// A run at its start with `experts` fresh experts from `reference` (adapters drawn from
+    /// the run's `seed`).
+    pub fn start<L: Learner<P>>(
+        reference: &P,
+        learner: &L,
+        experts: usize,
+        seed: u64,
+    ) -> Result<Self, StrategyError> {
+        Ok(Self {
+            experts: (0..experts)
+                .map(|k| restart(reference, learner, adapter_seed(seed, 0, k)))
+                .collect::<Result<_, _>>()?,
             merged: None,
             round: 0,
             current: Vec::new(),
@@ -62,6 +93,6 @@ impl<P: Policy, S: Default> Progress<P, S> {
             log: Vec::new(),
             step_major: false,
             own: S::default(),
-        }
+        })
     }
 }

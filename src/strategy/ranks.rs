@@ -9,11 +9,11 @@
 
 use super::error::StrategyError;
 use super::learner::Learner;
-use super::progress::Expert;
+use super::progress::{Expert, TRAINABLE};
 use super::step::{Spent, StepRecord};
 use crate::distributed::{Communicator, Local, owner};
 use crate::policy::Policy;
-use burn::store::ModuleRecord;
+use burn::store::{BurnpackStore, ModuleRecord, ModuleSnapshot};
 use burn::tensor::Bytes;
 
 static LOCAL: Local = Local;
@@ -113,21 +113,29 @@ impl<'a> Ranks<'a> {
         members: &[usize],
         optim: bool,
         reference: &P,
+        adapter_base: Option<&P>,
         learner: &L,
     ) -> Result<(), StrategyError> {
         if self.size() == 1 {
             return Ok(());
         }
+        // LoRA experts on a shared base send only what trains and are rebuilt on that base.
+        let adapted = match (adapter_base, learner.adapters()) {
+            (Some(base), Some(cfg)) => Some(base.valid().with_lora(cfg)?),
+            _ => None,
+        };
         let me = self.comm.rank();
         let mut message = Vec::new();
         for &i in members.iter().filter(|&&i| self.owns(i)) {
             let e = &experts[i];
-            let policy = e
-                .policy
-                .valid()
-                .into_record()
-                .into_bytes()
-                .map_err(record)?;
+            let policy = match adapted {
+                Some(_) => {
+                    let mut store = BurnpackStore::from_bytes(None).with_regex(TRAINABLE);
+                    e.policy.valid().save_into(&mut store).map_err(record)?;
+                    store.get_bytes().map_err(record)?.to_vec()
+                }
+                None => e.policy.valid().into_record().into_bytes().map_err(record)?.to_vec(),
+            };
             let state = if optim {
                 e.optim.into_bytes().map_err(record)?.to_vec()
             } else {
@@ -155,13 +163,20 @@ impl<'a> Ranks<'a> {
                     .and_then(|i| usize::try_from(i).ok())
                     .filter(|&i| i < experts.len() && owner(i, self.size()) == rank)
                     .ok_or_else(|| bad_message(rank, "an expert it does not own"))?;
-                let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(policy.to_vec()))
-                    .map_err(record)?;
-                experts[i].policy = reference
-                    .clone()
-                    .try_load_record(rec)
-                    .map_err(record)?
-                    .train();
+                experts[i].policy = match &adapted {
+                    Some(base) => {
+                        let bytes = Bytes::from_bytes_vec(policy.to_vec());
+                        let mut store = BurnpackStore::from_bytes(Some(bytes)).allow_partial(true);
+                        let mut p = base.clone();
+                        p.load_from(&mut store).map_err(record)?;
+                        p.train()
+                    }
+                    None => {
+                        let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(policy.to_vec()))
+                            .map_err(record)?;
+                        reference.clone().try_load_record(rec).map_err(record)?.train()
+                    }
+                };
                 if optim {
                     experts[i].optim = learner
                         .optimizer()

@@ -17,6 +17,7 @@ use super::ric_settings::{RicConfig, RicTarget};
 use super::step::{StepContext, StepReport};
 use crate::eval::metrics::pareto_front;
 use crate::policy::Policy;
+use crate::policy::lora::LoraConfig;
 use crate::tokenizer::EOS;
 use crate::train::{LmTrainer, LmTrainingConfig};
 
@@ -142,18 +143,27 @@ fn offline<P: Policy, L: Collector<P>>(
         let row = state.label(&prompts[prompt_of[j]], &responses[j], &values[j], cfg, base);
         state.data.push(row);
     }
-    Ok((state, extended(reference, seed, n * cfg.bins)?))
+    let policy = extended(reference, seed, n * cfg.bins, learner.adapters())?;
+    Ok((state, policy))
 }
 
 /// `reference` with `extra` conditioning tokens, their embeddings drawn from the device RNG
-/// seeded from the run's seed (so that a run is reproducible).
+/// seeded from the run's seed (so that a run is reproducible). With LoRA `adapters`, it
+/// fine-tunes adapters on its frozen weights and, for the new tokens, its token embedding and
+/// LM head (PEFT's `modules_to_save`).
 pub(super) fn extended<P: Policy>(
     reference: &P,
     seed: u64,
     extra: usize,
+    adapters: Option<&LoraConfig>,
 ) -> Result<P, StrategyError> {
     reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
-    Ok(reference.with_extra_tokens(extra)?.train())
+    let policy = reference.with_extra_tokens(extra)?;
+    let policy = match adapters {
+        Some(cfg) => policy.with_lora(&cfg.clone().with_train_embeddings(true))?,
+        None => policy,
+    };
+    Ok(policy.train())
 }
 
 impl RicState {

@@ -52,9 +52,9 @@ impl Strategy {
             )));
         }
         let started = match self {
-            Self::Ric(_) => Started::Ric(Progress::start(reference, learner, 0)),
+            Self::Ric(_) => Started::Ric(Progress::start(reference, learner, 0, seed)?),
             _ => {
-                let mut progress = Progress::start(reference, learner, self.experts(n));
+                let mut progress = Progress::start(reference, learner, self.experts(n), seed)?;
                 if let Self::IterativeRs { per_block, .. } = self {
                     progress.current = iterative_rs::active_set(n, *per_block, seed, 0);
                 }
@@ -185,7 +185,7 @@ fn load<P: Policy, L: Collector<P>>(
     let started = match &state.strategy {
         Strategy::Ric(cfg) => {
             let extra = learner.objectives() * cfg.bins;
-            let template = ric::extended(reference, state.seed, extra)?;
+            let template = ric::extended(reference, state.seed, extra, learner.adapters())?;
             Started::Ric(run_state::load(dir, &state, reference, &template, learner)?)
         }
         _ => Started::Rl(run_state::load(dir, &state, reference, reference, learner)?),

@@ -10,13 +10,16 @@
 
 use super::error::StrategyError;
 use super::learner::Learner;
-use super::progress::{Expert, Progress};
+use super::progress::{Expert, Progress, TRAINABLE};
 use super::settings::Strategy;
 use super::step::{Spent, StepRecord};
 use crate::checkpoint::{
     CheckpointError, non_finite, verify_file, weights_digest, write_checksums, write_dir_atomically,
 };
 use crate::policy::Policy;
+use crate::policy::lora::LoraConfig;
+use burn::store::{BurnpackStore, ModuleSnapshot};
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -58,6 +61,10 @@ pub struct RunState {
     /// The learner's preference weights (checked on resume; absent in older checkpoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferences: Option<Vec<f64>>,
+    /// The LoRA adapters the experts train (checked on resume). When their base is shared
+    /// ([`Strategy::experts_share_base`]), the expert files hold only what trains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapters: Option<LoraConfig>,
     /// Rewarded Soups' experts advance one step each at a time (a distributed run's
     /// schedule; `done` then counts steps per expert).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -99,14 +106,25 @@ pub(super) fn save<P: Policy, S: Serialize, L: Learner<P>>(
         reference: Some(reference_digest.to_owned()),
         preferences: Some(learner.preferences()),
         step_major: run.step_major,
+        adapters: learner.adapters().cloned(),
     };
+    let only_adapters = learner.adapters().is_some()
+        && strategy.experts_share_base(learner.objectives());
     write_dir_atomically(dir, |tmp| {
         for (i, e) in run.experts.iter().enumerate() {
             let p = tmp.join(format!("expert-{i}.bpk"));
-            e.policy
-                .valid()
-                .save_file(&p)
-                .map_err(|err| weights(err, &p))?;
+            if only_adapters {
+                let mut store = BurnpackStore::from_file(&p).with_regex(TRAINABLE);
+                e.policy
+                    .valid()
+                    .save_into(&mut store)
+                    .map_err(|err| weights(err, &p))?;
+            } else {
+                e.policy
+                    .valid()
+                    .save_file(&p)
+                    .map_err(|err| weights(err, &p))?;
+            }
             let p = tmp.join(format!("optim-{i}.bpk"));
             e.optim.save(&p).map_err(|err| weights(err, &p))?;
         }
@@ -160,6 +178,13 @@ fn check_state<P: Policy, L: Learner<P>>(
              mismatch); resume with the same reference"
                 .into(),
         );
+    }
+    if state.adapters.as_ref() != learner.adapters() {
+        return bad(format!(
+            "the run trained {} but the learner trains {}; resume with the same --lora settings",
+            describe(state.adapters.as_ref()),
+            describe(learner.adapters())
+        ));
     }
     if let Some(saved) = &state.preferences
         && *saved != learner.preferences()
@@ -216,9 +241,27 @@ pub(super) fn load<P: Policy, S: DeserializeOwned, L: Learner<P>>(
             count => Err(ckpt(CheckpointError::NonFinite { path: p, count })),
         }
     };
+    let merged = dir
+        .join("merged.bpk")
+        .exists()
+        .then(|| load_policy("merged.bpk", template))
+        .transpose()?;
+    // LoRA experts whose files hold only their adapters start from their shared base (the
+    // last merged policy, or the reference) with adapters the file then overwrites.
+    let adapted_base = match &state.adapters {
+        Some(cfg) if state.strategy.experts_share_base(n) => {
+            let base = merged.as_ref().unwrap_or(reference);
+            Some(base.valid().with_lora(cfg)?)
+        }
+        _ => None,
+    };
     let mut experts = Vec::with_capacity(state.experts);
     for i in 0..state.experts {
-        let policy = load_policy(&format!("expert-{i}.bpk"), reference)?;
+        let name = format!("expert-{i}.bpk");
+        let policy = match &adapted_base {
+            None => load_policy(&name, reference)?,
+            Some(base) => load_adapters(dir, &name, base)?,
+        };
         let p = dir.join(format!("optim-{i}.bpk"));
         verify_file(&p).map_err(ckpt)?;
         let optim = learner
@@ -227,11 +270,6 @@ pub(super) fn load<P: Policy, S: DeserializeOwned, L: Learner<P>>(
             .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
         experts.push(Expert { policy, optim });
     }
-    let merged = dir
-        .join("merged.bpk")
-        .exists()
-        .then(|| load_policy("merged.bpk", template))
-        .transpose()?;
     let own = serde_json::from_value(state.own.clone().unwrap_or(Value::Null))
         .map_err(|e| ckpt(format!("{}: {e}", dir.join(STATE_FILE).display())))?;
     Ok(Progress {
@@ -245,4 +283,36 @@ pub(super) fn load<P: Policy, S: DeserializeOwned, L: Learner<P>>(
         step_major: state.step_major,
         own,
     })
+}
+
+/// An adapted expert: `base` (the shared policy with adapters) with what trains read from the
+/// file `name` of `dir`.
+fn load_adapters<P: Policy>(dir: &Path, name: &str, base: &P) -> Result<P, StrategyError> {
+    let p = dir.join(name);
+    verify_file(&p).map_err(ckpt)?;
+    let mut store = BurnpackStore::from_file(&p).allow_partial(true);
+    let mut policy = base.clone();
+    let applied = policy
+        .load_from(&mut store)
+        .map_err(|e| ckpt(format!("{}: {e}", p.display())))?;
+    if applied.applied.is_empty() || !applied.errors.is_empty() {
+        return Err(ckpt(format!(
+            "{}: holds no adapters of this policy ({} applied, errors {:?})",
+            p.display(),
+            applied.applied.len(),
+            applied.errors
+        )));
+    }
+    match non_finite(&policy) {
+        0 => Ok(policy.train()),
+        count => Err(ckpt(CheckpointError::NonFinite { path: p, count })),
+    }
+}
+
+/// "LoRA adapters (rank r)" or "every weight".
+fn describe(adapters: Option<&LoraConfig>) -> String {
+    match adapters {
+        Some(cfg) => format!("LoRA adapters (rank {}, on {})", cfg.rank, cfg.targets.join(",")),
+        None => "every weight".into(),
+    }
 }

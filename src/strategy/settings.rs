@@ -125,6 +125,17 @@ impl Strategy {
         }
     }
 
+    /// Whether every expert of a run with `n` objectives fine-tunes the reference or the last
+    /// merged policy (IterativeRS with every objective in every block, Rewarded Soups,
+    /// MORLHF), so that LoRA experts' checkpoints need only their adapters.
+    pub fn experts_share_base(&self, n: usize) -> bool {
+        match self {
+            Self::IterativeRs { per_block, .. } => *per_block >= n,
+            Self::RewardedSoups { .. } | Self::Morlhf { .. } => true,
+            Self::Ric(_) => false,
+        }
+    }
+
     /// Whether a run with `n` objectives can stand at `done` steps, `round` rounds and the
     /// active set `active` (a checkpoint's claims; the message says what is wrong).
     pub fn check_progress(

@@ -99,5 +99,6 @@ pub fn learner<'a>(
             lr,
             weight_decay: 0.01,
         },
+        adapters: None,
     }
 }

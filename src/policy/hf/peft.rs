@@ -98,6 +98,7 @@ fn read_config(path: &Path, family: &str) -> Result<LoraConfig, LoraError> {
         dropout: c.f64_or("lora_dropout", 0.0)?,
         targets,
         use_rslora: c.bool_or("use_rslora", false)?,
+        train_embeddings: false,
     };
     cfg.validate()?;
     Ok(cfg)

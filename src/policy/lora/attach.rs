@@ -7,8 +7,24 @@ use crate::policy::CausalLm;
 use burn::module::{Module, ModuleVisitor, Param, Reparameterization, Reparameterizer};
 use burn::tensor::Tensor;
 
+/// Whether the parameter at `path` is a token embedding or an LM head (ours, GPT-2's or
+/// Llama's names).
+fn is_embedding(path: &str) -> bool {
+    ["tok_emb.weight", "embed_tokens.weight", "wte.weight"]
+        .iter()
+        .any(|e| path == *e || path.ends_with(&format!(".{e}")))
+        || path.starts_with("lm_head.")
+}
+
+/// PEFT's target for every projection of the blocks (not the embeddings, not the LM head).
+pub const ALL_LINEAR: &str = "all-linear";
+
 /// Whether the projection at `module` (a path without `.weight`) is named by `target`.
 fn matches(module: &str, target: &str) -> bool {
+    if target == ALL_LINEAR {
+        let table = ["tok_emb", "pos_emb", "wte", "wpe", "embed_tokens", "lm_head"];
+        return !table.iter().any(|t| module == *t || module.ends_with(&format!(".{t}")));
+    }
     module == target || module.ends_with(&format!(".{target}"))
 }
 
@@ -181,13 +197,17 @@ pub fn attach<P: CausalLm>(policy: P, cfg: &LoraConfig) -> Result<P, LoraError> 
     let params = parameters(&policy);
     let keep: Vec<String> = params
         .iter()
-        .filter(|(_, clean, _)| clean.starts_with("value_head."))
+        .filter(|(_, clean, _)| {
+            clean.starts_with("value_head.") || (cfg.train_embeddings && is_embedding(clean))
+        })
         .map(|(full, _, _)| full.clone())
         .collect();
     // The projections: 2-D weights outside the value head, by (full path, module path).
     let projections: Vec<(&String, &str)> = params
         .iter()
-        .filter(|(_, clean, rank)| *rank == 2 && !clean.starts_with("value_head."))
+        .filter(|(full, clean, rank)| {
+            *rank == 2 && !clean.starts_with("value_head.") && !keep.contains(full)
+        })
         .filter_map(|(full, clean, _)| Some((full, clean.strip_suffix(".weight")?)))
         .collect();
     let modules: Vec<String> = projections.iter().map(|(_, m)| m.to_string()).collect();
@@ -200,7 +220,7 @@ pub fn attach<P: CausalLm>(policy: P, cfg: &LoraConfig) -> Result<P, LoraError> 
         })
         .map(|(full, _)| full.to_string())
         .collect();
-    for target in &cfg.targets {
+    for target in cfg.targets.iter().filter(|t| *t != ALL_LINEAR) {
         let hit = modules
             .iter()
             .any(|m| names(family, m).iter().any(|n| matches(n, target)));

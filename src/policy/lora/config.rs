@@ -54,13 +54,18 @@ pub struct LoraConfig {
     #[serde(default)]
     pub dropout: f64,
     /// Module names whose weights get adapters (PEFT's `target_modules`): a projection matches
-    /// when its path is the name or ends with `.name`. Families answer to Hugging Face's names
+    /// when its path is the name or ends with `.name`; `all-linear` names every projection of
+    /// the blocks (PEFT's shorthand). Families answer to Hugging Face's names
     /// (`q_proj` … `down_proj`; GPT-2's `c_attn`, `c_proj`, `c_fc`) and our GPT also to its own
     /// (`qkv`, `proj`, `fc`, `fc_proj`).
     pub targets: Vec<String>,
     /// rsLoRA: scale by α / √r.
     #[serde(default)]
     pub use_rslora: bool,
+    /// Keep the token embedding and the LM head trainable beside the adapters (PEFT's
+    /// `modules_to_save`): what new vocabulary, such as RiC's conditioning tokens, needs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub train_embeddings: bool,
 }
 
 impl LoraConfig {
@@ -72,12 +77,19 @@ impl LoraConfig {
             dropout: 0.0,
             targets: targets.iter().map(|t| t.to_string()).collect(),
             use_rslora: false,
+            train_embeddings: false,
         }
     }
 
     /// With dropout `p` on the adapter path in training.
     pub fn with_dropout(mut self, p: f64) -> Self {
         self.dropout = p;
+        self
+    }
+
+    /// With (or without) the token embedding and LM head trainable beside the adapters.
+    pub fn with_train_embeddings(mut self, on: bool) -> Self {
+        self.train_embeddings = on;
         self
     }
 

@@ -128,14 +128,15 @@ impl ModuleMapper for SetWeights {
 /// The exact linear merge of adapted experts that share one frozen base:
 /// `W + Σ_k w_k · s·A_k·B_k` for every adapted weight — equal to merging their folded weights,
 /// since the base is common and the weights sum to 1 — returned folded (no adapters). The
-/// other parameters are the first expert's (the shared base).
+/// other parameters are the first expert's (the shared base). Computed on frozen copies: the
+/// result holds no autodiff graph.
 ///
 /// # Panics
 /// If `experts` is empty or the experts are adapted differently (they come from one policy).
-pub fn merge_folded<M: Module>(experts: &[M], weights: &[f64]) -> M {
+pub fn merge_folded<M: Module>(experts: &[&M], weights: &[f64]) -> M {
     let mut merged: Vec<(usize, Tensor<2>, Tensor<2>)> = Vec::new();
     for (k, (expert, &w)) in experts.iter().zip(weights).enumerate() {
-        let weights_k = adapted(expert);
+        let weights_k = adapted(&expert.valid());
         if k == 0 {
             merged = weights_k
                 .into_iter()
@@ -153,7 +154,7 @@ pub fn merge_folded<M: Module>(experts: &[M], weights: &[f64]) -> M {
         .map(|(i, base, update)| (i, base + update))
         .collect();
     experts[0]
-        .clone()
+        .valid()
         .materialize()
         .map(&mut SetWeights {
             at: 0,

@@ -16,7 +16,7 @@ mod factors;
 mod merge;
 
 pub(crate) use attach::attach_factors;
-pub use attach::{attach, fold, is_adapted, trainable_params};
+pub use attach::{ALL_LINEAR, attach, fold, is_adapted, trainable_params};
 pub use config::{LoraConfig, LoraError};
 pub use factors::LoraFactors;
 pub(crate) use merge::factors;
