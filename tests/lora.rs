@@ -64,7 +64,7 @@ fn adapters_attach_to_named_projections_only() {
     let base = fixture("llama-gqa");
     let before = logits(&base);
     let cfg = LoraConfig::new(4, 8.0, &["q_proj", "v_proj"]);
-    let adapted = lora::attach(base.clone(), &cfg).unwrap();
+    let adapted = lora::attach(base.clone(), &cfg, 0).unwrap();
     // B starts at zero: the policy is unchanged.
     assert!(max_diff(&logits(&adapted), &before) < 1e-6);
     // Trainable: r·(in + out) per adapted weight; 2 layers × (q 32→32, v 32→16).
@@ -73,11 +73,11 @@ fn adapters_attach_to_named_projections_only() {
     assert_eq!(lora::trainable_params(&base), base.num_params());
     // GPT-2's names and ours both reach the fused projection.
     for targets in [&["c_attn"][..], &["qkv"][..], &["c_proj", "c_fc"][..]] {
-        let gpt2 = lora::attach(fixture("gpt2"), &LoraConfig::new(2, 4.0, targets)).unwrap();
+        let gpt2 = lora::attach(fixture("gpt2"), &LoraConfig::new(2, 4.0, targets), 0).unwrap();
         assert!(lora::trainable_params(&gpt2) > 0, "{targets:?}");
     }
     // A target that matches nothing names the ones that exist.
-    match lora::attach(fixture("qwen2"), &LoraConfig::new(4, 8.0, &["query"])) {
+    match lora::attach(fixture("qwen2"), &LoraConfig::new(4, 8.0, &["query"]), 0) {
         Err(LoraError::NoTarget { available, .. }) => {
             assert!(
                 available.contains("q_proj") && available.contains("down_proj"),
@@ -96,14 +96,14 @@ fn adapters_attach_to_named_projections_only() {
         ),
         (LoraConfig::new(4, 8.0, &[]), "target_modules"),
     ] {
-        let e = lora::attach(fixture("llama-mqa"), &cfg)
+        let e = lora::attach(fixture("llama-mqa"), &cfg, 0)
             .unwrap_err()
             .to_string();
         assert!(e.contains(field), "{e}");
     }
     // Adapting an adapted policy is refused.
     assert!(matches!(
-        lora::attach(adapted, &cfg),
+        lora::attach(adapted, &cfg, 0),
         Err(LoraError::AlreadyAdapted)
     ));
 }
@@ -123,7 +123,7 @@ fn sampling_reads_the_adapted_weights_on_every_path() {
                 "down_proj",
             ],
         };
-        let adapted = lora::attach(fixture(name), &LoraConfig::new(4, 8.0, targets)).unwrap();
+        let adapted = lora::attach(fixture(name), &LoraConfig::new(4, 8.0, targets), 0).unwrap();
         let adapted = trained(adapted, 7);
         let folded = lora::fold(adapted.clone());
         // Folding keeps the function.
@@ -158,7 +158,7 @@ fn sampling_reads_the_adapted_weights_on_every_path() {
 #[test]
 fn merging_updates_equals_merging_folded_weights_and_factor_averaging_differs() {
     let cfg = LoraConfig::new(4, 8.0, &["q_proj", "v_proj", "down_proj"]).with_rslora(true);
-    let base = lora::attach(fixture("llama-gqa"), &cfg).unwrap();
+    let base = lora::attach(fixture("llama-gqa"), &cfg, 0).unwrap();
     let experts: Vec<AutoPolicy> = (0..3).map(|k| trained(base.clone(), 10 + k)).collect();
     let w = [0.5, 0.3, 0.2];
     let exact = lora::merge_folded(&experts.iter().collect::<Vec<_>>(), &w);

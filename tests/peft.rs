@@ -118,7 +118,7 @@ fn saved_adapters_load_back_equal() {
         );
     }
     // An adapter trained here (fresh factors on our names) saves with Hugging Face's names.
-    let adapted = lora::attach(base("gpt2"), &LoraConfig::new(2, 4.0, &["qkv", "fc"])).unwrap();
+    let adapted = lora::attach(base("gpt2"), &LoraConfig::new(2, 4.0, &["qkv", "fc"]), 0).unwrap();
     save_adapter(
         &adapted,
         &out.join("ours"),

@@ -7,8 +7,8 @@ use crate::experiment::{
     Accounting, AdamAtMerge, AdapterMerge, Budget, ComparisonConfig, EstimatorKind,
     ExperimentError, RicSettings, SavePolicies, StrategyKind,
 };
-use crate::policy::lora::LoraConfig;
 use crate::policy::CausalLm;
+use crate::policy::lora::LoraConfig;
 use crate::strategy::RicTarget;
 use clap::ValueEnum;
 use std::path::PathBuf;
@@ -132,7 +132,12 @@ pub struct RunArgs {
     pub lora_alpha: Option<f64>,
     /// Projections that get adapters, comma-separated (PEFT's names: q_proj,v_proj…; GPT-2's
     /// c_attn,c_proj,c_fc; ours qkv,proj,fc,fc_proj), or all-linear.
-    #[arg(long, requires = "lora_rank", default_value = "all-linear", value_delimiter = ',')]
+    #[arg(
+        long,
+        requires = "lora_rank",
+        default_value = "all-linear",
+        value_delimiter = ','
+    )]
     pub lora_targets: Vec<String>,
     /// Dropout on the adapters' inputs in training.
     #[arg(long, requires = "lora_rank", default_value_t = 0.0)]

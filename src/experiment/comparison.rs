@@ -93,7 +93,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             // Attaching once checks the settings and that every target names a projection.
             Some(lora) => {
                 let adapted = (task.reference)
-                    .with_lora(lora)
+                    .with_lora(lora, 0)
                     .map_err(|e| ExperimentError::setting("lora", e.to_string()))?;
                 let all = burn::module::Module::num_params(&task.reference);
                 Some((crate::policy::lora::trainable_params(&adapted), all))

@@ -8,9 +8,9 @@
 //! unset and default when absent (older directories resume), which Burn's derive does not
 //! express.
 
-use crate::policy::lora::LoraConfig;
 use super::budget::{Accounting, Budget, EvalPlan};
 use super::error::ExperimentError;
+use crate::policy::lora::LoraConfig;
 use crate::rl::{Estimator, GroupBaseline};
 use crate::strategy::RicTarget;
 use burn::config::Config;

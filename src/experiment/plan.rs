@@ -2,10 +2,10 @@
 //! under equal budgets, [`labels`] names each in the report, and [`ComparisonConfig::lr_of`]
 //! gives each its learning rate.
 
-use super::config::AdapterMerge;
-use crate::merge::MergeMethod;
 use super::budget::Accounting;
+use super::config::AdapterMerge;
 use super::config::{AdamAtMerge, ComparisonConfig, StrategyKind};
+use crate::merge::MergeMethod;
 use crate::strategy::{RicConfig, Strategy};
 use crate::train::LmTrainingConfig;
 

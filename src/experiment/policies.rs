@@ -46,10 +46,15 @@ pub(super) fn keep<P: Policy>(
     kept: SavedPolicy,
 ) -> Result<(), ExperimentError> {
     let dir = out.join(POLICIES_DIR).join(&kept.path);
-    let folded = crate::policy::lora::is_adapted(policy).then(|| crate::policy::lora::fold(policy.clone()));
-    folded.as_ref().unwrap_or(policy).save(&dir, tokenizer).map_err(|e| {
-        ExperimentError::Task(format!("saving {} seed {}: {e}", kept.strategy, kept.seed))
-    })?;
+    let folded =
+        crate::policy::lora::is_adapted(policy).then(|| crate::policy::lora::fold(policy.clone()));
+    folded
+        .as_ref()
+        .unwrap_or(policy)
+        .save(&dir, tokenizer)
+        .map_err(|e| {
+            ExperimentError::Task(format!("saving {} seed {}: {e}", kept.strategy, kept.seed))
+        })?;
     let mut index = read_index(out)?;
     index.retain(|p| p.path != dir);
     index.push(SavedPolicy { path: dir, ..kept });

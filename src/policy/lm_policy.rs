@@ -96,8 +96,9 @@ macro_rules! causal_lm_policy {
         fn with_lora(
             &self,
             cfg: &$crate::policy::lora::LoraConfig,
+            seed: u64,
         ) -> Result<Self, $crate::policy::PolicyError> {
-            $crate::policy::lora::attach(self.clone(), cfg)
+            $crate::policy::lora::attach(self.clone(), cfg, seed)
                 .map_err(|e| $crate::policy::PolicyError::Lora(e.to_string()))
         }
     };

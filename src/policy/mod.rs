@@ -163,14 +163,14 @@ pub trait Policy: Module {
         ))
     }
 
-    /// A copy with fresh LoRA adapters ([`lora::attach`]) on its frozen weights, drawn from the
-    /// device's RNG. An optional capability (LoRA experts need it): the default is
+    /// A copy with fresh LoRA adapters ([`lora::attach`]) on its frozen weights, drawn from
+    /// `seed`. An optional capability (LoRA experts need it): the default is
     /// [`PolicyError::Unsupported`].
-    fn with_lora(&self, cfg: &lora::LoraConfig) -> Result<Self, PolicyError>
+    fn with_lora(&self, cfg: &lora::LoraConfig, seed: u64) -> Result<Self, PolicyError>
     where
         Self: Sized,
     {
-        let _ = cfg;
+        let _ = (cfg, seed);
         Err(PolicyError::Unsupported("LoRA adapters".into()))
     }
 

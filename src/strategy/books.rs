@@ -178,7 +178,14 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
             return Ok(());
         }
         let base = self.adapter_base(run.merged.as_ref(), learner);
-        (self.ranks).gather(&mut run.experts, members, false, self.reference, base, learner)
+        (self.ranks).gather(
+            &mut run.experts,
+            members,
+            false,
+            self.reference,
+            base,
+            learner,
+        )
     }
 
     /// The shared base of LoRA experts (the last merged policy, or the reference), when the

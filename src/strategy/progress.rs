@@ -30,10 +30,7 @@ pub(super) fn restart<P: Policy, L: Learner<P>>(
 ) -> Result<Expert<P>, StrategyError> {
     let policy = match learner.adapters() {
         None => policy.clone(),
-        Some(cfg) => {
-            policy.device().seed(seed);
-            policy.with_lora(cfg)?
-        }
+        Some(cfg) => policy.with_lora(cfg, seed)?,
     };
     Ok(Expert {
         policy: policy.train(),

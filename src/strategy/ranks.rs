@@ -121,7 +121,7 @@ impl<'a> Ranks<'a> {
         }
         // LoRA experts on a shared base send only what trains and are rebuilt on that base.
         let adapted = match (adapter_base, learner.adapters()) {
-            (Some(base), Some(cfg)) => Some(base.valid().with_lora(cfg)?),
+            (Some(base), Some(cfg)) => Some(base.valid().with_lora(cfg, 0)?),
             _ => None,
         };
         let me = self.comm.rank();
@@ -134,7 +134,13 @@ impl<'a> Ranks<'a> {
                     e.policy.valid().save_into(&mut store).map_err(record)?;
                     store.get_bytes().map_err(record)?.to_vec()
                 }
-                None => e.policy.valid().into_record().into_bytes().map_err(record)?.to_vec(),
+                None => e
+                    .policy
+                    .valid()
+                    .into_record()
+                    .into_bytes()
+                    .map_err(record)?
+                    .to_vec(),
             };
             let state = if optim {
                 e.optim.into_bytes().map_err(record)?.to_vec()
@@ -174,7 +180,11 @@ impl<'a> Ranks<'a> {
                     None => {
                         let rec = ModuleRecord::from_bytes(Bytes::from_bytes_vec(policy.to_vec()))
                             .map_err(record)?;
-                        reference.clone().try_load_record(rec).map_err(record)?.train()
+                        reference
+                            .clone()
+                            .try_load_record(rec)
+                            .map_err(record)?
+                            .train()
                     }
                 };
                 if optim {

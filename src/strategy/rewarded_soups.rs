@@ -30,7 +30,14 @@ pub(super) fn run<P: Policy, L: Collector<P>>(
     // The same selection seed as IterativeRS's final merge, so m = T reproduces this run.
     let reference = books.reference();
     let soup = |run: &Progress<P>, learner: &mut L| {
-        merging.merge(&run.experts, &all, reference, learner, seed ^ u64::MAX, true)
+        merging.merge(
+            &run.experts,
+            &all,
+            reference,
+            learner,
+            seed ^ u64::MAX,
+            true,
+        )
     };
     if run.step_major {
         // Every expert's step t (each on its rank), then step t + 1: `done` counts steps.

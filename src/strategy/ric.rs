@@ -160,7 +160,7 @@ pub(super) fn extended<P: Policy>(
     reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
     let policy = reference.with_extra_tokens(extra)?;
     let policy = match adapters {
-        Some(cfg) => policy.with_lora(&cfg.clone().with_train_embeddings(true))?,
+        Some(cfg) => policy.with_lora(&cfg.clone().with_train_embeddings(true), seed)?,
         None => policy,
     };
     Ok(policy.train())

@@ -108,8 +108,8 @@ pub(super) fn save<P: Policy, S: Serialize, L: Learner<P>>(
         step_major: run.step_major,
         adapters: learner.adapters().cloned(),
     };
-    let only_adapters = learner.adapters().is_some()
-        && strategy.experts_share_base(learner.objectives());
+    let only_adapters =
+        learner.adapters().is_some() && strategy.experts_share_base(learner.objectives());
     write_dir_atomically(dir, |tmp| {
         for (i, e) in run.experts.iter().enumerate() {
             let p = tmp.join(format!("expert-{i}.bpk"));
@@ -251,7 +251,7 @@ pub(super) fn load<P: Policy, S: DeserializeOwned, L: Learner<P>>(
     let adapted_base = match &state.adapters {
         Some(cfg) if state.strategy.experts_share_base(n) => {
             let base = merged.as_ref().unwrap_or(reference);
-            Some(base.valid().with_lora(cfg)?)
+            Some(base.valid().with_lora(cfg, 0)?)
         }
         _ => None,
     };
@@ -312,7 +312,11 @@ fn load_adapters<P: Policy>(dir: &Path, name: &str, base: &P) -> Result<P, Strat
 /// "LoRA adapters (rank r)" or "every weight".
 fn describe(adapters: Option<&LoraConfig>) -> String {
     match adapters {
-        Some(cfg) => format!("LoRA adapters (rank {}, on {})", cfg.rank, cfg.targets.join(",")),
+        Some(cfg) => format!(
+            "LoRA adapters (rank {}, on {})",
+            cfg.rank,
+            cfg.targets.join(",")
+        ),
         None => "every weight".into(),
     }
 }

@@ -6,6 +6,8 @@ use super::factors::{LoraFactors, Path, SCALE, parameters};
 use crate::policy::CausalLm;
 use burn::module::{Module, ModuleVisitor, Param, Reparameterization, Reparameterizer};
 use burn::tensor::Tensor;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 /// Whether the parameter at `path` is a token embedding or an LM head (ours, GPT-2's or
 /// Llama's names).
@@ -22,8 +24,17 @@ pub const ALL_LINEAR: &str = "all-linear";
 /// Whether the projection at `module` (a path without `.weight`) is named by `target`.
 fn matches(module: &str, target: &str) -> bool {
     if target == ALL_LINEAR {
-        let table = ["tok_emb", "pos_emb", "wte", "wpe", "embed_tokens", "lm_head"];
-        return !table.iter().any(|t| module == *t || module.ends_with(&format!(".{t}")));
+        let table = [
+            "tok_emb",
+            "pos_emb",
+            "wte",
+            "wpe",
+            "embed_tokens",
+            "lm_head",
+        ];
+        return !table
+            .iter()
+            .any(|t| module == *t || module.ends_with(&format!(".{t}")));
     }
     module == target || module.ends_with(&format!(".{target}"))
 }
@@ -44,6 +55,7 @@ struct Attach<'a> {
     cfg: &'a LoraConfig,
     adapt: &'a [String],
     keep: &'a [String],
+    rng: StdRng,
 }
 
 impl Reparameterizer for Attach<'_> {
@@ -62,7 +74,8 @@ impl Reparameterizer for Attach<'_> {
             return (base, None);
         }
         let dims = base.val().dims();
-        let factors = LoraFactors::fresh(dims[0], dims[1], self.cfg, &base.val().device());
+        let device = base.val().device();
+        let factors = LoraFactors::fresh(dims[0], dims[1], self.cfg, &device, &mut self.rng);
         (base, Some(factors))
     }
 }
@@ -182,13 +195,13 @@ pub fn is_adapted<M: Module>(model: &M) -> bool {
     v.0
 }
 
-/// The policy with fresh LoRA factors on the projections `cfg` names (drawn from the device's
-/// RNG: seed it for a reproducible start) and every other base parameter frozen.
+/// The policy with fresh LoRA factors on the projections `cfg` names (drawn from `seed`) and
+/// every other base parameter frozen.
 ///
 /// # Errors
 /// [`LoraError::BadSetting`] for settings out of range, [`LoraError::NoTarget`] for a target
 /// that matches nothing (the message lists the names that do), [`LoraError::AlreadyAdapted`].
-pub fn attach<P: CausalLm>(policy: P, cfg: &LoraConfig) -> Result<P, LoraError> {
+pub fn attach<P: CausalLm>(policy: P, cfg: &LoraConfig, seed: u64) -> Result<P, LoraError> {
     cfg.validate()?;
     if is_adapted(&policy) {
         return Err(LoraError::AlreadyAdapted);
@@ -244,6 +257,7 @@ pub fn attach<P: CausalLm>(policy: P, cfg: &LoraConfig) -> Result<P, LoraError> 
         cfg,
         adapt: &adapt,
         keep: &keep,
+        rng: StdRng::seed_from_u64(seed),
     }))
 }
 

@@ -2,8 +2,10 @@
 //! adapted model stands ([`Path`]).
 
 use super::config::LoraConfig;
-use burn::module::{Module, ModuleVisitor, Param, Reparameterization};
-use burn::tensor::{Distribution, Tensor};
+use burn::module::{Module, ModuleVisitor, Param, ParamId, Reparameterization};
+use burn::tensor::{Distribution, Tensor, TensorData};
+use rand::Rng;
+use rand::rngs::StdRng;
 
 /// The factors of one adapted weight `[in, out]`: `A` `[in, r]`, `B` `[r, out]`, the scale
 /// (a frozen one-element parameter, so that traversals see it) and the dropout rate.
@@ -26,19 +28,20 @@ pub(super) const SCALE: &str = "scale";
 
 impl LoraFactors {
     /// Fresh factors for a weight `[d_in, d_out]` on `device`: PEFT's initialisation
-    /// (Kaiming-uniform `A`, bound 1/√in; zero `B`: the update starts at 0).
+    /// (Kaiming-uniform `A`, bound 1/√in, drawn from `rng` — never the device's global RNG,
+    /// which concurrent work shares; zero `B`: the update starts at 0).
     pub fn fresh(
         d_in: usize,
         d_out: usize,
         cfg: &LoraConfig,
         device: &burn::tensor::Device,
+        rng: &mut StdRng,
     ) -> Self {
-        let bound = 1.0 / (d_in as f64).sqrt();
-        let a = Tensor::<2>::random(
-            [d_in, cfg.rank],
-            Distribution::Uniform(-bound, bound),
-            device,
-        );
+        let bound = 1.0 / (d_in as f32).sqrt();
+        let values: Vec<f32> = (0..d_in * cfg.rank)
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
+        let a = Tensor::<2>::from_data(TensorData::new(values, [d_in, cfg.rank]), device);
         Self::from_parts(
             a,
             Tensor::zeros([cfg.rank, d_out], device),
@@ -48,13 +51,25 @@ impl LoraFactors {
     }
 
     /// Factors `a` `[in, r]`, `b` `[r, out]` with this scale and dropout.
+    ///
+    /// Their parameter ids are derived from `a`'s values rather than drawn at random: the same
+    /// factors (e.g. an expert's fresh adapters, seeded, in a run and in its resumption) get the
+    /// same ids, and with them the same order wherever Burn keys work by parameter id — so a
+    /// resumed run ends bit for bit where the uninterrupted one does.
     pub fn from_parts(a: Tensor<2>, b: Tensor<2>, scale: f64, dropout: f64) -> Self {
         let device = a.device();
+        let seed = id_seed(&a);
+        let param = |k: u64, t: Tensor<2>| {
+            let mut p = Param::from_tensor(t);
+            p.id = ParamId::from(seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            p
+        };
+        let mut scale = Param::from_tensor(Tensor::from_floats([scale as f32], &device));
+        scale.id = ParamId::from(seed ^ 3u64.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         Self {
-            a: Param::from_tensor(a),
-            b: Param::from_tensor(b),
-            scale: Param::from_tensor(Tensor::from_floats([scale as f32], &device))
-                .set_require_grad(false),
+            a: param(1, a),
+            b: param(2, b),
+            scale: scale.set_require_grad(false),
             dropout,
         }
     }
@@ -63,6 +78,14 @@ impl LoraFactors {
     pub fn delta(&self) -> Tensor<2> {
         update(self.a.val(), self.b.val(), self.scale.val())
     }
+}
+
+/// A 64-bit digest of `a`'s values (FNV-1a over their bits).
+fn id_seed(a: &Tensor<2>) -> u64 {
+    let data = a.clone().into_data().convert::<f32>();
+    data.iter::<f32>().fold(0xCBF2_9CE4_8422_2325u64, |h, x| {
+        (h ^ x.to_bits() as u64).wrapping_mul(0x0100_0000_01B3)
+    })
 }
 
 /// `s · A·B` from the factors' values.
