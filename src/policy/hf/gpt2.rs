@@ -1,4 +1,4 @@
-//! Hugging Face's `GPT2LMHeadModel` as a [`Gpt`]: the same layers (fused q/k/v, learned
+//! Hugging Face's `GPT2LMHeadModel` as a [`Gpt`](crate::policy::Gpt): the same layers (fused q/k/v, learned
 //! positions, pre-LayerNorm, tied head), named `transformer.h.N.attn.c_attn` … and stored in
 //! Conv1D layout (`[in, out]`, Burn's own, so only an untied `lm_head` is transposed).
 //! `activation_function` `gelu_new` (GPT-2's) and `gelu` (ours, exact) are both supported.

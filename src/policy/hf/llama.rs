@@ -20,7 +20,7 @@ const MAX_SIZE: usize = 1 << 24;
 /// Most parameters a [`LlamaConfig`] accepts (40 GB of f32).
 const MAX_PARAMS: f64 = 1e10;
 
-/// Which Hugging Face architecture a [`Llama`] is.
+/// Which Hugging Face architecture a [`Llama`](crate::policy::Llama) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LlamaKind {
     /// `LlamaForCausalLM` (`model_type` `"llama"`).
@@ -29,7 +29,7 @@ pub enum LlamaKind {
     Qwen2,
 }
 
-/// Shape of a [`Llama`], named as Hugging Face's `config.json` names it.
+/// Shape of a [`Llama`](crate::policy::Llama), named as Hugging Face's `config.json` names it.
 #[derive(Config, Debug, PartialEq)]
 pub struct LlamaConfig {
     /// Vocabulary size.
