@@ -90,7 +90,7 @@ fn id_seed(a: &Tensor<2>) -> u64 {
 
 /// `s · A·B` from the factors' values.
 pub(super) fn update(a: Tensor<2>, b: Tensor<2>, scale: Tensor<1>) -> Tensor<2> {
-    a.matmul(b) * scale.reshape([1, 1])
+    (a * scale.reshape([1, 1])).matmul(b)
 }
 
 impl Reparameterization for LoraFactors {

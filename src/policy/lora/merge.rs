@@ -2,7 +2,7 @@
 //! factors out (for PEFT).
 
 use super::attach::names;
-use super::factors::{FACTOR_A, FACTOR_B, LoraFactors, Path, SCALE, update};
+use super::factors::{FACTOR_A, FACTOR_B, LoraFactors, Path, SCALE};
 use crate::policy::CausalLm;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, Reparameterization};
 use burn::tensor::Tensor;
@@ -57,15 +57,13 @@ pub(crate) fn factors<P: CausalLm>(policy: &P) -> Vec<(String, Tensor<2>, Tensor
         .collect()
 }
 
-/// Each adapted weight of a model: its index among the base weights (traversal order), its
-/// base value and its update `s·A·B`.
+/// The factors of each adapted weight of a model, in traversal order: `A` `[in, r]`, `B`
+/// `[r, out]` and the scale `[1]`.
 #[derive(Default)]
 struct Adapted {
     stack: Vec<String>,
-    index: usize,
-    base: Option<Tensor<2>>,
-    factors: (Option<Tensor<2>>, Option<Tensor<2>>),
-    out: Vec<(usize, Tensor<2>, Tensor<2>)>,
+    parts: (Option<Tensor<2>>, Option<Tensor<2>>),
+    out: Vec<(Tensor<2>, Tensor<2>, Tensor<1>)>,
 }
 
 impl ModuleVisitor for Adapted {
@@ -76,25 +74,18 @@ impl ModuleVisitor for Adapted {
         self.stack.pop();
     }
     fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-        let v = p.val();
-        let flat = |t: Tensor<D>| {
-            let d = t.dims();
-            t.reshape([d[0], d[D - 1]])
-        };
         if !self.stack.iter().any(|s| s == LoraFactors::NAME) {
-            // A base weight; its factors, if any, are visited right after it.
-            self.index += 1;
-            self.base = (D == 2).then(|| flat(v));
             return;
         }
+        let v = p.val();
+        let d = v.dims();
+        let flat = |t: Tensor<D>| t.reshape([d[0], d[D - 1]]);
         match self.stack.last().map(String::as_str) {
-            Some(FACTOR_A) => self.factors.0 = Some(flat(v)),
-            Some(FACTOR_B) => self.factors.1 = Some(flat(v)),
+            Some(FACTOR_A) => self.parts.0 = Some(flat(v)),
+            Some(FACTOR_B) => self.parts.1 = Some(flat(v)),
             Some(SCALE) => {
-                let (a, b) = (self.factors.0.take(), self.factors.1.take());
-                if let (Some(a), Some(b), Some(base)) = (a, b, self.base.take()) {
-                    let delta = update(a, b, v.reshape([1]));
-                    self.out.push((self.index - 1, base, delta));
+                if let (Some(a), Some(b)) = (self.parts.0.take(), self.parts.1.take()) {
+                    self.out.push((a, b, v.reshape([1])));
                 }
             }
             _ => {}
@@ -102,63 +93,89 @@ impl ModuleVisitor for Adapted {
     }
 }
 
-fn adapted<M: Module>(model: &M) -> Vec<(usize, Tensor<2>, Tensor<2>)> {
+fn adapted<M: Module>(model: &M) -> Vec<(Tensor<2>, Tensor<2>, Tensor<1>)> {
     let mut v = Adapted::default();
     model.visit(&mut v);
     v.out
 }
 
-/// Sets the base weights at the given indices (traversal order) of a model without adapters.
-struct SetWeights {
-    at: usize,
-    values: std::iter::Peekable<std::vec::IntoIter<(usize, Tensor<2>)>>,
+/// Replaces the factors of each adapted weight (traversal order) by the given `A`, `B` and a
+/// unit scale.
+struct SetFactors {
+    stack: Vec<String>,
+    factors: std::vec::IntoIter<(Tensor<2>, Tensor<2>)>,
+    current: Option<(Tensor<2>, Tensor<2>)>,
 }
 
-impl ModuleMapper for SetWeights {
-    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let i = self.at;
-        self.at += 1;
-        match self.values.next_if(|(j, _)| *j == i) {
-            Some((_, value)) => p.map(|t| value.reshape(t.shape())),
-            None => p,
+impl ModuleMapper for SetFactors {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.stack.push(name.to_string());
+        if name == LoraFactors::NAME {
+            self.current = self.factors.next();
         }
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.stack.pop();
+    }
+    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if !self.stack.iter().any(|s| s == LoraFactors::NAME) {
+            return p;
+        }
+        let Some((a, b)) = &self.current else {
+            return p;
+        };
+        let value = match self.stack.last().map(String::as_str) {
+            Some(FACTOR_A) => a.clone(),
+            Some(FACTOR_B) => b.clone(),
+            Some(SCALE) => Tensor::<2>::ones([1, 1], &a.device()),
+            _ => return p,
+        };
+        let [rows, cols] = value.dims();
+        let mut dims = [1; D];
+        dims[0] = rows;
+        dims[D - 1] = cols;
+        p.map(|_| value.reshape(dims))
     }
 }
 
 /// The exact linear merge of adapted experts that share one frozen base:
-/// `W + Σ_k w_k · s·A_k·B_k` for every adapted weight — equal to merging their folded weights,
-/// since the base is common and the weights sum to 1 — returned folded (no adapters). The
-/// other parameters are the first expert's (the shared base). Computed on frozen copies: the
-/// result holds no autodiff graph.
+/// `W + Σ_k w_k · s_k·A_k·B_k` for every adapted weight — equal to merging their folded
+/// weights, since the base is common and the weights sum to 1 — returned folded (no adapters).
+/// The other parameters are the first expert's (the shared base). Each weight costs one
+/// product of the stacked factors `[w_1 s_1 A_1 … w_N s_N A_N]·[B_1; …; B_N]` and one sum.
+/// Computed on frozen copies: the result holds no autodiff graph.
 ///
 /// # Panics
 /// If `experts` is empty or the experts are adapted differently (they come from one policy).
 pub fn merge_folded<M: Module>(experts: &[&M], weights: &[f64]) -> M {
-    let mut merged: Vec<(usize, Tensor<2>, Tensor<2>)> = Vec::new();
-    for (k, (expert, &w)) in experts.iter().zip(weights).enumerate() {
-        let weights_k = adapted(&expert.valid());
-        if k == 0 {
-            merged = weights_k
-                .into_iter()
-                .map(|(i, base, delta)| (i, base, delta * w))
-                .collect();
-            continue;
-        }
-        assert_eq!(weights_k.len(), merged.len(), "experts adapted alike");
-        for (m, (_, _, delta)) in merged.iter_mut().zip(weights_k) {
-            m.2 = m.2.clone() + delta * w;
+    let frozen: Vec<M> = experts.iter().map(|e| e.valid()).collect();
+    let per_expert: Vec<_> = frozen.iter().map(adapted).collect();
+    let count = per_expert[0].len();
+    assert!(
+        per_expert.iter().all(|f| f.len() == count),
+        "experts adapted alike"
+    );
+    let mut columns: Vec<Vec<Tensor<2>>> = vec![Vec::new(); count];
+    let mut rows: Vec<Vec<Tensor<2>>> = vec![Vec::new(); count];
+    for (factors, &w) in per_expert.into_iter().zip(weights) {
+        for (j, (a, b, scale)) in factors.into_iter().enumerate() {
+            columns[j].push(a * (scale * w).reshape([1, 1]));
+            rows[j].push(b);
         }
     }
-    let values: Vec<(usize, Tensor<2>)> = merged
+    let stacked: Vec<(Tensor<2>, Tensor<2>)> = columns
         .into_iter()
-        .map(|(i, base, update)| (i, base + update))
+        .zip(rows)
+        .map(|(a, b)| (Tensor::cat(a, 1), Tensor::cat(b, 0)))
         .collect();
-    experts[0]
-        .valid()
-        .materialize()
-        .map(&mut SetWeights {
-            at: 0,
-            values: values.into_iter().peekable(),
+    let mut frozen = frozen;
+    frozen
+        .swap_remove(0)
+        .map(&mut SetFactors {
+            stack: Vec::new(),
+            factors: stacked.into_iter(),
+            current: None,
         })
+        .materialize()
         .set_require_grad(true)
 }
