@@ -14,6 +14,8 @@ use multireward::checkpoint::{
 };
 use multireward::device::default_device;
 use multireward::merge::{Linear, MergeError, Merger, TaskArithmetic, Ties, check_architectures};
+use multireward::policy::hf::peft::load_adapter;
+use multireward::policy::lora::LoraError;
 use multireward::policy::{
     AutoPolicy, Gpt, GptConfig, Policy, PolicyError, SamplingConfig, Sequences,
 };
@@ -357,6 +359,144 @@ fn hugging_face_configs_that_do_not_fit_are_refused_naming_the_field() {
     });
     let e = hf_error(&dir);
     assert!(e.contains("4000") && e.contains("vocabulary"), "{e}");
+}
+
+// ---- Class 1c: LoRA settings and PEFT adapters ---------------------------------------------
+
+/// A copy of the PEFT fixture `name` in a scratch directory, for damaging.
+fn peft_copy(name: &str, tag: &str) -> PathBuf {
+    let dir = scratch(&format!("peft-{tag}"));
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/peft")
+                .join(name)
+                .join(f),
+            dir.join(f),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf")
+        .join(name)
+}
+
+fn peft_base(name: &str) -> AutoPolicy {
+    AutoPolicy::load(&fixture_dir(name), &default_device()).unwrap()
+}
+
+fn peft_error(dir: &Path, on: &str) -> String {
+    match load_adapter(peft_base(on), dir, Some(&fixture_dir(on))) {
+        Ok(_) => panic!("expected an error for {}", dir.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_adapters_are_typed_errors_before_training() {
+    for (field, value, says) in [
+        ("r", serde_json::json!(0), "r"),
+        ("lora_alpha", serde_json::json!(0.0), "lora_alpha"),
+        ("lora_alpha", serde_json::json!(-3), "lora_alpha"),
+        ("use_dora", serde_json::json!(true), "use_dora"),
+        (
+            "modules_to_save",
+            serde_json::json!(["lm_head"]),
+            "modules_to_save",
+        ),
+        ("fan_in_fan_out", serde_json::json!(true), "fan_in_fan_out"),
+        (
+            "base_model_name_or_path",
+            serde_json::json!("other-model"),
+            "base_model_name_or_path",
+        ),
+        ("r", serde_json::json!(8), "rank"),
+    ] {
+        let dir = peft_copy("llama-gqa-r4", "field");
+        edit_json(&dir.join("adapter_config.json"), |c| {
+            c[field] = value.clone()
+        });
+        let e = peft_error(&dir, "llama-gqa");
+        assert!(e.contains(says), "{field}={value}: {e}");
+    }
+    // Another base: the k/v projections of the MQA Llama are narrower.
+    let dir = peft_copy("llama-gqa-r4", "shape");
+    edit_json(&dir.join("adapter_config.json"), |c| {
+        c["base_model_name_or_path"] = "llama-mqa".into()
+    });
+    let e = peft_error(&dir, "llama-mqa");
+    assert!(e.contains("another base"), "{e}");
+    // A GPT-2 adapter on a Llama: Conv1D against Linear.
+    let dir = peft_copy("gpt2-r4", "family");
+    edit_json(&dir.join("adapter_config.json"), |c| {
+        c["base_model_name_or_path"] = "llama-gqa".into()
+    });
+    let e = peft_error(&dir, "llama-gqa");
+    assert!(e.contains("fan_in_fan_out"), "{e}");
+    // Modules the base does not have.
+    let dir = peft_copy("qwen2-r4", "modules");
+    edit_json(&dir.join("adapter_config.json"), |c| {
+        c["base_model_name_or_path"] = "llama-mqa".into()
+    });
+    // Renamed in the header (same length: the offsets stay valid).
+    let path = dir.join("adapter_model.safetensors");
+    let bytes = std::fs::read(&path).unwrap();
+    let patched: Vec<u8> = {
+        let mut b = bytes.clone();
+        let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+        let header = String::from_utf8(b[8..8 + n].to_vec())
+            .unwrap()
+            .replace("up_proj", "xx_proj");
+        b[8..8 + n].copy_from_slice(header.as_bytes());
+        b
+    };
+    std::fs::write(&path, patched).unwrap();
+    let e = peft_error(&dir, "llama-mqa");
+    assert!(e.contains("xx_proj") && e.contains("does not have"), "{e}");
+    // Not an adapter at all.
+    let dir = peft_copy("qwen2-r4", "garbage");
+    std::fs::write(dir.join("adapter_model.safetensors"), b"garbage").unwrap();
+    assert!(matches!(
+        load_adapter(peft_base("qwen2"), &dir, None),
+        Err(LoraError::Peft { .. })
+    ));
+}
+
+#[test]
+fn lora_settings_are_refused_by_the_comparison_before_training() {
+    use multireward::experiment::{Budget, Comparison, ComparisonConfig, Task};
+    use multireward::policy::lora::LoraConfig;
+    let device = default_device();
+    let tok = SmilesTokenizer::from_corpus(["CCO"]).unwrap();
+    let set = || {
+        RewardSet::builder()
+            .add(
+                FnReward::new("len", |s: &Sample| Some(s.completion.len() as f64)),
+                1.0,
+            )
+            .build()
+            .unwrap()
+    };
+    for (lora, says) in [
+        (LoraConfig::new(0, 8.0, &["all-linear"]), "r is 0"),
+        (LoraConfig::new(4, f64::NAN, &["all-linear"]), "lora_alpha"),
+        (
+            LoraConfig::new(4, 8.0, &["all-linear"]).with_dropout(-0.1),
+            "lora_dropout",
+        ),
+        // A target the model does not have: the error lists the ones it has.
+        (LoraConfig::new(4, 8.0, &["q_proj"]), "qkv"),
+    ] {
+        let reference = tiny_gpt(tok.vocab_size(), 128).init(&device);
+        let task = Task::new(reference, &tok, set(), set());
+        let config = ComparisonConfig::new(Budget::new(2, 8), 8).with_lora(Some(lora));
+        let e = err_text(Comparison::new(task, config));
+        assert!(e.contains("lora") && e.contains(says), "{says}: {e}");
+    }
 }
 
 // ---- Class 2: library calls that panicked --------------------------------------------------

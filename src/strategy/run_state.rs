@@ -181,7 +181,7 @@ fn check_state<P: Policy, L: Learner<P>>(
     }
     if state.adapters.as_ref() != learner.adapters() {
         return bad(format!(
-            "the run trained {} but the learner trains {}; resume with the same --lora settings",
+            "the run trained {} but the learner trains {}; resume with the same LoRA settings (`lora`)",
             describe(state.adapters.as_ref()),
             describe(learner.adapters())
         ));
