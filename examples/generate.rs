@@ -123,14 +123,5 @@ fn run(args: Args, device: burn::tensor::Device) -> Result<(), Box<dyn std::erro
 }
 
 fn main() -> ExitCode {
-    let result = start::start::<Args>()
-        .map_err(Box::<dyn std::error::Error>::from)
-        .and_then(|(args, device)| run(args, device));
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    start::run_main::<Args>(run)
 }
