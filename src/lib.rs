@@ -15,7 +15,7 @@
 //!   weighted, transformed and normalised rewards; [`eval`]: metrics and reports;
 //! - [`policy`]: the [`policy::Policy`] trait and the [`policy::Gpt`] decoder;
 //! - [`tokenizer`], [`data`], [`checksum`], [`checkpoint`], [`device`], [`distributed`] (how
-//!   ranks talk):
+//!   ranks talk), [`limits`] (what a setting may be: sizes bounded by memory):
 //!   the ground floor; [`assets`]: where
 //!   the shipped checkpoints (policies, reward models) are found on disk. Beside them, a private
 //!   `host` module holds the CPU-only speed code (GELU kernels, decoding steps, in-place merge)
@@ -35,6 +35,7 @@ pub mod distributed;
 pub mod eval;
 pub mod experiment;
 pub(crate) mod host;
+pub mod limits;
 pub mod merge;
 pub mod policy;
 pub mod reward;

@@ -167,7 +167,10 @@ fn a_non_finite_step_stops_the_run_with_a_typed_error() {
     let reference = tiny_gpt(7, 16).init(&device);
     let mut set = rewards();
     let mut l = learner(&reference, &tok, &mut set, 1e-3);
-    l.optimizer.lr = f64::NAN;
+    // A valid (finite, positive) learning rate whose update overflows f32: the weights become
+    // non-finite at the first step. (A NaN rate is refused before the run:
+    // tests/robustness/settings.rs.)
+    l.optimizer.lr = f64::MAX;
     let dir = std::env::temp_dir().join(format!("mr-nonfinite-{}", std::process::id()));
     let options = RunOptions {
         checkpoint_dir: Some(dir.clone()),
@@ -177,7 +180,7 @@ fn a_non_finite_step_stops_the_run_with_a_typed_error() {
     let err = Strategy::Morlhf { steps: 3 }
         .run_with(&reference, &mut l, 1, &options)
         .err()
-        .expect("a NaN learning rate must stop the run");
+        .expect("an overflowing learning rate must stop the run");
     let msg = err.to_string();
     assert!(
         msg.contains("MORLHF stopped at step 1") && msg.contains("non-finite"),

@@ -3,6 +3,8 @@
 //! never a panic, a silent NaN model or a resume that claims what did not happen.
 
 mod common;
+#[path = "robustness/settings.rs"]
+mod settings;
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::{ModuleOptimizer, SgdConfig};
@@ -493,7 +495,8 @@ fn lora_settings_are_refused_by_the_comparison_before_training() {
     ] {
         let reference = tiny_gpt(tok.vocab_size(), 128).init(&device);
         let task = Task::new(reference, &tok, set(), set());
-        let config = ComparisonConfig::new(Budget::new(2, 8), 8).with_lora(Some(lora));
+        let budget = Budget::new(2, 8).with_merge_every(2);
+        let config = ComparisonConfig::new(budget, 8).with_lora(Some(lora));
         let e = err_text(Comparison::new(task, config));
         assert!(e.contains("lora") && e.contains(says), "{says}: {e}");
     }

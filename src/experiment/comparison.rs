@@ -16,7 +16,7 @@ use super::task::Task;
 use crate::distributed::Communicator;
 use crate::eval::report::MARKDOWN_FILE;
 use crate::policy::Policy;
-use crate::rl::{Ppo, PpoConfig};
+use crate::rl::{Ppo, PpoConfig, RlError};
 use crate::strategy::Strategy;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -40,7 +40,8 @@ use std::time::Instant;
 ///     .add(FnReward::new("oxygen", count('O')), 1.0)
 ///     .build();
 /// let task = Task::new(reference, &tokenizer, set()?, set()?);
-/// let config = ComparisonConfig::new(Budget::new(4, 16).with_max_new_tokens(24), 64)
+/// let budget = Budget::new(4, 16).with_merge_every(2).with_max_new_tokens(24);
+/// let config = ComparisonConfig::new(budget, 64)
 ///     .with_strategies(vec![StrategyKind::IterativeRs, StrategyKind::Morlhf]);
 /// let outcome = Comparison::new(task, config)?
 ///     .with_progress(true)
@@ -88,7 +89,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
         };
         Ppo::new(ppo.clone(), &task.reference)
             .validate(&task.reference)
-            .map_err(|e| ExperimentError::Task(e.to_string()))?;
+            .map_err(ppo_setting)?;
         let trainable = match &config.lora {
             // Attaching once checks the settings and that every target names a projection.
             Some(lora) => {
@@ -232,4 +233,20 @@ impl<'a, P: Policy> Comparison<'a, P> {
             policies: policies::read_index(out)?,
         })
     }
+}
+
+/// A PPO settings error as the comparison's setting it comes from.
+fn ppo_setting(e: RlError) -> ExperimentError {
+    let RlError::Setting(s) = &e else {
+        return ExperimentError::Task(e.to_string());
+    };
+    let field = match s.field {
+        "samples_per_step" => "budget.samples",
+        "epochs" => "budget.epochs",
+        "minibatches" => "budget.minibatches",
+        "kl_coef" => "kl_coef",
+        "estimator" => "estimator",
+        _ => return ExperimentError::Task(e.to_string()),
+    };
+    ExperimentError::setting(field, s.message.clone())
 }

@@ -34,6 +34,7 @@ mod report;
 mod results_dir;
 mod runner;
 mod schedule;
+mod sizes;
 mod tables;
 mod task;
 mod tuning;

@@ -26,6 +26,20 @@ impl ComparisonConfig {
         }
     }
 
+    /// MORLHF's steps (and RiC's share of samples, in iterations) under the accounting.
+    fn single_steps(&self, n: usize) -> usize {
+        let per_expert = self.steps_per_expert(n);
+        match self.accounting {
+            Accounting::Samples => per_expert.saturating_mul(n),
+            Accounting::Steps => per_expert,
+        }
+    }
+
+    /// The samples RiC generates in all (over its rounds), saturating.
+    pub(super) fn ric_samples(&self, n: usize) -> u64 {
+        (self.single_steps(n) as u64).saturating_mul(self.budget.samples as u64)
+    }
+
     /// The strategies with equal budgets for `n` objectives: every RL strategy gets
     /// `iterations` PPO iterations (IterativeRS and Rewarded Soups split them over the `n`
     /// experts); RiC gets as many generated samples and optimiser updates, split evenly over
@@ -33,11 +47,7 @@ impl ComparisonConfig {
     pub fn plan(&self, n: usize) -> Vec<Strategy> {
         let b = &self.budget;
         let per_expert = self.steps_per_expert(n);
-        // MORLHF's steps (and RiC's share of samples) under each accounting.
-        let single = match self.accounting {
-            Accounting::Samples => per_expert * n,
-            Accounting::Steps => per_expert,
-        };
+        let single = self.single_steps(n);
         let keep = self.adam_at_merge == AdamAtMerge::Keep;
         let irs = |m: usize| {
             let m = if m == 0 {
@@ -47,18 +57,25 @@ impl ComparisonConfig {
             };
             Strategy::iterative_rs(per_expert, m, n).with_keep_optimizer(keep)
         };
-        let mut periods: Vec<usize> = match self.sweep_m.is_empty() {
+        let listed: Vec<usize> = match self.sweep_m.is_empty() {
             true => vec![b.merge_every],
             false => self.sweep_m.clone(),
         };
-        // One run per distinct m (m = T and a period beyond T are the same run).
-        periods.dedup_by_key(|m| {
-            if *m == 0 {
-                per_expert
-            } else {
-                (*m).min(per_expert)
+        // One run per distinct m, in the order listed (m = T and a period beyond T are the
+        // same run; validate refuses both).
+        let mut periods: Vec<usize> = Vec::new();
+        for m in listed {
+            let key = |m: usize| {
+                if m == 0 {
+                    per_expert
+                } else {
+                    m.min(per_expert)
+                }
+            };
+            if !periods.iter().any(|&p| key(p) == key(m)) {
+                periods.push(m);
             }
-        });
+        }
         // LoRA experts merged by averaging their factors (Rewarded Soups' practice) instead of
         // folding their updates.
         let factors = self.lora.is_some() && self.adapter_merge == AdapterMerge::Factors;
@@ -83,7 +100,7 @@ impl ComparisonConfig {
             StrategyKind::Morlhf => Strategy::Morlhf { steps: single },
             StrategyKind::RewardedSoups => Strategy::rewarded_soups(per_expert),
             StrategyKind::Ric => {
-                let rounds = self.ric.rounds + 1;
+                let rounds = self.ric.rounds.saturating_add(1);
                 let total = single * b.samples;
                 let updates = single * b.epochs * b.minibatches;
                 Strategy::Ric(RicConfig {

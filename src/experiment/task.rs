@@ -157,6 +157,7 @@ impl<'a, P: Policy> Task<'a, P> {
                     .into(),
             ));
         }
+        config.check_sizes_for(n, vocab)?;
         self.sampling.max_new_tokens = config.budget.max_new_tokens;
         self.sampling.seed = None;
         self.check_context(config, n)?;
@@ -175,7 +176,10 @@ impl<'a, P: Policy> Task<'a, P> {
         let ric = config.strategies.contains(&StrategyKind::Ric);
         let extra = if ric { n } else { 0 };
         let tokens = config.budget.max_new_tokens;
-        if longest + extra + tokens > max_len {
+        if (longest + extra)
+            .checked_add(tokens)
+            .is_none_or(|total| total > max_len)
+        {
             let conditioning = if ric { " and RiC's conditioning" } else { "" };
             return Err(ExperimentError::setting(
                 "budget.max_new_tokens",

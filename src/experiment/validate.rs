@@ -52,6 +52,18 @@ impl ComparisonConfig {
                 "names no strategy".into(),
             ));
         }
+        if let Some(k) =
+            (self.strategies.iter()).find(|k| self.strategies.iter().filter(|o| o == k).count() > 1)
+        {
+            return Err(ExperimentError::setting(
+                "strategies",
+                format!(
+                    "lists {} twice; each strategy runs once per seed (for repeats, raise the \
+                     seeds)",
+                    k.short_name()
+                ),
+            ));
+        }
         let iterations =
             format!("PPO iterations per strategy ({n} objectives, one per expert at least)");
         at_least("budget.iterations", b.iterations, n.max(1), &iterations)?;
@@ -90,6 +102,7 @@ impl ComparisonConfig {
                 ),
             ));
         }
+        self.check_periods(n)?;
         let per_policy = "evaluation samples per policy";
         at_least("eval.samples", self.eval.samples, 1, per_policy)?;
         let period = "the checkpoint period";
@@ -104,17 +117,69 @@ impl ComparisonConfig {
         }
         non_negative("kl_coef", self.kl_coef, "the KL coefficient")?;
         non_negative("weight_decay", self.weight_decay, "the weight decay")?;
+        self.check_sizes(n)?;
         if self.strategies.contains(&StrategyKind::Ric) {
             at_least("ric.bins", self.ric.bins, 2, "RiC's bins per objective")?;
             for s in self.plan(n) {
                 if let Strategy::Ric(c) = s {
-                    c.validate(n)
-                        .map_err(|e| ExperimentError::setting("ric.target", e.to_string()))?;
+                    c.validate(n).map_err(ric_setting)?;
                 }
             }
         }
         Ok(())
     }
+
+    /// IterativeRS's merge periods: m ≤ T (m ≥ T is Rewarded Soups; the sweep's `T` stands
+    /// for m = T), each listed once.
+    fn check_periods(&self, n: usize) -> Result<(), ExperimentError> {
+        if !self.strategies.contains(&StrategyKind::IterativeRs) {
+            return Ok(());
+        }
+        let t = self.steps_per_expert(n);
+        let beyond = || {
+            format!(
+                "more than IterativeRS's T = {t} steps per expert ({} iterations over \
+                 {n} objectives): m ≥ T is Rewarded Soups; lower it or raise the iterations",
+                self.budget.iterations
+            )
+        };
+        let m = self.budget.merge_every;
+        if self.sweep_m.is_empty() && m > t {
+            let message = format!("is {m}, {}", beyond());
+            return Err(ExperimentError::setting("budget.merge_every", message));
+        }
+        let mut seen = Vec::new();
+        for &m in &self.sweep_m {
+            if m > t {
+                let message = format!("has m = {m}, {}", beyond());
+                return Err(ExperimentError::setting("sweep_m", message));
+            }
+            let m = if m == 0 { t } else { m };
+            if seen.contains(&m) {
+                return Err(ExperimentError::setting(
+                    "sweep_m",
+                    format!("lists m = {m} twice (T = {t}); list each merge period once"),
+                ));
+            }
+            seen.push(m);
+        }
+        Ok(())
+    }
+}
+
+/// A planned RiC's settings error as the comparison's setting it comes from.
+fn ric_setting(e: crate::strategy::StrategyError) -> ExperimentError {
+    let crate::strategy::StrategyError::Setting(s) = &e else {
+        return ExperimentError::setting("ric.target", e.to_string());
+    };
+    let field = match s.field {
+        "bins" => "ric.bins",
+        "online_rounds" => "ric.rounds",
+        "sft.lr" => "ric.lr",
+        "offline_samples" | "online_samples" => "budget.samples",
+        _ => "ric.target",
+    };
+    ExperimentError::setting(field, s.message.clone())
 }
 
 #[cfg(test)]
@@ -151,16 +216,19 @@ mod tests {
                 "budget.iterations",
             ),
             (
-                ComparisonConfig::new(Budget::new(6, 12), 8),
+                ComparisonConfig::new(Budget::new(6, 12).with_merge_every(1), 8),
                 "budget.samples",
             ),
-            (ComparisonConfig::new(Budget::new(6, 16), 0), "eval.samples"),
+            (
+                ComparisonConfig::new(Budget::new(6, 16).with_merge_every(1), 0),
+                "eval.samples",
+            ),
             (
                 ComparisonConfig::new(Budget::new(6, 16).with_merge_every(0), 8),
                 "budget.merge_every",
             ),
             (
-                ComparisonConfig::new(Budget::new(6, 16).with_updates(0, 1), 8),
+                ComparisonConfig::new(Budget::new(6, 16).with_merge_every(1).with_updates(0, 1), 8),
                 "budget.epochs",
             ),
         ];

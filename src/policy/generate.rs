@@ -75,16 +75,20 @@ pub fn generate<M: CausalLm>(
     let vocab = shape.vocab_size;
     cfg.validate_for(vocab)?;
     let r = cfg.max_new_tokens;
-    let layout = PromptLayout::new(prompts, r, vocab)?;
-    let (b, p) = (layout.batch(), layout.width);
-    let longest = layout.lens.iter().copied().max().unwrap_or(0);
-    if longest + r > shape.max_len {
+    // Before anything is allocated for `r` tokens (checked: `r` may be any size).
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    if longest
+        .checked_add(r)
+        .is_none_or(|total| total > shape.max_len)
+    {
         return Err(PolicyError::TooLong {
             prompt: longest,
             response: r,
             max_len: shape.max_len,
         });
     }
+    let layout = PromptLayout::new(prompts, r, vocab)?;
+    let (b, p) = (layout.batch(), layout.width);
     let device = model.device();
     let draws = uniform_draws(cfg, b, r, &device);
     let (mut tokens, positions, key_pad) = layout.tensors(&device);

@@ -293,6 +293,9 @@ impl Policy for Gpt {
     }
 
     fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError> {
+        let copies = 1 + usize::from(self.lm_head.is_some());
+        crate::limits::extra_tokens(self.config.vocab_size, extra, self.config.d_model, copies)
+            .map_err(PolicyError::Unsupported)?;
         // Grow plain tensors (new leaves), then restore the original mode.
         let training = self.tok_emb.weight.device().is_autodiff();
         let mut out = self.valid();

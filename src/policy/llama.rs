@@ -331,6 +331,14 @@ impl Policy for Llama {
     }
 
     fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError> {
+        let copies = 1 + usize::from(self.lm_head.is_some());
+        crate::limits::extra_tokens(
+            self.config.vocab_size,
+            extra,
+            self.config.hidden_size,
+            copies,
+        )
+        .map_err(PolicyError::Unsupported)?;
         let training = Policy::device(self).is_autodiff();
         let mut out = self.valid();
         out.model.embed_tokens.weight = out.model.embed_tokens.weight.map(|w| grow(w, 0, extra));

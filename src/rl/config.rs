@@ -2,6 +2,7 @@
 //! ([`PpoStats`]).
 
 use super::advantages::{GroupBaseline, KlEstimator};
+use crate::limits::{Checks, SettingError, product};
 use crate::policy::SamplingConfig;
 
 /// How advantages are estimated.
@@ -76,6 +77,66 @@ impl Default for PpoConfig {
             estimator: Estimator::Gae,
             sampling: SamplingConfig::default(),
         }
+    }
+}
+
+impl PpoConfig {
+    /// Check every setting without a policy: counts ≥ 1, coefficients finite and in range,
+    /// the group size, and an iteration's work within [`crate::limits::MAX_ROWS`]. The error
+    /// names the field. ([`crate::rl::Ppo`] also checks the sampling settings, the memory of a
+    /// rollout for the policy's vocabulary and the value head, before every step.)
+    pub fn validate(&self) -> Result<(), SettingError> {
+        let c = Checks("PpoConfig");
+        let samples = self.samples_per_step;
+        c.at_least("samples_per_step", samples, 1, "samples per iteration")?;
+        c.at_least("minibatches", self.minibatches, 1, "minibatches per epoch")?;
+        c.at_least("epochs", self.epochs, 1, "epochs per iteration")?;
+        if self.minibatches > samples {
+            let m = self.minibatches;
+            return Err(c.error(
+                "minibatches",
+                format!("is {m} but an iteration has only {samples} samples (samples_per_step)"),
+            ));
+        }
+        c.positive("clip_ratio", self.clip_ratio, "the ratio clip ε")?;
+        c.positive("clip_value", self.clip_value, "the value clip")?;
+        c.non_negative("vf_coef", self.vf_coef, "the value-loss weight")?;
+        c.unit("gamma", self.gamma, "the discount γ")?;
+        c.unit("lam", self.lam, "GAE's λ")?;
+        c.non_negative("kl_coef", self.kl_coef, "the KL coefficient β")?;
+        if let Some(g) = self.max_grad_norm {
+            let what = "the gradient-norm clip (None: no clipping)";
+            c.positive("max_grad_norm", g, what)?;
+        }
+        if let Estimator::Group { size, .. } = self.estimator
+            && (size < 2 || !samples.is_multiple_of(size))
+        {
+            return Err(c.error(
+                "estimator",
+                format!(
+                    "has group size {size}; it must be ≥ 2 and divide samples_per_step {samples}"
+                ),
+            ));
+        }
+        let work = format!("{} epochs over {samples} samples", self.epochs);
+        let field = match self.epochs > samples {
+            true => "epochs",
+            false => "samples_per_step",
+        };
+        c.work(field, product(&[samples, self.epochs]), &work)
+    }
+
+    /// [`PpoConfig::validate`], and a rollout's logits for a policy of `vocab` tokens fit in
+    /// memory ([`crate::limits::memory`]).
+    pub fn validate_for(&self, vocab: usize) -> Result<(), SettingError> {
+        self.validate()?;
+        let (samples, tokens) = (self.samples_per_step, self.sampling.max_new_tokens);
+        let estimate = format!(
+            "a rollout's logits ({samples} samples × {tokens} tokens × {vocab} vocabulary × 4 \
+             bytes)"
+        );
+        let bytes = product(&[samples, tokens, vocab, 4]);
+        Checks("PpoConfig").fits("samples_per_step", bytes, &estimate)
     }
 }
 

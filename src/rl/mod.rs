@@ -24,6 +24,9 @@ pub enum RlError {
     /// The settings are inconsistent.
     #[error("bad RL config: {0}")]
     BadConfig(String),
+    /// A [`PpoConfig`] setting is out of range (the error names the field).
+    #[error(transparent)]
+    Setting(#[from] crate::limits::SettingError),
     /// GAE (the default [`PpoConfig::estimator`]) needs a value head and the policy has none.
     #[error(
         "PpoConfig's estimator is Estimator::Gae (the default), which needs a value head, and \

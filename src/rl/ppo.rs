@@ -51,31 +51,14 @@ impl<P: Policy> Ppo<P> {
         &self.reference
     }
 
-    /// Check the settings against a policy.
+    /// Check the settings ([`PpoConfig::validate_for`] the policy's vocabulary, the sampling
+    /// settings) and that GAE has a value head.
     pub fn validate(&self, policy: &P) -> Result<(), RlError> {
         let c = &self.config;
         c.sampling.validate()?;
-        if c.samples_per_step == 0 || c.minibatches == 0 || c.epochs == 0 {
-            return Err(RlError::BadConfig(
-                "samples_per_step, minibatches and epochs must be ≥ 1".into(),
-            ));
-        }
-        if c.minibatches > c.samples_per_step {
-            return Err(RlError::BadConfig(format!(
-                "{} minibatches of {} samples",
-                c.minibatches, c.samples_per_step
-            )));
-        }
+        c.validate_for(policy.vocab_size())?;
         match c.estimator {
             Estimator::Gae if !policy.has_value_head() => Err(RlError::NoValueHead),
-            Estimator::Group { size, .. }
-                if size < 2 || !c.samples_per_step.is_multiple_of(size) =>
-            {
-                Err(RlError::BadConfig(format!(
-                    "group size {size} must be ≥ 2 and divide samples_per_step {}",
-                    c.samples_per_step
-                )))
-            }
             _ => Ok(()),
         }
     }

@@ -27,6 +27,10 @@ pub enum StrategyError {
     /// The settings are inconsistent.
     #[error("bad strategy config: {0}")]
     BadConfig(String),
+    /// A setting of a config (`RicConfig`, `RunOptions`, `OptimizerConfig`, …) is out of
+    /// range; the error names the field.
+    #[error(transparent)]
+    Setting(#[from] crate::limits::SettingError),
     /// A collective operation between ranks failed.
     #[error(transparent)]
     Comm(#[from] crate::distributed::CommError),

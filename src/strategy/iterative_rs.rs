@@ -42,6 +42,14 @@ impl Plan<'_> {
                 self.steps, self.merge_every, self.per_block
             )));
         }
+        if self.merge_every > self.steps {
+            return Err(StrategyError::BadConfig(format!(
+                "IterativeRS's merge period m = {} is more than its T = {} steps, so it would \
+                 never merge before the end: m ≥ T is Rewarded Soups (Strategy::rewarded_soups); \
+                 choose m ≤ T",
+                self.merge_every, self.steps
+            )));
+        }
         Ok(())
     }
 

@@ -65,6 +65,14 @@ pub trait Learner<P: Policy> {
         None
     }
 
+    /// Check the learner's settings against the run's `reference` policy before anything is
+    /// trained ([`Strategy::run_with`](super::Strategy::run_with) and
+    /// [`Strategy::resume`](super::Strategy::resume) call it first). Default: nothing to check.
+    fn validate(&self, reference: &P) -> Result<(), StrategyError> {
+        let _ = reference;
+        Ok(())
+    }
+
     /// Learner state a resumed run needs (e.g. running reward normalisers); `Null` if none.
     fn state(&self) -> serde_json::Value {
         serde_json::Value::Null

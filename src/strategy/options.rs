@@ -4,6 +4,7 @@
 use super::error::StrategyError;
 use super::step::StepRecord;
 use crate::distributed::Communicator;
+use crate::limits::Checks;
 
 /// Checkpointing, early stop and step notifications of a run. The default writes no
 /// checkpoint and never stops early.
@@ -49,18 +50,36 @@ impl std::fmt::Debug for RunOptions<'_> {
 }
 
 impl RunOptions<'_> {
-    /// Check the options: every count ≥ 1.
+    /// Check the options: every count ≥ 1, and an early stop only with a checkpoint directory
+    /// (the stop happens at a checkpoint, and without one the run could not be continued).
     pub fn validate(&self) -> Result<(), StrategyError> {
+        let c = Checks("RunOptions");
         for (name, v) in [
             ("checkpoint_every", self.checkpoint_every),
             ("stop_after_round", self.stop_after_round),
             ("stop_after_iterations", self.stop_after_iterations),
         ] {
-            if v == Some(0) {
-                return Err(StrategyError::BadConfig(format!(
-                    "RunOptions::{name} is 0; it must be at least 1 (or None)"
-                )));
+            if let Some(v) = v {
+                c.at_least(name, v, 1, "a count (or None)")?;
             }
+        }
+        let stop = [
+            ("stop_after_round", self.stop_after_round),
+            ("stop_after_iterations", self.stop_after_iterations),
+        ];
+        if let (Some((name, Some(v))), None) = (
+            stop.into_iter().find(|(_, v)| v.is_some()),
+            &self.checkpoint_dir,
+        ) {
+            return Err(c
+                .error(
+                    name,
+                    format!(
+                        "is {v} but checkpoint_dir is None: a run stops at a checkpoint, to be \
+                         continued from it; set checkpoint_dir"
+                    ),
+                )
+                .into());
         }
         Ok(())
     }

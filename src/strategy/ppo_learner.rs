@@ -3,6 +3,7 @@
 
 use super::error::StrategyError;
 use super::learner::{Collected, Collector, Learner};
+use super::optimizer::OptimizerConfig;
 use super::step::{StepContext, StepReport};
 use crate::distributed::Communicator;
 use crate::policy::lora::LoraConfig;
@@ -10,38 +11,7 @@ use crate::policy::{Policy, Prompts, Rollout};
 use crate::reward::{RewardSet, RewardStats, Sample};
 use crate::rl::{Ppo, RlError};
 use crate::tokenizer::Tokenizer;
-use burn::config::Config;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, ModuleOptimizer};
-
-/// Optimiser of the RL experts: Adam with coupled L2 weight decay, as the reference code
-/// (lr 1.41e-5, weight decay 0.01).
-#[derive(Config, Debug, Copy, PartialEq)]
-pub struct OptimizerConfig {
-    /// Learning rate.
-    #[config(default = 1.41e-5)]
-    pub lr: f64,
-    /// Coupled L2 weight decay.
-    #[config(default = 0.01)]
-    pub weight_decay: f32,
-}
-
-impl Default for OptimizerConfig {
-    /// [`OptimizerConfig::new`]: lr 1.41e-5, weight decay 0.01 (the reference code's).
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl OptimizerConfig {
-    /// A fresh Adam (ε 1e-8) with this weight decay; the learning rate is given per step.
-    pub fn init(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(Some(WeightDecayConfig::new(self.weight_decay)))
-            .init()
-    }
-}
+use burn::optim::ModuleOptimizer;
 
 /// The real learner: PPO (or its group-baseline variant) on the rewards of a [`RewardSet`].
 ///
@@ -131,6 +101,14 @@ impl<P: Policy> Learner<P> for PpoLearner<'_, P> {
 
     fn optimizer(&self) -> ModuleOptimizer {
         self.optimizer.init()
+    }
+
+    /// The PPO settings (for the reference's vocabulary), the sampling settings and the
+    /// optimiser's.
+    fn validate(&self, reference: &P) -> Result<(), StrategyError> {
+        self.ppo.config.sampling.validate()?;
+        self.ppo.config.validate_for(reference.vocab_size())?;
+        Ok(self.optimizer.validate()?)
     }
 
     fn adapters(&self) -> Option<&LoraConfig> {
@@ -224,6 +202,7 @@ impl<P: Policy> PpoLearner<'_, P> {
         ctx: &StepContext,
         comm: Option<&dyn Communicator>,
     ) -> Result<(P, StepReport), StrategyError> {
+        self.optimizer.validate()?;
         let columns = self.objective_columns();
         if weights.len() != columns.len() {
             return Err(StrategyError::BadConfig(format!(

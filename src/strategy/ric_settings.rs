@@ -2,6 +2,7 @@
 //! before a run starts. The loop that uses them is `ric.rs`.
 
 use super::error::StrategyError;
+use crate::limits::{Checks, MAX_VOCAB, product};
 use crate::train::LmTrainingConfig;
 use burn::config::Config;
 
@@ -70,44 +71,76 @@ impl RicConfig {
         }
     }
 
-    /// Check the settings against `n` objectives.
+    /// Check the settings against `n` objectives: counts ≥ 1 (bins ≥ 2, at most one per
+    /// offline sample, `n × bins` conditioning tokens within the `u32` ids), the fine-tuning's
+    /// rates finite and in range, the rounds' work within [`crate::limits::MAX_ROWS`], the
+    /// target among the bins. The error names the field.
     pub fn validate(&self, n: usize) -> Result<(), StrategyError> {
-        if self.bins < 2 || self.offline_samples == 0 {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC needs bins ≥ 2 and offline_samples ≥ 1 (got bins {}, offline_samples {})",
-                self.bins, self.offline_samples
-            )));
+        let c = Checks("RicConfig");
+        let (bins, offline) = (self.bins, self.offline_samples);
+        c.at_least("offline_samples", offline, 1, "RiC's offline samples")?;
+        c.at_least("bins", bins, 2, "RiC's bins per objective")?;
+        if bins > offline {
+            return Err(c
+                .error(
+                    "bins",
+                    format!(
+                        "is {bins} but there are only {offline} offline samples to bin: a \
+                         quantile bin needs at least one sample; lower bins"
+                    ),
+                )
+                .into());
         }
-        if self.online_rounds > 0 && self.online_samples == 0 {
-            return Err(StrategyError::BadConfig(
-                "RiC's online rounds need online_samples ≥ 1".into(),
-            ));
+        let tokens = product(&[n, bins]).filter(|&t| t < MAX_VOCAB);
+        if tokens.is_none() {
+            return Err(c
+                .error(
+                    "bins",
+                    format!(
+                        "is {bins}: {n} objectives × {bins} bins conditioning tokens exceed the \
+                         {MAX_VOCAB} token ids there are; lower bins"
+                    ),
+                )
+                .into());
         }
-        if self.sft.steps == 0
-            || self.sft.batch_size == 0
-            || !self.sft.lr.is_finite()
-            || self.sft.lr <= 0.0
-        {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC's fine-tuning needs steps ≥ 1, batch_size ≥ 1 and a positive finite \
-                 learning rate (got steps {}, batch_size {}, lr {})",
-                self.sft.steps, self.sft.batch_size, self.sft.lr
-            )));
+        if self.online_rounds > 0 {
+            c.at_least("online_samples", self.online_samples, 1, "online samples")?;
         }
+        let sft = &self.sft;
+        c.at_least("sft.steps", sft.steps, 1, "fine-tuning steps per round")?;
+        c.at_least("sft.batch_size", sft.batch_size, 1, "the fine-tuning batch")?;
+        c.positive("sft.lr", sft.lr, "the fine-tuning learning rate")?;
+        c.positive("sft.grad_clip", sft.grad_clip, "the gradient-norm clip")?;
+        c.non_negative("sft.weight_decay", sft.weight_decay, "the weight decay")?;
+        c.unit(
+            "sft.min_lr_ratio",
+            sft.min_lr_ratio,
+            "the final learning-rate ratio",
+        )?;
+        // Every round fine-tunes; the online ones sample too.
+        let rounds = self.online_rounds.checked_add(1);
+        let per_round = product(&[sft.steps, sft.batch_size])
+            .and_then(|t| t.checked_add(self.online_samples as u64));
+        let rows = rounds
+            .zip(per_round)
+            .and_then(|(r, p)| p.checked_mul(r as u64))
+            .and_then(|r| r.checked_add(offline as u64));
+        let work = format!(
+            "{} rounds of {} fine-tuning steps × {} rows and {} samples",
+            self.online_rounds as u128 + 1,
+            sft.steps,
+            sft.batch_size,
+            self.online_samples
+        );
+        c.work("online_rounds", rows, &work)?;
         if let RicTarget::Bins(t) = &self.target
-            && (t.len() != n || t.iter().any(|&b| b >= self.bins))
+            && (t.len() != n || t.iter().any(|&b| b >= bins))
         {
-            return Err(StrategyError::BadConfig(format!(
-                "target {t:?} needs {n} bins below {}",
-                self.bins
-            )));
+            let message = format!("is {t:?}; it needs {n} bins below {bins}");
+            return Err(c.error("target", message).into());
         }
-        if let RicTarget::BestSupported { min_fraction } = self.target
-            && !(0.0..=1.0).contains(&min_fraction)
-        {
-            return Err(StrategyError::BadConfig(format!(
-                "RiC's min_fraction {min_fraction} is not in [0, 1]"
-            )));
+        if let RicTarget::BestSupported { min_fraction } = self.target {
+            c.unit("target", min_fraction, "BestSupported's min_fraction")?;
         }
         Ok(())
     }

@@ -43,6 +43,8 @@ impl Strategy {
         seed: u64,
         options: &RunOptions,
     ) -> Result<RunOutput<P>, StrategyError> {
+        options.validate()?;
+        learner.validate(reference)?;
         let n = learner.objectives();
         let prefs = learner.preferences();
         if n == 0 || prefs.len() != n {
@@ -76,6 +78,8 @@ impl Strategy {
         learner: &mut L,
         options: &RunOptions<'_>,
     ) -> Result<RunOutput<P>, StrategyError> {
+        options.validate()?;
+        learner.validate(reference)?;
         // Over several ranks, rank 0 reads first (it may finish an interrupted write of the
         // checkpoint, crate::checkpoint::recover_dir), then the others.
         let comm = options.communicator.filter(|c| c.size() > 1);

@@ -148,7 +148,7 @@ impl Strategy {
         let (limit, unit) = match self {
             Self::IterativeRs { steps, .. } | Self::Morlhf { steps } => (*steps, "steps"),
             Self::RewardedSoups { steps, .. } => (steps * n, "expert steps"),
-            Self::Ric(c) => (c.online_rounds + 1, "rounds"),
+            Self::Ric(c) => (c.online_rounds.saturating_add(1), "rounds"),
         };
         if done > limit {
             return Err(format!("{done} {unit} done of the {limit} planned"));
@@ -189,7 +189,7 @@ impl Strategy {
             } => steps * per_block.min(n),
             Self::Morlhf { steps } => steps,
             Self::RewardedSoups { steps, .. } => steps * n,
-            Self::Ric(ref c) => c.online_rounds + 1,
+            Self::Ric(ref c) => c.online_rounds.saturating_add(1),
         }
     }
 }

@@ -53,7 +53,10 @@ fn run(args: CompareArgs, device: Device) -> Result<(), Box<dyn std::error::Erro
     let task = Task::new(reference, &tokenizer, rewards()?, rewards()?);
     // One tiny preset for the default, `--quick` and `--full` alike.
     let tiny = Preset::new(
-        Budget::new(2, 8).with_max_new_tokens(16).with_updates(1, 1),
+        Budget::new(2, 8)
+            .with_merge_every(1)
+            .with_max_new_tokens(16)
+            .with_updates(1, 1),
         32,
     );
     let config = args
