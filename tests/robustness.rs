@@ -1088,6 +1088,64 @@ fn stale_leftovers_are_cleaned_by_the_next_write() {
 /// them: 50,000 weights files (bytes flipped, cut short, spliced) and 50,000 configuration
 /// files (one field set to a random JSON value). Every load must return, `Ok` or a typed
 /// error, never panic. Run with `cargo test --release --test robustness -- --ignored`.
+/// Random `Sequences` — ids, positions and pad masks of any value, parts of any shape, prompt
+/// lengths past the end — through `score`: a typed error or finite scores, never a panic.
+#[test]
+#[ignore = "100,000 scorings: about a second in release"]
+fn fuzzed_sequences_never_panic() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let device = default_device();
+    let model = tiny_gpt(9, 8).init(&device);
+    let mut rng = StdRng::seed_from_u64(30);
+    let (mut ok, mut refused) = (0usize, 0usize);
+    for case in 0..100_000 {
+        let (b, l) = (rng.random_range(1..4), rng.random_range(1..11));
+        let mut ints = |rows: usize, cols: usize, range: std::ops::Range<i64>| {
+            let v: Vec<i64> = (0..rows * cols)
+                .map(|_| rng.random_range(range.clone()))
+                .collect();
+            Tensor::<2, Int>::from_data(TensorData::new(v, [rows, cols]), &device)
+        };
+        let tokens = ints(b, l, if case % 4 == 0 { -3..13 } else { 0..9 });
+        let positions = match case % 5 {
+            0 => ints(b, l + 1, 0..8),
+            1 => ints(b, l, -2..12),
+            _ => ints(b, l, 0..8),
+        };
+        let pad_cols = if case % 7 == 0 { l + 1 } else { l };
+        let key_pad = (case % 3 == 0).then(|| {
+            let v: Vec<bool> = (0..b * pad_cols).map(|_| rng.random()).collect();
+            Tensor::from_data(TensorData::new(v, [b, pad_cols]), &device)
+        });
+        let seqs = Sequences {
+            tokens,
+            positions,
+            key_pad,
+            prompt_len: rng.random_range(0..l + 2),
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            model.score(&seqs, 1.0).map(|s| {
+                s.log_probs
+                    .into_data()
+                    .iter::<f32>()
+                    .all(|x| x.is_finite() || x == f32::NEG_INFINITY)
+            })
+        }));
+        match result {
+            Ok(Ok(finite)) => {
+                assert!(finite, "case {case}: NaN or +inf log-probabilities");
+                ok += 1
+            }
+            Ok(Err(_)) => refused += 1,
+            Err(_) => panic!("scoring panicked on case {case}"),
+        }
+    }
+    eprintln!(
+        "100000 fuzzed sequences: {ok} scored, {refused} refused with a typed error, 0 panics"
+    );
+}
+
 #[test]
 #[ignore = "100,000 loads: about a minute in release"]
 fn fuzzed_checkpoints_never_panic() {
