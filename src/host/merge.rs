@@ -69,6 +69,17 @@ pub(crate) fn linear_in_place<M: Module>(
 /// Elements per chunk of the in-place merge (64 KiB of f32: stays in L2 across the passes).
 const CHUNK: usize = 1 << 14;
 
+/// A word whose top bit is set exactly when `x` is ±∞ or NaN (its exponent bits all ones):
+/// `|x|`'s bits plus the lowest exponent bit carry into bit 31 only then. OR-ed over a chunk,
+/// this vectorises with plain SSE2 integer ops (an unsigned maximum needs SSE4.1), and the
+/// check rides along the passes the merge makes anyway: no extra pass over the data.
+fn non_finite_bit(x: f32) -> u32 {
+    (x.to_bits() & 0x7fff_ffff).wrapping_add(0x0080_0000)
+}
+
+/// The bit [`non_finite_bit`] sets.
+const NON_FINITE: u32 = 0x8000_0000;
+
 /// Whether the first model's values (before the merge) and the merged values are all finite.
 #[derive(Clone, Copy)]
 struct Finite {
@@ -93,19 +104,33 @@ fn accumulate(acc: &mut [f32], inputs: &[&[f32]], w: &[f32]) -> Finite {
         .enumerate()
         .map(|(c, chunk)| {
             let start = c * CHUNK;
-            let mut first = true;
+            let mut first = 0;
             for x in chunk.iter_mut() {
-                first &= x.is_finite();
+                first |= non_finite_bit(*x);
                 *x *= w[0];
             }
-            for (input, &wk) in inputs.iter().zip(&w[1..]) {
+            let mut merged = 0;
+            for (k, (input, &wk)) in inputs.iter().zip(&w[1..]).enumerate() {
                 let input = &input[start..start + chunk.len()];
-                for (x, &y) in chunk.iter_mut().zip(input) {
-                    *x += y * wk;
+                if k + 1 < inputs.len() {
+                    for (x, &y) in chunk.iter_mut().zip(input) {
+                        *x += y * wk;
+                    }
+                } else {
+                    // The last pass also checks the result.
+                    for (x, &y) in chunk.iter_mut().zip(input) {
+                        *x += y * wk;
+                        merged |= non_finite_bit(*x);
+                    }
                 }
             }
-            let merged = chunk.iter().fold(true, |ok, x| ok & x.is_finite());
-            Finite { first, merged }
+            if inputs.is_empty() {
+                merged = chunk.iter().fold(0, |m, &x| m | non_finite_bit(x));
+            }
+            Finite {
+                first: first & NON_FINITE == 0,
+                merged: merged & NON_FINITE == 0,
+            }
         })
         .reduce(
             || Finite {
