@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 mod adapters;
+mod finite;
 mod ties;
 
 pub use adapters::AdapterFactors;
@@ -39,6 +40,27 @@ pub enum MergeError {
     /// A method setting is out of range.
     #[error("bad merge setting: {0}")]
     BadSetting(String),
+    /// A model's parameter holds NaN or ±∞ (a diverged or damaged model).
+    #[error(
+        "{} has NaN or infinite values in `{parameter}`: a diverged or damaged model cannot be \
+         merged; retrain it or load an earlier checkpoint",
+        finite::describe(model)
+    )]
+    NonFiniteInput {
+        /// Index of the model in the merge's `models`; `None` for the base model.
+        model: Option<usize>,
+        /// Path of the parameter.
+        parameter: String,
+    },
+    /// Finite models merged into NaN or ±∞ (an overflow of f32).
+    #[error(
+        "the merged `{parameter}` overflows f32 (NaN or infinite values from finite models): \
+         lower the method's scale or the weights"
+    )]
+    NonFiniteOutput {
+        /// Path of the parameter.
+        parameter: String,
+    },
     /// A parameter's host buffer could not be read or written.
     #[error("parameter data: {0}")]
     Data(String),
@@ -186,6 +208,9 @@ pub fn check_architectures<P: Policy>(models: &[&P]) -> Result<(), MergeError> {
 
 /// A way of combining same-architecture models.
 ///
+/// Every method refuses models holding NaN or ±∞ ([`MergeError::NonFiniteInput`], naming the
+/// model and the parameter) and a result that overflows ([`MergeError::NonFiniteOutput`]).
+///
 /// ```
 /// use burn::module::Module;
 /// use multireward::device::default_device;
@@ -243,7 +268,7 @@ impl Linear {
         let merged = per_parameter(flats[0].len(), |p| {
             weighted_sum(flats.iter().map(|f| f[p].values.clone()), weights)
         });
-        Ok(rebuild(models[0], merged))
+        Ok(rebuild(models[0], finite::checked(merged, &flats, false)?))
     }
 }
 
@@ -271,7 +296,7 @@ impl Merger for Linear {
         base: Option<&M>,
     ) -> Result<M, MergeError> {
         check_convex(weights, models.len())?;
-        {
+        let paths: Vec<String> = {
             let refs: Vec<&M> = models.iter().collect();
             if let Some(folded) = adapters::folded(&refs) {
                 return self.merge_owned(folded, weights, base);
@@ -283,9 +308,10 @@ impl Merger for Linear {
             if !in_place {
                 return self.merge(&refs, weights, base);
             }
-        }
+            flats[0].iter().map(|f| f.path.clone()).collect()
+        };
         crate::host::merge::linear_in_place(models, weights)
-            .map_err(|e| MergeError::Data(e.to_string()))
+            .map_err(|e| finite::in_place_error(e, &paths))
     }
 }
 
@@ -376,7 +402,7 @@ impl Merger for TaskArithmetic {
             );
             b + tau * self.scale
         });
-        Ok(rebuild(base, merged))
+        Ok(rebuild(base, finite::checked(merged, &flats, true)?))
     }
 }
 

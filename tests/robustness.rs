@@ -7,8 +7,8 @@ mod common;
 mod settings;
 
 use burn::module::{Module, ModuleMapper, Param};
-use burn::optim::{ModuleOptimizer, SgdConfig};
-use burn::tensor::Tensor;
+use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::{Int, Tensor, TensorData};
 use common::tiny_gpt;
 use multireward::checkpoint::{
     CHECKSUM_FILE, CONFIG_FILE, CheckpointError, WEIGHTS_FILE, recover_dir, write_checksums,
@@ -19,9 +19,9 @@ use multireward::merge::{Linear, MergeError, Merger, TaskArithmetic, Ties, check
 use multireward::policy::hf::peft::load_adapter;
 use multireward::policy::lora::LoraError;
 use multireward::policy::{
-    AutoPolicy, Gpt, GptConfig, Policy, PolicyError, SamplingConfig, Sequences,
+    AutoPolicy, Gpt, GptConfig, MIN_TEMPERATURE, Policy, PolicyError, SamplingConfig, Sequences,
 };
-use multireward::reward::{FnReward, Normalizer, RewardError, RewardSet, Sample};
+use multireward::reward::{FnReward, Normalizer, RewardError, RewardSet, Sample, Transform};
 use multireward::strategy::{
     Collected, Collector, Learner, RunOptions, RunState, STATE_FILE, StepContext, StepReport,
     Strategy, StrategyError, soup_front,
@@ -29,6 +29,7 @@ use multireward::strategy::{
 use multireward::tasks::dna::DnaTokenizer;
 use multireward::tasks::molecules::SmilesTokenizer;
 use multireward::tokenizer::{BOS, Tokenizer, TokenizerError};
+use multireward::train::global_grad_norm;
 use std::path::{Path, PathBuf};
 
 /// A fresh scratch directory for one test.
@@ -516,6 +517,71 @@ fn scoring_past_the_context_is_an_error() {
     );
 }
 
+/// Sequences made for another vocabulary or by hand are checked by `score` before the forward
+/// pass (which would panic inside the backend): ids, positions and the parts' shapes.
+#[test]
+fn scoring_checks_ids_positions_and_shapes() {
+    let device = default_device();
+    let model = tiny_gpt(9, 8).init(&device);
+    // Built for a vocabulary of 1000: id 999 is outside the policy's 9.
+    let other = Sequences::from_parts(&[vec![BOS]], &[vec![999, 4]], 1000, &device).unwrap();
+    let e = err_text(model.score(&other, 1.0));
+    assert!(
+        e.contains("token id 999") && e.contains("vocabulary of 9"),
+        "{e}"
+    );
+    let good = Sequences::from_parts(&[vec![BOS]], &[vec![4, 5]], 9, &device).unwrap();
+    assert!(model.score(&good, 1.0).is_ok());
+    let ints = |v: Vec<i64>| {
+        let n = v.len();
+        Tensor::<2, Int>::from_data(TensorData::new(v, [1, n]), &device)
+    };
+    let cases = [
+        (
+            Sequences {
+                tokens: ints(vec![BOS as i64, -5, 4]),
+                ..good.clone()
+            },
+            "token id -5",
+        ),
+        (
+            Sequences {
+                positions: ints(vec![0, 1, 8]),
+                ..good.clone()
+            },
+            "position 8",
+        ),
+        (
+            Sequences {
+                positions: ints(vec![0, -1, 2]),
+                ..good.clone()
+            },
+            "position -1",
+        ),
+        (
+            Sequences {
+                positions: ints(vec![0, 1]),
+                ..good.clone()
+            },
+            "positions",
+        ),
+        (
+            Sequences {
+                key_pad: Some(Tensor::from_data(
+                    TensorData::new(vec![false; 4], [2, 2]),
+                    &device,
+                )),
+                ..good.clone()
+            },
+            "key_pad",
+        ),
+    ];
+    for (seqs, want) in cases {
+        let e = err_text(model.score(&seqs, 1.0));
+        assert!(e.contains(want), "{want}: {e}");
+    }
+}
+
 // ---- Class 3: one validation of sampling and scoring parameters ----------------------------
 
 #[test]
@@ -533,15 +599,66 @@ fn sampling_and_scoring_parameters_are_checked_on_every_path() {
     let seqs = Sequences::from_parts(&prompts, &[vec![4, 5]], 9, &device).unwrap();
     for t in [0.0, -1.0, f32::NAN, f32::INFINITY] {
         let e = err_text(model.score(&seqs, t));
-        assert!(e.contains("temperature must be finite and > 0"), "{t}: {e}");
+        assert!(
+            e.contains("temperature must be finite and at least"),
+            "{t}: {e}"
+        );
         let cfg = SamplingConfig {
             temperature: t,
             max_new_tokens: 4,
             ..Default::default()
         };
         let e = err_text(model.sample(&prompts, &cfg));
-        assert!(e.contains("temperature must be finite and > 0"), "{t}: {e}");
+        assert!(
+            e.contains("temperature must be finite and at least"),
+            "{t}: {e}"
+        );
     }
+}
+
+/// Below the temperature floor (`MIN_TEMPERATURE`) scaled logits overflow f32 (1e-45 made every
+/// log-probability non-finite and every sample empty); at the floor log-probabilities and
+/// their gradients are finite.
+#[test]
+fn temperatures_below_the_floor_are_refused() {
+    let device = default_device();
+    device.seed(3);
+    let model = tiny_gpt(9, 16).init(&device);
+    let prompts = vec![vec![BOS]; 4];
+    let seqs = Sequences::from_parts(&prompts, &vec![vec![4, 5]; 4], 9, &device).unwrap();
+    for t in [1e-45, f32::MIN_POSITIVE, 1e-20, 1e-7] {
+        let e = err_text(model.score(&seqs, t));
+        assert!(
+            e.contains("temperature must be finite and at least"),
+            "{t}: {e}"
+        );
+        let cfg = SamplingConfig {
+            temperature: t,
+            max_new_tokens: 4,
+            ..Default::default()
+        };
+        let e = err_text(model.sample(&prompts, &cfg));
+        assert!(
+            e.contains("temperature must be finite and at least"),
+            "{t}: {e}"
+        );
+    }
+    let cfg = SamplingConfig {
+        temperature: MIN_TEMPERATURE,
+        max_new_tokens: 6,
+        seed: Some(1),
+        ..Default::default()
+    };
+    let rollout = model.sample(&prompts, &cfg).unwrap();
+    let finite = |t: Tensor<2>| t.into_data().iter::<f32>().all(f32::is_finite);
+    assert!(finite(rollout.log_probs.clone()));
+    let scores = model.score(&rollout.sequences, cfg.temperature).unwrap();
+    assert!(finite(scores.log_probs));
+    // And so are the gradients of the log-probabilities.
+    let trained = tiny_gpt(9, 16).init(&device.autodiff());
+    let scores = trained.score(&rollout.sequences, MIN_TEMPERATURE).unwrap();
+    let grads = GradientsParams::from_grads(scores.log_probs.sum().backward(), &trained);
+    assert!(global_grad_norm(&trained, &grads).is_finite());
 }
 
 // ---- Class 4: merges -----------------------------------------------------------------------
@@ -594,6 +711,74 @@ fn merges_check_architectures_scalars_and_emptiness() {
             .unwrap_err(),
         MergeError::Empty
     );
+}
+
+/// `model` with element 0 of its `which`-th float parameter (traversal order) set to NaN.
+fn poisoned(model: &Gpt, which: usize) -> Gpt {
+    struct One(usize, usize);
+    impl ModuleMapper for One {
+        fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            self.1 += 1;
+            if self.1 - 1 != self.0 {
+                return p;
+            }
+            p.map(|t| {
+                let mut values: Vec<f32> = t.to_data().iter::<f32>().collect();
+                values[0] = f32::NAN;
+                Tensor::from_data(TensorData::new(values, t.dims()), &t.device())
+            })
+        }
+    }
+    model.clone().map(&mut One(which, 0))
+}
+
+/// A NaN in any model (or the base) is refused by every method, naming the model and the
+/// parameter; a task-arithmetic scale that overflows every weight is refused naming the
+/// parameter.
+#[test]
+fn merges_refuse_non_finite_inputs_and_outputs() {
+    let device = default_device();
+    let config = GptConfig::new(1, 2, 16, 32, 9, 8);
+    let [base, a, b] = [1, 2, 3].map(|s| {
+        device.seed(s);
+        config.init(&device)
+    });
+    let bad = poisoned(&b, 3);
+    let w = [0.5, 0.5];
+    let task = TaskArithmetic { scale: 1.0 };
+    let ties = Ties {
+        density: 0.5,
+        scale: 1.0,
+    };
+    for (method, e) in [
+        ("linear", err_text(Linear.merge(&[&a, &bad], &w, None))),
+        (
+            "linear owned",
+            err_text(Linear.merge_owned(vec![a.clone(), bad.clone()], &w, None)),
+        ),
+        (
+            "task arithmetic",
+            err_text(task.merge(&[&a, &bad], &w, Some(&base))),
+        ),
+        ("TIES", err_text(ties.merge(&[&a, &bad], &w, Some(&base)))),
+    ] {
+        assert!(
+            e.contains("model 1") && e.contains("NaN or infinite"),
+            "{method}: {e}"
+        );
+    }
+    // The first model, whose buffers the owned merge accumulates into.
+    let e = err_text(Linear.merge_owned(vec![poisoned(&a, 0), b.clone()], &w, None));
+    assert!(e.contains("model 0"), "{e}");
+    let e = err_text(task.merge(&[&a, &b], &w, Some(&poisoned(&base, 5))));
+    assert!(e.contains("base model"), "{e}");
+    // Finite inputs, infinite result.
+    let huge = TaskArithmetic { scale: 1e300 };
+    let e = err_text(huge.merge(&[&a, &b], &w, Some(&base)));
+    assert!(e.contains("overflow"), "{e}");
+    // Valid merges still succeed.
+    assert!(Linear.merge(&[&a, &b], &w, None).is_ok());
+    assert!(ties.merge(&[&a, &b], &w, Some(&base)).is_ok());
 }
 
 // ---- Class 5: resume validates its state ---------------------------------------------------
@@ -794,6 +979,60 @@ fn a_panicking_reward_is_a_typed_error_naming_the_sample() {
     assert!(e.contains("before any reward was added"), "{e}");
 }
 
+/// Values that stay finite alone but not after the set's arithmetic: a total past f64::MAX,
+/// a transform that yields NaN, and a running normaliser whose variance overflows (which made
+/// every total 0).
+#[test]
+fn reward_values_that_overflow_are_typed_errors() {
+    let one = [Sample {
+        prompt: "",
+        completion: "x",
+    }];
+    let mut huge = RewardSet::builder()
+        .add(FnReward::new("small", |_: &Sample| Some(1.0)), 1.0)
+        .add(FnReward::new("huge", |_: &Sample| Some(f64::MAX)), 2.0)
+        .build()
+        .unwrap();
+    let steep = Transform::Sigmoid {
+        low: 0.0,
+        high: 1.0,
+        k: f64::MAX,
+    };
+    let mut nan = RewardSet::builder()
+        .add(FnReward::new("steep", |_: &Sample| Some(0.5)), 1.0)
+        .transform(steep)
+        .build()
+        .unwrap();
+    for (set, name) in [(&mut huge, "huge"), (&mut nan, "steep")] {
+        for result in [set.score(&one), set.score_and_update(&one)] {
+            let err = result.unwrap_err();
+            assert!(
+                matches!(&err, RewardError::NonFinite { reward, .. } if reward == name),
+                "{err}"
+            );
+        }
+    }
+    let mut running = RewardSet::builder()
+        .add(
+            FnReward::new("wide", |s: &Sample| s.completion.parse().ok()),
+            1.0,
+        )
+        .normalizer(Normalizer::running())
+        .build()
+        .unwrap();
+    let wide = ["1e300", "-1e300"].map(|c| Sample {
+        prompt: "",
+        completion: c,
+    });
+    let e = err_text(running.score_and_update(&wide));
+    assert!(e.contains("\"wide\"") && e.contains("overflow"), "{e}");
+    assert_eq!(
+        running.normalizers(),
+        vec![Normalizer::running()],
+        "nothing was applied"
+    );
+}
+
 // ---- Class 7: atomic directory replace -----------------------------------------------------
 
 /// A process id no live process has (above Linux's largest `pid_max`).
@@ -852,6 +1091,64 @@ fn stale_leftovers_are_cleaned_by_the_next_write() {
 /// them: 50,000 weights files (bytes flipped, cut short, spliced) and 50,000 configuration
 /// files (one field set to a random JSON value). Every load must return, `Ok` or a typed
 /// error, never panic. Run with `cargo test --release --test robustness -- --ignored`.
+/// Random `Sequences` — ids, positions and pad masks of any value, parts of any shape, prompt
+/// lengths past the end — through `score`: a typed error or finite scores, never a panic.
+#[test]
+#[ignore = "100,000 scorings: about a second in release"]
+fn fuzzed_sequences_never_panic() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let device = default_device();
+    let model = tiny_gpt(9, 8).init(&device);
+    let mut rng = StdRng::seed_from_u64(30);
+    let (mut ok, mut refused) = (0usize, 0usize);
+    for case in 0..100_000 {
+        let (b, l) = (rng.random_range(1..4), rng.random_range(1..11));
+        let mut ints = |rows: usize, cols: usize, range: std::ops::Range<i64>| {
+            let v: Vec<i64> = (0..rows * cols)
+                .map(|_| rng.random_range(range.clone()))
+                .collect();
+            Tensor::<2, Int>::from_data(TensorData::new(v, [rows, cols]), &device)
+        };
+        let tokens = ints(b, l, if case % 4 == 0 { -3..13 } else { 0..9 });
+        let positions = match case % 5 {
+            0 => ints(b, l + 1, 0..8),
+            1 => ints(b, l, -2..12),
+            _ => ints(b, l, 0..8),
+        };
+        let pad_cols = if case % 7 == 0 { l + 1 } else { l };
+        let key_pad = (case % 3 == 0).then(|| {
+            let v: Vec<bool> = (0..b * pad_cols).map(|_| rng.random()).collect();
+            Tensor::from_data(TensorData::new(v, [b, pad_cols]), &device)
+        });
+        let seqs = Sequences {
+            tokens,
+            positions,
+            key_pad,
+            prompt_len: rng.random_range(0..l + 2),
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            model.score(&seqs, 1.0).map(|s| {
+                s.log_probs
+                    .into_data()
+                    .iter::<f32>()
+                    .all(|x| x.is_finite() || x == f32::NEG_INFINITY)
+            })
+        }));
+        match result {
+            Ok(Ok(finite)) => {
+                assert!(finite, "case {case}: NaN or +inf log-probabilities");
+                ok += 1
+            }
+            Ok(Err(_)) => refused += 1,
+            Err(_) => panic!("scoring panicked on case {case}"),
+        }
+    }
+    eprintln!(
+        "100000 fuzzed sequences: {ok} scored, {refused} refused with a typed error, 0 panics"
+    );
+}
+
 #[test]
 #[ignore = "100,000 loads: about a minute in release"]
 fn fuzzed_checkpoints_never_panic() {

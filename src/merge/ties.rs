@@ -1,7 +1,9 @@
 //! TIES merging: trim each task vector, elect signs, average the agreeing entries.
 
 use super::adapters;
-use super::{MergeError, Merger, check_scale, per_parameter, rebuild, weighted_sum, with_base};
+use super::{
+    MergeError, Merger, check_scale, finite, per_parameter, rebuild, weighted_sum, with_base,
+};
 use burn::module::Module;
 use burn::tensor::Tensor;
 
@@ -40,6 +42,8 @@ impl Merger for Ties {
                 reason: "TIES weights must be non-negative".into(),
             });
         }
+        // Trimming could drop a NaN unseen: the inputs are checked, not only the result.
+        finite::check_inputs(&flats, true)?;
         let merged = per_parameter(flats[0].len(), |p| {
             let b = flats[0][p].values.clone();
             let taus: Vec<Tensor<1>> = flats[1..]
@@ -57,7 +61,7 @@ impl Merger for Ties {
             let tau = num / den.clamp_min(1e-12);
             b + tau * self.scale
         });
-        Ok(rebuild(base, merged))
+        Ok(rebuild(base, finite::checked(merged, &flats, true)?))
     }
 }
 

@@ -46,6 +46,7 @@ pub fn score<M: CausalLm>(
             max_len,
         });
     }
+    seqs.check(model.shape().vocab_size, max_len)?;
     let mask = attn_mask(seqs.key_pad.as_ref(), 0, l, l, &device);
     let h = model.hidden(seqs.tokens.clone(), seqs.positions.clone(), &mask, None);
     // The state before response token j is position p - 1 + j.

@@ -31,7 +31,9 @@ pub use hf::llama::{LlamaConfig, LlamaKind};
 pub use llama::Llama;
 pub use lm_policy::{sample, score};
 pub use prompts::Prompts;
-pub use sampling::{BatchPart, SamplingConfig, check_temperature, sample_next, uniform_draws};
+pub use sampling::{
+    BatchPart, MIN_TEMPERATURE, SamplingConfig, check_temperature, sample_next, uniform_draws,
+};
 pub use sequences::{Rollout, Sequences, response_mask};
 
 use crate::checkpoint::CheckpointError;
@@ -64,6 +66,51 @@ pub enum PolicyError {
         id: u32,
         /// The vocabulary size.
         vocab: usize,
+    },
+    /// A token id of [`Sequences`] is outside the policy's vocabulary (negative ids included).
+    #[error(
+        "token id {id} at row {row}, column {col} is outside the policy's vocabulary of {vocab} \
+         tokens: make the sequences for this policy (`Sequences::from_parts` with \
+         `policy.vocab_size()`)"
+    )]
+    TokenOutOfRange {
+        /// The offending id.
+        id: i64,
+        /// Its row.
+        row: usize,
+        /// Its column.
+        col: usize,
+        /// The policy's vocabulary size.
+        vocab: usize,
+    },
+    /// A position of [`Sequences`] is outside the policy's context.
+    #[error(
+        "position {position} at row {row}, column {col} is outside the policy's context of \
+         {max_len} tokens: positions count each row's real tokens from 0 (as \
+         `Sequences::from_parts` makes them)"
+    )]
+    PositionOutOfRange {
+        /// The offending position.
+        position: i64,
+        /// Its row.
+        row: usize,
+        /// Its column.
+        col: usize,
+        /// The policy's context length.
+        max_len: usize,
+    },
+    /// A part of [`Sequences`] is not shaped like its tokens.
+    #[error(
+        "`{part}` has shape {got:?} but the tokens are {expected:?}: every part of `Sequences` \
+         is [batch, length]"
+    )]
+    ShapeMismatch {
+        /// The part (`positions` or `key_pad`).
+        part: &'static str,
+        /// The tokens' shape.
+        expected: [usize; 2],
+        /// The part's shape.
+        got: Vec<usize>,
     },
     /// A sampling setting is out of range.
     #[error("bad sampling config: {0}")]
@@ -119,9 +166,10 @@ pub trait Policy: Module {
     /// `temperature` (logits are divided by it, as when sampling), plus values if available.
     ///
     /// # Errors
-    /// [`PolicyError::BadConfig`] for a temperature that is not finite and > 0 or sequences
-    /// without a prompt or a response token; [`PolicyError::TooLong`] for sequences longer
-    /// than the policy's context.
+    /// [`PolicyError::BadConfig`] for a temperature that is not finite or below
+    /// [`MIN_TEMPERATURE`], or sequences without a prompt or a response token;
+    /// [`PolicyError::TooLong`] for sequences longer than the policy's context; the errors of
+    /// [`Sequences::check`] for ids, positions or part shapes that do not fit the policy.
     fn score(&self, seqs: &Sequences, temperature: f32) -> Result<ResponseScores, PolicyError>;
 
     /// Whether [`Policy::score`] returns value estimates.

@@ -147,6 +147,79 @@ impl Sequences {
         let [b, l] = self.dims();
         self.tokens.clone().slice([0..b, self.prompt_len..l])
     }
+
+    /// Check the batch for a policy of `vocab` token ids and a context of `max_len`: the
+    /// parts' shapes agree with the tokens' `[B, L]`, every token id is in `0..vocab` and every
+    /// position in `0..max_len`. [`Policy::score`](super::Policy::score) calls this before
+    /// its forward pass (sequences made for another vocabulary, or by hand, would make the
+    /// backend panic). The ranges cost one reduction on the device and one host read of two
+    /// flags; the offending entry is looked up only on failure.
+    ///
+    /// # Errors
+    /// [`PolicyError::ShapeMismatch`], [`PolicyError::TokenOutOfRange`] or
+    /// [`PolicyError::PositionOutOfRange`], naming the row and column.
+    pub fn check(&self, vocab: usize, max_len: usize) -> Result<(), PolicyError> {
+        let dims = self.dims();
+        let mismatch = |part: &'static str, got: &[usize]| PolicyError::ShapeMismatch {
+            part,
+            expected: dims,
+            got: got.to_vec(),
+        };
+        if self.positions.dims() != dims {
+            return Err(mismatch("positions", &self.positions.dims()));
+        }
+        if let Some(pad) = &self.key_pad
+            && pad.dims() != dims
+        {
+            return Err(mismatch("key_pad", &pad.dims()));
+        }
+        let outside = |t: &Tensor<2, Int>, end: usize| {
+            t.clone()
+                .lower_elem(0)
+                .bool_or(t.clone().greater_equal_elem(end as i64))
+        };
+        let device = self.tokens.device();
+        let flags = Tensor::cat(
+            vec![
+                outside(&self.tokens, vocab).any(),
+                outside(&self.positions, max_len).any().to_device(&device),
+            ],
+            0,
+        )
+        .into_data();
+        let flags: Vec<bool> = flags.iter::<bool>().collect();
+        if flags.first() == Some(&true) {
+            let (row, col, id) = first_outside(&self.tokens, vocab);
+            return Err(PolicyError::TokenOutOfRange {
+                id,
+                row,
+                col,
+                vocab,
+            });
+        }
+        if flags.get(1) == Some(&true) {
+            let (row, col, position) = first_outside(&self.positions, max_len);
+            return Err(PolicyError::PositionOutOfRange {
+                position,
+                row,
+                col,
+                max_len,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Row, column and value of the first entry of `t` outside `0..end` (read on the host; called
+/// once a device reduction found one).
+fn first_outside(t: &Tensor<2, Int>, end: usize) -> (usize, usize, i64) {
+    let cols = t.dims()[1].max(1);
+    t.clone()
+        .into_data()
+        .iter::<i64>()
+        .enumerate()
+        .find(|&(_, v)| v < 0 || v as u64 >= end as u64)
+        .map_or((0, 0, 0), |(i, v)| (i / cols, i % cols, v))
 }
 
 /// `[B, R]` mask of response tokens up to and including the first end-of-sequence token (any

@@ -1,8 +1,8 @@
 //! Combining several rewards' transformed values into one scalar per sample.
 
-use super::RewardError;
 use super::batch::RewardColumn;
 use super::normalize::{mean_std, standardize};
+use super::{RewardError, Stage};
 use serde::{Deserialize, Serialize};
 
 /// Values below this are raised to it by [`Aggregation::WeightedGeometricMean`], so that the
@@ -91,6 +91,15 @@ impl Aggregation {
                             });
                         }
                     };
+                    if !acc.is_finite() {
+                        return Err(RewardError::NonFinite {
+                            reward: column.name.clone(),
+                            index: i,
+                            sample: String::new(),
+                            value: acc,
+                            stage: Stage::Total,
+                        });
+                    }
                 }
                 Ok(match self {
                     Self::WeightedGeometricMean => (acc / total_weight).exp(),

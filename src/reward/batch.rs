@@ -129,8 +129,10 @@ impl RewardBatch {
     /// aggregation and not-applicable penalty; e.g. one-hot weights give an expert's reward.
     ///
     /// # Errors
-    /// [`RewardError::InvalidWeights`] as for the set's own weights, or
-    /// [`RewardError::OutOfRange`] under [`Aggregation::WeightedGeometricMean`].
+    /// [`RewardError::InvalidWeights`] as for the set's own weights,
+    /// [`RewardError::NonFinite`] for a total that overflows (its `sample` text empty: the
+    /// batch does not keep the samples), or [`RewardError::OutOfRange`] under
+    /// [`Aggregation::WeightedGeometricMean`].
     pub fn total_with(&self, weights: &[f64]) -> Result<Vec<f64>, RewardError> {
         self.aggregation
             .totals(&self.columns, weights, self.na_penalty)

@@ -11,19 +11,20 @@
 
 mod aggregate;
 mod batch;
+mod error;
 mod normalize;
 mod set;
 mod transform;
 
 pub use aggregate::{Aggregation, GEOMETRIC_FLOOR};
 pub use batch::{RewardBatch, RewardColumn, RewardStats};
+pub use error::{RewardError, Stage};
 pub use normalize::{MIN_STD, Normalizer, RunningStats};
 pub use set::{RewardSet, RewardSetBuilder};
 pub use transform::Transform;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use thiserror::Error;
 
 /// Which raw values of a reward are better.
 ///
@@ -160,104 +161,6 @@ impl<F> fmt::Debug for FnReward<F> {
             .field("direction", &self.direction)
             .finish_non_exhaustive()
     }
-}
-
-/// Errors from scoring samples or configuring a [`RewardSet`].
-#[derive(Debug, Error)]
-pub enum RewardError {
-    /// A reward could not score the batch.
-    #[error("reward {reward:?} failed: {message}")]
-    Failed {
-        /// The reward's name.
-        reward: String,
-        /// What went wrong.
-        message: String,
-    },
-    /// A reward returned a different number of values than samples.
-    #[error("reward {reward:?} returned {got} values for {expected} samples")]
-    WrongLength {
-        /// The reward's name.
-        reward: String,
-        /// The number of samples.
-        expected: usize,
-        /// The number of values returned.
-        got: usize,
-    },
-    /// A reward returned NaN or ±infinity.
-    #[error("reward {reward:?} returned {value} for sample {index} ({sample:?})")]
-    NonFinite {
-        /// The reward's name.
-        reward: String,
-        /// The sample's index in the batch.
-        index: usize,
-        /// The sample's completion text.
-        sample: String,
-        /// The offending value.
-        value: f64,
-    },
-    /// A reward panicked. `index` and `sample` name the first sample of the batch that panics
-    /// when scored alone (`None` if only the whole batch does).
-    #[error("reward {reward:?} panicked{}: {message}", match (index, sample) {
-        (Some(i), Some(s)) => format!(" on sample {i} ({s:?})"),
-        _ => String::new(),
-    })]
-    Panicked {
-        /// The reward's name.
-        reward: String,
-        /// The first sample that panics alone.
-        index: Option<usize>,
-        /// That sample's completion text.
-        sample: Option<String>,
-        /// The panic's message.
-        message: String,
-    },
-    /// [`Aggregation::WeightedGeometricMean`] met a transformed value outside [0, 1].
-    #[error("reward {reward:?} has transformed value {value} outside [0, 1] for sample {index}")]
-    OutOfRange {
-        /// The reward's name.
-        reward: String,
-        /// The sample's index in the batch.
-        index: usize,
-        /// The offending value.
-        value: f64,
-    },
-    /// Weights are not finite, negative, all zero, or not one per reward.
-    #[error("invalid reward weights {weights:?}: {reason}")]
-    InvalidWeights {
-        /// The weights given.
-        weights: Vec<f64>,
-        /// Why they are rejected.
-        reason: String,
-    },
-    /// A transform's parameters are invalid.
-    #[error("invalid transform {transform:?} for reward {reward:?}: {reason}")]
-    InvalidTransform {
-        /// The reward's name.
-        reward: String,
-        /// The transform.
-        transform: Transform,
-        /// Why it is rejected.
-        reason: &'static str,
-    },
-    /// Saved state does not fit this reward set.
-    #[error("reward-set state does not match: {0}")]
-    StateMismatch(String),
-    /// A normaliser's parameters are invalid.
-    #[error("invalid normalizer {normalizer:?} for reward {reward:?}: {reason}")]
-    InvalidNormalizer {
-        /// The reward's name.
-        reward: String,
-        /// The normaliser.
-        normalizer: Normalizer,
-        /// Why it is rejected.
-        reason: &'static str,
-    },
-    /// Two rewards in a set share a name.
-    #[error("two rewards are named {0:?}")]
-    DuplicateName(String),
-    /// The not-applicable penalty is NaN or infinite.
-    #[error("the not-applicable penalty must be finite, got {0}")]
-    InvalidNaPenalty(f64),
 }
 
 #[cfg(test)]

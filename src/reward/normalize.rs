@@ -30,7 +30,7 @@ pub struct RunningStats {
 }
 
 impl RunningStats {
-    /// Adds one value.
+    /// Adds one value (unchecked: [`Normalizer::update`] refuses values that overflow).
     pub fn push(&mut self, x: f64) {
         self.count += 1;
         let delta = x - self.mean;
@@ -96,16 +96,27 @@ impl Normalizer {
     }
 
     /// Adds a batch's applicable values to running statistics (no-op otherwise or when frozen).
-    pub fn update(&mut self, values: &[f64]) {
+    ///
+    /// # Errors
+    /// `Err(x)` when adding `x` would make the statistics NaN or infinite (values so large
+    /// that their variance overflows f64, around 1e154 and beyond: an `m2` of ∞ would
+    /// standardise every later value to 0); the statistics are then left as they were.
+    pub fn update(&mut self, values: &[f64]) -> Result<(), f64> {
         if let Self::Running {
             stats,
             frozen: false,
         } = self
         {
+            let mut next = *stats;
             for &x in values {
-                stats.push(x);
+                next.push(x);
+                if !(next.mean.is_finite() && next.m2.is_finite()) {
+                    return Err(x);
+                }
             }
+            *stats = next;
         }
+        Ok(())
     }
 
     /// Stops running statistics from changing.
@@ -161,7 +172,7 @@ mod tests {
             .collect();
         let mut norm = Normalizer::running();
         for batch in values.chunks(64) {
-            norm.update(batch);
+            norm.update(batch).unwrap();
         }
         let (mean, std) = norm.constants().unwrap();
         let (m2, s2) = mean_std(values.iter().copied()).unwrap();
@@ -184,9 +195,9 @@ mod tests {
         let mut norm = Normalizer::running();
         assert_eq!(norm.constants(), None);
         assert_eq!(norm.apply(3.0), 3.0);
-        norm.update(&[1.0, 3.0]);
+        norm.update(&[1.0, 3.0]).unwrap();
         norm.freeze();
-        norm.update(&[100.0]);
+        norm.update(&[100.0]).unwrap();
         assert_eq!(norm.constants(), Some((2.0, 1.0)));
         let json = serde_json::to_string(&norm).unwrap();
         assert_eq!(serde_json::from_str::<Normalizer>(&json).unwrap(), norm);
@@ -208,7 +219,7 @@ mod tests {
         );
         // A constant batch is only centred.
         let mut constant = Normalizer::running();
-        constant.update(&[4.0, 4.0]);
+        constant.update(&[4.0, 4.0]).unwrap();
         assert_eq!(constant.apply(5.0), 1.0);
     }
 }

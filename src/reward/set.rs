@@ -4,7 +4,7 @@ use super::aggregate::{Aggregation, check_weights};
 use super::batch::{RewardBatch, RewardColumn};
 use super::normalize::Normalizer;
 use super::transform::Transform;
-use super::{Direction, Reward, RewardError, Sample};
+use super::{Direction, Reward, RewardError, Sample, Stage};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -53,52 +53,70 @@ impl Entry {
                 got: raw.len(),
             });
         }
-        if let Some((index, value)) = raw
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| v.filter(|x| !x.is_finite()).map(|x| (i, x)))
-        {
-            return Err(RewardError::NonFinite {
-                reward: name(),
-                index,
-                sample: samples[index].completion.to_owned(),
-                value,
-            });
-        }
+        finite::check(self.reward.name(), &raw, samples, Stage::Raw)?;
         Ok(raw)
     }
 
     /// Transformed and oriented raw values (a `Minimize` reward negated after an
-    /// order-preserving transform), before normalisation; nothing is updated.
-    fn oriented(&self, raw: &[Option<f64>]) -> Vec<Option<f64>> {
+    /// order-preserving transform), before normalisation, checked finite; nothing is updated.
+    fn oriented(
+        &self,
+        raw: &[Option<f64>],
+        samples: &[Sample<'_>],
+    ) -> Result<Vec<Option<f64>>, RewardError> {
         let negate =
             self.reward.direction() == Direction::Minimize && self.transform.preserves_order();
-        raw.iter()
+        let oriented: Vec<Option<f64>> = raw
+            .iter()
             .map(|v| {
                 v.map(|x| {
                     let y = self.transform.apply(x);
                     if negate { -y } else { y }
                 })
             })
-            .collect()
+            .collect();
+        finite::check(self.reward.name(), &oriented, samples, Stage::Transformed)?;
+        Ok(oriented)
     }
 
-    /// Feed a batch's applicable oriented values to a running normaliser.
-    fn update(&mut self, oriented: &[Option<f64>]) {
+    /// The normaliser after a batch's applicable oriented values (a copy: the entry's own
+    /// changes only once the whole batch has scored).
+    fn updated(&self, oriented: &[Option<f64>]) -> Result<Normalizer, RewardError> {
         let applicable: Vec<f64> = oriented.iter().flatten().copied().collect();
-        self.normalizer.update(&applicable);
+        let mut normalizer = self.normalizer;
+        normalizer
+            .update(&applicable)
+            .map_err(|value| RewardError::NormalizerOverflow {
+                reward: self.reward.name().to_owned(),
+                value,
+            })?;
+        Ok(normalizer)
     }
 
-    fn column(&self, raw: Vec<Option<f64>>, oriented: &[Option<f64>]) -> RewardColumn {
-        RewardColumn {
+    /// The batch's column, standardised by `normalizer` and checked finite.
+    fn column(
+        &self,
+        raw: Vec<Option<f64>>,
+        oriented: &[Option<f64>],
+        normalizer: &Normalizer,
+        samples: &[Sample<'_>],
+    ) -> Result<RewardColumn, RewardError> {
+        let transformed: Vec<Option<f64>> = oriented
+            .iter()
+            .map(|v| v.map(|x| normalizer.apply(x)))
+            .collect();
+        finite::check(
+            self.reward.name(),
+            &transformed,
+            samples,
+            Stage::Transformed,
+        )?;
+        Ok(RewardColumn {
             name: self.reward.name().to_owned(),
             weight: self.weight,
-            transformed: oriented
-                .iter()
-                .map(|v| v.map(|x| self.normalizer.apply(x)))
-                .collect(),
+            transformed,
             raw,
-        }
+        })
     }
 }
 
@@ -278,28 +296,33 @@ impl RewardSet {
 
     /// Scores `samples` with every reward once, then transforms, normalises and aggregates,
     /// and updates the running normalisers with the batch (training's path; [`RewardSet::score`]
-    /// leaves them alone). Normalisers are updated only when every reward has scored.
+    /// leaves them alone). Normalisers are updated only when the whole batch has scored.
     ///
     /// # Errors
-    /// A reward's own error, [`RewardError::WrongLength`], [`RewardError::NonFinite`], or
-    /// [`RewardError::OutOfRange`] under [`Aggregation::WeightedGeometricMean`].
+    /// A reward's own error, [`RewardError::WrongLength`], [`RewardError::NonFinite`] (a raw
+    /// value, a transformed one or a total that is NaN or ±∞),
+    /// [`RewardError::NormalizerOverflow`], or [`RewardError::OutOfRange`] under
+    /// [`Aggregation::WeightedGeometricMean`]. On any error nothing changes.
     pub fn score_and_update(&mut self, samples: &[Sample<'_>]) -> Result<RewardBatch, RewardError> {
         let raws = self
             .entries
             .iter()
             .map(|e| e.score(samples))
             .collect::<Result<Vec<_>, _>>()?;
-        let columns = self
-            .entries
-            .iter_mut()
-            .zip(raws)
-            .map(|(e, raw)| {
-                let oriented = e.oriented(&raw);
-                e.update(&oriented);
-                e.column(raw, &oriented)
-            })
-            .collect();
-        RewardBatch::new(columns, self.aggregation, self.na_penalty)
+        let mut normalizers = Vec::with_capacity(raws.len());
+        let mut columns = Vec::with_capacity(raws.len());
+        for (e, raw) in self.entries.iter().zip(raws) {
+            let oriented = e.oriented(&raw, samples)?;
+            let normalizer = e.updated(&oriented)?;
+            columns.push(e.column(raw, &oriented, &normalizer, samples)?);
+            normalizers.push(normalizer);
+        }
+        let batch = RewardBatch::new(columns, self.aggregation, self.na_penalty)
+            .map_err(|e| finite::with_sample(e, samples))?;
+        for (e, n) in self.entries.iter_mut().zip(normalizers) {
+            e.normalizer = n;
+        }
+        Ok(batch)
     }
 
     /// Like [`RewardSet::score_and_update`], but leaves running normalisers untouched (for
@@ -313,11 +336,12 @@ impl RewardSet {
             .iter()
             .map(|e| {
                 let raw = e.score(samples)?;
-                let oriented = e.oriented(&raw);
-                Ok(e.column(raw, &oriented))
+                let oriented = e.oriented(&raw, samples)?;
+                e.column(raw, &oriented, &e.normalizer, samples)
             })
             .collect::<Result<Vec<_>, RewardError>>()?;
         RewardBatch::new(columns, self.aggregation, self.na_penalty)
+            .map_err(|e| finite::with_sample(e, samples))
     }
 
     /// The configuration for a run's metadata: per reward its name, weight, direction,
@@ -345,6 +369,8 @@ impl RewardSet {
         })
     }
 }
+
+mod finite;
 
 #[cfg(test)]
 mod tests;

@@ -123,7 +123,9 @@ fn non_finite_value_reports_sample() {
             index,
             sample,
             value,
+            stage,
         } => {
+            assert_eq!(stage, Stage::Raw);
             assert_eq!(
                 (reward.as_str(), index, sample.as_str()),
                 ("parse", 1, "inf")
