@@ -34,7 +34,7 @@ fn non_finite(reward: &str, index: usize, sample: &str, value: f64, stage: Stage
     }
 }
 
-/// Errors from scoring samples or configuring a [`RewardSet`].
+/// Errors from scoring samples or configuring a [`RewardSet`](crate::reward::RewardSet).
 #[derive(Debug, Error)]
 pub enum RewardError {
     /// A reward could not score the batch.
@@ -100,7 +100,7 @@ pub enum RewardError {
         /// The panic's message.
         message: String,
     },
-    /// [`Aggregation::WeightedGeometricMean`] met a transformed value outside [0, 1].
+    /// [`Aggregation::WeightedGeometricMean`](crate::reward::Aggregation::WeightedGeometricMean) met a transformed value outside [0, 1].
     #[error("reward {reward:?} has transformed value {value} outside [0, 1] for sample {index}")]
     OutOfRange {
         /// The reward's name.
