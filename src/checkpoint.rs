@@ -66,6 +66,18 @@ pub enum CheckpointError {
         /// The file's SHA-256 now.
         found: String,
     },
+    /// The checkpoint records checksums, but not of this file.
+    #[error(
+        "{path} is not listed in {record}: the checksum record is partial or edited, so the \
+         file cannot be checked; re-create the checkpoint, or, if the files are known to be \
+         good, rewrite the record with scripts/write-checksums.py"
+    )]
+    Unlisted {
+        /// The file.
+        path: PathBuf,
+        /// The checksum file that does not list it.
+        record: PathBuf,
+    },
     /// Loaded weights hold NaN or infinite values.
     #[error("checkpoint weights at {path}: {count} parameter values are NaN or infinite")]
     NonFinite {
@@ -91,6 +103,7 @@ impl From<ChecksumError> for CheckpointError {
                 expected,
                 found,
             },
+            ChecksumError::Unlisted { path, record } => Self::Unlisted { path, record },
         }
     }
 }
@@ -135,8 +148,17 @@ impl ModuleMapper for CastFloats {
 /// Marker written into a temporary directory once `fill` has completed it.
 const COMPLETE_MARKER: &str = ".complete";
 
-/// The sibling paths of `dir` used while replacing it: `(parent, name)`.
+/// The sibling paths of `dir` used while replacing it: `(parent, name)`. A path without a
+/// last name (`.`, `..`, `a/..`) names the directory it resolves to.
 fn sibling_parts(dir: &Path) -> Result<(PathBuf, String), CheckpointError> {
+    let resolved;
+    let dir = match dir.file_name() {
+        Some(_) => dir,
+        None => {
+            resolved = std::fs::canonicalize(dir).map_err(io(dir))?;
+            resolved.as_path()
+        }
+    };
     let name = dir
         .file_name()
         .ok_or_else(|| CheckpointError::BadConfig(format!("{} has no name", dir.display())))?
@@ -151,14 +173,14 @@ fn sibling_parts(dir: &Path) -> Result<(PathBuf, String), CheckpointError> {
 }
 
 /// Leftovers of replacing `dir`: `(path, pid, is_tmp)` for every `.{name}.tmp-PID` and
-/// `.{name}.old-PID` sibling.
+/// `.{name}.old-PID` sibling directory (a file of such a name is not ours and is left alone).
 fn leftovers(dir: &Path) -> Result<Vec<(PathBuf, u32, bool)>, CheckpointError> {
     let (parent, name) = sibling_parts(dir)?;
     let Ok(entries) = std::fs::read_dir(&parent) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    for entry in entries.flatten() {
+    for entry in entries.flatten().filter(|e| e.path().is_dir()) {
         let file = entry.file_name().to_string_lossy().into_owned();
         for (infix, is_tmp) in [(".tmp-", true), (".old-", false)] {
             let prefix = format!(".{name}{infix}");

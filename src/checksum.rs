@@ -45,6 +45,19 @@ pub enum ChecksumError {
         /// The file's SHA-256 now.
         found: String,
     },
+    /// The directory records checksums, but not of this file: the record is partial, edited or
+    /// belongs to another directory.
+    #[error(
+        "{path} is not listed in {record}: the checksum record is partial or edited, so the \
+         file cannot be checked; re-create the checkpoint, or, if the files are known to be \
+         good, rewrite the record with scripts/write-checksums.py"
+    )]
+    Unlisted {
+        /// The file.
+        path: PathBuf,
+        /// The checksum file that does not list it.
+        record: PathBuf,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ChecksumError + '_ {
@@ -74,10 +87,13 @@ pub fn write_checksums(dir: &Path) -> Result<(), ChecksumError> {
     std::fs::write(&path, json).map_err(io(&path))
 }
 
-/// Check `path` against the checksum its directory recorded for it, if any.
+/// Check `path` against the checksum its directory recorded for it. A directory without
+/// [`CHECKSUM_FILE`] is not checked (checkpoints written before checksums existed, other
+/// tools' directories); one with it must list the file.
 ///
 /// # Errors
-/// [`ChecksumError::Corrupt`] on a mismatch; I/O and JSON errors reading either file.
+/// [`ChecksumError::Corrupt`] on a mismatch, [`ChecksumError::Unlisted`] when the record
+/// does not list the file; I/O and JSON errors reading either file.
 pub fn verify_file(path: &Path) -> Result<(), ChecksumError> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(());
@@ -93,7 +109,10 @@ pub fn verify_file(path: &Path) -> Result<(), ChecksumError> {
             source,
         })?;
     let Some(expected) = sums.get(&*name.to_string_lossy()) else {
-        return Ok(());
+        return Err(ChecksumError::Unlisted {
+            path: path.to_path_buf(),
+            record: sums_path,
+        });
     };
     let found = file_digest(path)?;
     if found != *expected {

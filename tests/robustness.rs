@@ -90,6 +90,27 @@ fn edited_config_fails_the_checksum() {
     assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
 }
 
+#[test]
+fn a_partial_checksum_record_is_refused() {
+    // An empty record, and one that leaves out the weights: the unlisted file cannot be
+    // checked, so it is not read.
+    for (tag, keep) in [("empty", &[][..]), ("noweights", &[CONFIG_FILE][..])] {
+        let dir = scratch(&format!("partial-{tag}"));
+        saved_policy(&dir);
+        let path = dir.join("checksums.json");
+        let mut sums: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        sums.retain(|name, _| keep.contains(&name.as_str()));
+        std::fs::write(&path, serde_json::Value::Object(sums).to_string()).unwrap();
+        let err = Gpt::load(&dir, &default_device()).unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::Unlisted { .. }),
+            "{tag}: {err}"
+        );
+        assert!(err.to_string().contains("is not listed in"), "{err}");
+    }
+}
+
 /// Without a checksum file (as before checksums were recorded), every loaded weight is still
 /// checked for NaN and ±∞.
 #[test]
@@ -1083,6 +1104,25 @@ fn stale_leftovers_are_cleaned_by_the_next_write() {
     std::fs::create_dir_all(&stale).unwrap();
     write_dir_atomically(&dir, |_| Ok(())).unwrap();
     assert!(dir.exists() && !stale.exists());
+}
+
+#[test]
+fn valid_paths_are_accepted_and_user_files_left_alone() {
+    // A checkpoint named by a path without a last name (`.`, `dir/..`-style).
+    let root = scratch("dotpath");
+    let dir = root.join("policy");
+    std::fs::create_dir_all(&dir).unwrap();
+    saved_policy(&dir);
+    let dotted = dir.join("sub").join("..");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    assert!(Gpt::load(&dotted, &default_device()).is_ok());
+    // A user's file whose name looks like a leftover of a dead writer, beside a good
+    // checkpoint: the checkpoint loads and is rewritten, the file stays as it was.
+    let stray = root.join(format!(".policy.old-{DEAD}"));
+    std::fs::write(&stray, "my notes").unwrap();
+    assert!(Gpt::load(&dir, &default_device()).is_ok());
+    write_dir_atomically(&dir, |_| Ok(())).unwrap();
+    assert_eq!(std::fs::read_to_string(&stray).unwrap(), "my notes");
 }
 
 // ---- Fuzzing: no input file makes a loader panic -------------------------------------------
