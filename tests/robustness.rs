@@ -891,8 +891,22 @@ fn resume_error(dir: &Path, reference: &Gpt, prefs: Vec<f64>) -> String {
 #[test]
 fn resume_refuses_states_that_do_not_fit_the_run() {
     let (dir, reference) = stopped_run("resume");
-    // The untouched checkpoint resumes.
+    // The untouched checkpoint resumes (a copy of it, to the end).
     assert!(RunState::read(&dir).is_ok());
+    let copy = dir.with_file_name("ckpt-copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    let out = Strategy::resume(
+        &copy,
+        &reference,
+        &mut Idle(vec![1.0; 3]),
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(out.completed && out.spent.iterations == 8);
     // An edited state file without its checksum rewritten: corrupt.
     let path = dir.join(STATE_FILE);
     let text = std::fs::read_to_string(&path).unwrap();
