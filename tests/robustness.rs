@@ -1014,6 +1014,56 @@ fn a_panicking_reward_is_a_typed_error_naming_the_sample() {
     assert!(e.contains("before any reward was added"), "{e}");
 }
 
+/// Running normalisers start afresh in every run of a comparison: a strategy's results do not
+/// depend on which strategies ran before it in the same comparison.
+#[test]
+fn running_normalisers_do_not_carry_over_between_runs() {
+    use multireward::experiment::{Budget, Comparison, ComparisonConfig, StrategyKind, Task};
+    use multireward::reward::Normalizer;
+    let tok = SmilesTokenizer::from_corpus(["CCO", "c1ccccc1N"]).unwrap();
+    let set = || {
+        RewardSet::builder()
+            .add(
+                FnReward::new("c", |s: &Sample| {
+                    Some(s.completion.matches('C').count() as f64)
+                }),
+                1.0,
+            )
+            .normalizer(Normalizer::running())
+            .add(
+                FnReward::new("len", |s: &Sample| Some(s.completion.len() as f64)),
+                1.0,
+            )
+            .normalizer(Normalizer::running())
+            .build()
+            .unwrap()
+    };
+    let morlhf = |strategies: Vec<StrategyKind>, tag: &str| {
+        let device = default_device().autodiff();
+        device.seed(3);
+        let reference = tiny_gpt(tok.vocab_size(), 32).init(&device);
+        let task = Task::new(reference, &tok, set(), set());
+        let budget = Budget::new(2, 8).with_merge_every(1).with_max_new_tokens(8);
+        let config = ComparisonConfig::new(budget, 8).with_strategies(strategies);
+        let out = Comparison::new(task, config)
+            .unwrap()
+            .run(&scratch(&format!("fresh-norm-{tag}")))
+            .unwrap();
+        let run = out
+            .results
+            .into_iter()
+            .find(|r| r.name == "MORLHF")
+            .unwrap();
+        serde_json::to_string(&run.log).unwrap()
+    };
+    let alone = morlhf(vec![StrategyKind::Morlhf], "alone");
+    let after = morlhf(
+        vec![StrategyKind::IterativeRs, StrategyKind::Morlhf],
+        "after",
+    );
+    assert_eq!(alone, after, "MORLHF's log depends on the run before it");
+}
+
 /// Values that stay finite alone but not after the set's arithmetic: a total past f64::MAX,
 /// a transform that yields NaN, and a running normaliser whose variance overflows (which made
 /// every total 0).

@@ -108,6 +108,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
             ranks: Ranks::default(),
             adapters: config.lora.clone(),
             trainable,
+            fresh_normalizers: task.rewards.normalizers(),
         };
         Ok(Self {
             plan: config.plan(n),

@@ -49,6 +49,10 @@ pub(super) struct Runner<'a> {
     pub adapters: Option<crate::policy::lora::LoraConfig>,
     /// With adapters, `(trainable, all)` parameters of an expert.
     pub trainable: Option<(usize, usize)>,
+    /// The training rewards' normaliser state before any run: every run that starts afresh
+    /// starts from it (running statistics never carry over from one run to the next; a
+    /// resumed run restores its own from its checkpoint).
+    pub fresh_normalizers: Vec<crate::reward::Normalizer>,
 }
 
 impl Runner<'_> {
@@ -90,6 +94,9 @@ impl Runner<'_> {
             adapters: self.adapters.clone(),
         };
         if !(has_checkpoint && spec.resume) {
+            learner
+                .rewards
+                .restore_normalizers(&self.fresh_normalizers)?;
             return (spec.strategy).run_with(reference, &mut learner, spec.seed, &options);
         }
         if self.ranks.is_root() {
