@@ -4,40 +4,33 @@
 
 use super::config::{ComparisonConfig, StrategyKind};
 use super::error::ExperimentError;
+use crate::limits::{Checks, SettingError};
 use crate::rl::Estimator;
 use crate::strategy::Strategy;
 
-/// `Ok` when `v ≥ min`; otherwise an error of `field` saying `what` must be at least `min`.
-fn at_least(field: &'static str, v: usize, min: usize, what: &str) -> Result<(), ExperimentError> {
-    match v < min {
-        true => Err(ExperimentError::setting(
-            field,
-            format!("is {v}; {what} must be at least {min}"),
-        )),
-        false => Ok(()),
-    }
+/// The range checks of [`crate::limits`], naming the comparison's field.
+const CHECKS: Checks = Checks("ComparisonConfig");
+
+/// A [`SettingError`] of the comparison as its own error (the field and the sentence).
+fn setting(e: SettingError) -> ExperimentError {
+    ExperimentError::setting(e.field, e.message)
 }
 
-/// `Ok` when the learning rate `v` of `field` is positive and finite.
+/// `Ok` when `v ≥ min`; otherwise an error of `field` saying `what` must be at least `min`.
+fn at_least(field: &'static str, v: usize, min: usize, what: &str) -> Result<(), ExperimentError> {
+    CHECKS.at_least(field, v, min, what).map_err(setting)
+}
+
+/// `Ok` when the learning rate `v` of `field` is finite and > 0.
 fn positive(field: &'static str, v: f64) -> Result<(), ExperimentError> {
-    match v.is_finite() && v > 0.0 {
-        true => Ok(()),
-        false => Err(ExperimentError::setting(
-            field,
-            format!("is {v}; a learning rate must be positive and finite"),
-        )),
-    }
+    CHECKS
+        .positive(field, v, "a learning rate")
+        .map_err(setting)
 }
 
 /// `Ok` when `v` of `field` is finite and ≥ 0 (`what` names it in the error).
 fn non_negative(field: &'static str, v: f32, what: &str) -> Result<(), ExperimentError> {
-    match v.is_finite() && v >= 0.0 {
-        true => Ok(()),
-        false => Err(ExperimentError::setting(
-            field,
-            format!("is {v}; {what} must be finite and ≥ 0"),
-        )),
-    }
+    CHECKS.non_negative(field, v, what).map_err(setting)
 }
 
 impl ComparisonConfig {
