@@ -78,6 +78,19 @@ pub enum CheckpointError {
         /// The checksum file that does not list it.
         record: PathBuf,
     },
+    /// The path to write holds something this library did not write (a file, or a folder
+    /// without a checksum record); it is left as it is.
+    #[error(
+        "{} holds {what} that this library did not write; it is left untouched: move it away or \
+         choose another path",
+        path.display()
+    )]
+    NotOurs {
+        /// The path.
+        path: PathBuf,
+        /// What is there ("a file", "a folder").
+        what: &'static str,
+    },
     /// Loaded weights hold NaN or infinite values.
     #[error("checkpoint weights at {path}: {count} parameter values are NaN or infinite")]
     NonFinite {
@@ -231,6 +244,51 @@ pub fn recover_dir(dir: &Path) -> Result<bool, CheckpointError> {
     Ok(restored)
 }
 
+/// Refuse to replace `dir` unless it is missing, an empty folder, or a folder holding a
+/// checksum record (what [`write_dir_atomically`]'s callers write).
+fn refuse_foreign(dir: &Path) -> Result<(), CheckpointError> {
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return Ok(());
+    };
+    let what = if !meta.is_dir() {
+        "a file"
+    } else if dir.join(crate::checksum::CHECKSUM_FILE).is_file()
+        || std::fs::read_dir(dir).map_err(io(dir))?.next().is_none()
+    {
+        return Ok(());
+    } else {
+        "a folder"
+    };
+    Err(CheckpointError::NotOurs {
+        path: dir.to_path_buf(),
+        what,
+    })
+}
+
+/// Check, before a run writes its first checkpoint to `dir`, that it could: `dir` is missing or
+/// a checkpoint (never a user's file or folder), and its parent folder can be created and
+/// written.
+pub fn check_checkpoint_dir(dir: &Path) -> Result<(), CheckpointError> {
+    let (parent, _) = sibling_parts(dir)?;
+    refuse_foreign(dir)?;
+    ensure_writable_dir(&parent).map_err(io(&parent))
+}
+
+/// Create the folder `dir` if needed and check that files can be written in it (a probe file
+/// is written and removed); a file at `dir` is an error of kind `NotADirectory`.
+pub fn ensure_writable_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "it is a file, not a folder",
+        ));
+    }
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(&probe)
+}
+
 /// Write `dir` atomically: `fill` populates a temporary sibling directory, which then replaces
 /// `dir` (an existing `dir` is moved aside first and removed after the rename). A crash
 /// between the two renames leaves both complete copies under hidden sibling names;
@@ -242,6 +300,7 @@ pub fn write_dir_atomically(
     let (parent, name) = sibling_parts(dir)?;
     std::fs::create_dir_all(&parent).map_err(io(&parent))?;
     recover_dir(dir)?;
+    refuse_foreign(dir)?;
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     if tmp.exists() {

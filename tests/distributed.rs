@@ -511,3 +511,57 @@ fn mpi_rank() {
         .unwrap();
     }
 }
+
+/// A Rewarded Soups checkpoint written by one process (experts one after the other) resumed
+/// on three ranks: the owner of each expert trains it and every rank receives the records, so
+/// every rank ends with the uninterrupted one-process run (weights, log and budget).
+#[test]
+fn a_one_process_soups_checkpoint_resumes_on_three_ranks() {
+    let device = default_device().autodiff();
+    device.seed(5);
+    let reference = tiny_gpt(7, 16).init(&device);
+    let strategy = Strategy::rewarded_soups(3);
+    let alone = one_process(&reference, &strategy);
+    let dir = std::env::temp_dir().join(format!("mr-soups-1to3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let tok = SmilesTokenizer::from_corpus(["C", "N", "O"]).unwrap();
+    let mut set = rewards();
+    // Expert 0 trained, expert 1 at its first step.
+    let options = RunOptions {
+        checkpoint_dir: Some(dir.clone()),
+        checkpoint_every: Some(4),
+        stop_after_iterations: Some(4),
+        ..Default::default()
+    };
+    let mut one = learner(&reference, &tok, &mut set, LR as f64);
+    assert!(
+        !strategy
+            .run_with(&reference, &mut one, 3, &options)
+            .unwrap()
+            .completed
+    );
+    let group = InProcess::group(3);
+    let outputs: Vec<RunOutput<Gpt>> = std::thread::scope(|s| {
+        let handles: Vec<_> = group
+            .iter()
+            .map(|comm| {
+                let (tok, reference, dir) = (&tok, reference.clone(), &dir);
+                s.spawn(move || {
+                    let mut set = rewards();
+                    let options = RunOptions {
+                        communicator: Some(comm as &dyn Communicator),
+                        ..Default::default()
+                    };
+                    let mut learner = learner(&reference, tok, &mut set, LR as f64);
+                    Strategy::resume(dir, &reference, &mut learner, &options).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    std::fs::remove_dir_all(&dir).unwrap();
+    for (rank, out) in outputs.iter().enumerate() {
+        let what = format!("rank {rank} of a one-process checkpoint resumed on 3 ranks");
+        assert_same_run(&alone, out, &what);
+    }
+}

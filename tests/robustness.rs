@@ -3,6 +3,10 @@
 //! never a panic, a silent NaN model or a resume that claims what did not happen.
 
 mod common;
+#[path = "robustness/fuzz.rs"]
+mod fuzz;
+#[path = "robustness/run_dir.rs"]
+mod run_dir;
 #[path = "robustness/settings.rs"]
 mod settings;
 

@@ -54,16 +54,33 @@ pub fn sentence(e: &(dyn Error + 'static)) -> String {
             format!("--out {} cannot be written: {source}", path.display())
         }
         Some(ExperimentError::Resume(message)) => format!("--resume: {message}"),
+        Some(ExperimentError::CheckpointsUnwritable { path, source }) => {
+            format!(
+                "--checkpoint-dir {} cannot be written: {source}",
+                path.display()
+            )
+        }
+        Some(ExperimentError::Locked { .. }) => format!("--out: {e}"),
         Some(ExperimentError::Run {
             strategy,
             seed,
             checkpoint,
             source,
-        }) => format!(
-            "{strategy} (seed {seed}) failed: {source}. The finished runs' results are kept; the \
-             last checkpoint is in {}; rerun with --resume to continue",
-            checkpoint.display()
-        ),
+        }) => {
+            let hint = match checkpoint {
+                Some(dir) => format!(
+                    "the last checkpoint is in {}; rerun with --resume to continue",
+                    dir.display()
+                ),
+                None => {
+                    "the run wrote no checkpoint yet; rerun with --resume to run it again".into()
+                }
+            };
+            format!(
+                "{strategy} (seed {seed}) failed: {source}. The finished runs' results are kept; \
+                 {hint}"
+            )
+        }
         _ => e.to_string(),
     }
 }

@@ -5,6 +5,7 @@
 
 use super::config::ComparisonConfig;
 use super::error::{ExperimentError, io};
+use super::manifest::Inputs;
 use super::observer::{Console, Observer};
 use super::policies::{self, SavedPolicy};
 use super::ranks::Ranks;
@@ -192,18 +193,21 @@ impl<'a, P: Policy> Comparison<'a, P> {
     /// checkpoint; run again with [`Comparison::with_resume`] to continue.
     pub fn run(&mut self, out: &Path) -> Result<Outcome, ExperimentError> {
         let started = Instant::now();
-        let results = ResultsDir {
-            out: out.to_path_buf(),
-            resume: self.resume,
-        };
+        let mut results = ResultsDir::new(out, self.resume);
         let checkpoints =
             (self.checkpoint_dir.clone()).unwrap_or_else(|| out.join(CHECKPOINTS_DIR));
         let root = self.runner.ranks.is_root();
-        if root {
-            results.prepare(&self.config)?;
+        let prepared = root.then(|| self.prepare(&mut results, &checkpoints));
+        // The other ranks wait until rank 0 has prepared the directories (or failed to).
+        let failed = prepared
+            .as_ref()
+            .map(|r| r.as_ref().err().map(|e| e.to_string()));
+        if let Some(Some(message)) = self.runner.ranks.agree(failed)?
+            && !root
+        {
+            return Err(ExperimentError::Task(format!("rank 0: {message}")));
         }
-        // The other ranks wait until rank 0 has prepared the directory.
-        self.runner.ranks.agree(Some(()))?;
+        prepared.transpose()?;
         let mut schedule = Schedule {
             task: &mut self.task,
             config: &self.config,
@@ -233,6 +237,31 @@ impl<'a, P: Policy> Comparison<'a, P> {
             seconds,
             policies: policies::read_index(out)?,
         })
+    }
+}
+
+impl<P: Policy> Comparison<'_, P> {
+    /// Before anything is trained (rank 0): the checkpoint folder created and writable, then
+    /// the results directory locked and made ready (its manifest checked when resuming).
+    fn prepare(
+        &mut self,
+        results: &mut ResultsDir,
+        checkpoints: &Path,
+    ) -> Result<(), ExperimentError> {
+        let unwritable = |source| ExperimentError::CheckpointsUnwritable {
+            path: checkpoints.to_path_buf(),
+            source,
+        };
+        // The results directory's own checkpoint folder is made with it (after its checks).
+        if !checkpoints.starts_with(&results.out) {
+            crate::checkpoint::ensure_writable_dir(checkpoints).map_err(unwritable)?;
+        }
+        // The manifest records the training rewards as every run starts them.
+        (self.task.rewards)
+            .restore_normalizers(&self.runner.fresh_normalizers)
+            .map_err(|e| ExperimentError::Task(e.to_string()))?;
+        results.prepare(Inputs::of(&self.task, &self.config))?;
+        crate::checkpoint::ensure_writable_dir(checkpoints).map_err(unwritable)
     }
 }
 

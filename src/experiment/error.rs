@@ -31,25 +31,47 @@ pub enum ExperimentError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The checkpoint folder cannot be created or written, or is not a folder; nothing was
+    /// trained.
+    #[error("the checkpoint folder {} cannot be written: {source}", path.display())]
+    CheckpointsUnwritable {
+        /// The checkpoint folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Another process is writing to the results directory (it holds the directory's lock).
+    #[error(
+        "the results directory {} is in use by {}: wait for it to finish, or choose another \
+         results directory",
+        path.display(),
+        pid.map_or_else(|| "another process".into(), |p| format!("process {p}"))
+    )]
+    Locked {
+        /// The results directory.
+        path: PathBuf,
+        /// The process holding the lock, when it recorded its PID.
+        pid: Option<u32>,
+    },
     /// The task's parts do not fit together.
     #[error("{0}")]
     Task(String),
     /// A results directory (or a checkpoint in it) cannot be resumed.
     #[error("resuming: {0}")]
     Resume(String),
-    /// A run failed; the finished runs' report and this run's last checkpoint are on disk.
+    /// A run failed; the finished runs' report and this run's last checkpoint (if it wrote
+    /// one) are on disk.
     #[error(
-        "{strategy} (seed {seed}) failed: {source}. The finished runs' results are kept; the \
-         last checkpoint is in {}; resume the comparison to continue",
-        checkpoint.display()
+        "{strategy} (seed {seed}) failed: {source}. The finished runs' results are kept; {}",
+        resume_hint(checkpoint.as_deref())
     )]
     Run {
         /// The strategy's name.
         strategy: &'static str,
         /// The seed.
         seed: u64,
-        /// The run's checkpoint directory.
-        checkpoint: PathBuf,
+        /// The run's last checkpoint, when it wrote one.
+        checkpoint: Option<PathBuf>,
         /// What went wrong.
         source: Box<StrategyError>,
     },
@@ -87,6 +109,33 @@ impl ExperimentError {
     /// A [`ExperimentError::Setting`] of `field`.
     pub fn setting(field: &'static str, message: String) -> Self {
         Self::Setting { field, message }
+    }
+
+    /// A [`ExperimentError::Run`] of `strategy` (seed `seed`) whose checkpoint folder is `dir`
+    /// (named only if a checkpoint is there).
+    pub(super) fn run(
+        strategy: &'static str,
+        seed: u64,
+        dir: &Path,
+        source: StrategyError,
+    ) -> Self {
+        Self::Run {
+            strategy,
+            seed,
+            checkpoint: dir.is_dir().then(|| dir.to_path_buf()),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// What to do after a failed run: resume from its checkpoint, or rerun it.
+fn resume_hint(checkpoint: Option<&Path>) -> String {
+    match checkpoint {
+        Some(dir) => format!(
+            "the last checkpoint is in {}; resume the comparison to continue",
+            dir.display()
+        ),
+        None => "the run wrote no checkpoint yet; resume the comparison to run it again".into(),
     }
 }
 

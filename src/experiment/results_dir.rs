@@ -1,12 +1,13 @@
-//! The results directory of a comparison ([`ResultsDir`]): made ready (emptied, or checked to
-//! hold the same settings when resuming), every finished run kept losslessly in `runs/`
-//! ([`SavedRun`]) so that a resumed comparison skips it, the points along each run, and every
-//! file written atomically.
+//! The results directory of a comparison ([`ResultsDir`]): made ready (locked for one writer,
+//! then emptied, or checked against its manifest when resuming), every finished run kept
+//! losslessly in `runs/` ([`SavedRun`]) so that a resumed comparison skips it, the points
+//! along each run, and every file written atomically with its checksum in the manifest.
 
 use super::ablation;
-use super::config::ComparisonConfig;
 use super::curve::{self, CurvePoint};
 use super::error::{ExperimentError, io};
+use super::lock::OutLock;
+use super::manifest::{Inputs, MANIFEST_FILE, Manifest, digest};
 use super::report::{PLOT_FILE, STEPS_FILE, StrategyResult};
 use crate::eval::report::{JSON_FILE, MARKDOWN_FILE};
 use crate::eval::write_atomic;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Folder of the finished runs inside the results directory.
 pub const RUNS_DIR: &str = "runs";
@@ -24,8 +26,6 @@ pub const POLICIES_DIR: &str = "policies";
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// Wall-clock timings inside the results directory.
 pub const TIMINGS_FILE: &str = "timings.json";
-/// The settings a results directory was made with, inside [`RUNS_DIR`].
-const SETTINGS_FILE: &str = "settings.json";
 /// Files of a report, removed when a results directory is reused without resuming.
 const REPORT_FILES: [&str; 8] = [
     MARKDOWN_FILE,
@@ -107,25 +107,40 @@ pub(super) fn slug(name: &str) -> String {
         .join("-")
 }
 
-/// A comparison's results directory and whether it continues an earlier invocation.
-#[derive(Debug, Clone)]
+/// A comparison's results directory, whether it continues an earlier invocation, its
+/// manifest (once prepared, on rank 0) and its lock.
+#[derive(Debug)]
 pub(super) struct ResultsDir {
     /// The directory.
     pub out: PathBuf,
     /// Finished runs are read back instead of trained again.
     pub resume: bool,
+    manifest: Mutex<Option<Manifest>>,
+    lock: Option<OutLock>,
 }
 
 impl ResultsDir {
+    /// The results directory `out`, continuing an earlier invocation when `resume`; nothing is
+    /// touched until [`ResultsDir::prepare`].
+    pub fn new(out: &Path, resume: bool) -> Self {
+        Self {
+            out: out.to_path_buf(),
+            resume,
+            manifest: Mutex::new(None),
+            lock: None,
+        }
+    }
+
     /// `runs/<name>`.
     pub fn run_file(&self, name: &str) -> PathBuf {
         self.out.join(RUNS_DIR).join(name)
     }
 
-    /// Make the directory ready for `config`: writable, and emptied of an earlier
-    /// invocation's files unless resuming (then checked to hold the same settings).
-    pub fn prepare(&self, config: &ComparisonConfig) -> Result<(), ExperimentError> {
-        let out = &self.out;
+    /// Make the directory ready for a comparison of `inputs`: created, writable, locked for
+    /// this process, and emptied of an earlier invocation's files unless resuming; when
+    /// resuming, its manifest must record the same inputs and vouch for every kept file.
+    pub fn prepare(&mut self, inputs: Inputs) -> Result<(), ExperimentError> {
+        let out = self.out.clone();
         let unwritable = |source| ExperimentError::Unwritable {
             path: out.clone(),
             source,
@@ -134,44 +149,107 @@ impl ResultsDir {
         let probe = out.join(format!(".write-test-{}", std::process::id()));
         std::fs::write(&probe, b"").map_err(unwritable)?;
         let _ = std::fs::remove_file(&probe);
-        let settings_path = self.run_file(SETTINGS_FILE);
-        if self.resume {
-            if let Ok(old) = std::fs::read(&settings_path) {
-                // More or fewer seeds and strategies may be resumed; the rest must match.
-                let comparable = |c: ComparisonConfig| ComparisonConfig {
-                    seeds: 0,
-                    strategies: Vec::new(),
-                    ..c
-                };
-                let old = serde_json::from_slice(&old).ok().map(comparable);
-                if old != Some(comparable(config.clone())) {
-                    return Err(ExperimentError::Resume(format!(
-                        "{} was made with other settings ({}); start without resuming or \
-                         choose another results directory",
-                        out.display(),
-                        settings_path.display()
-                    )));
-                }
+        self.lock = Some(OutLock::acquire(&out)?);
+        let manifest = match self.resume {
+            true => self.checked_manifest(inputs)?,
+            false => {
+                self.clear()?;
+                Manifest::new(inputs)
             }
-        } else {
-            for name in REPORT_FILES {
-                let p = out.join(name);
-                if p.exists() {
-                    std::fs::remove_file(&p).map_err(io(&p))?;
-                }
-            }
-            let dirs = [RUNS_DIR, CHECKPOINTS_DIR, POLICIES_DIR];
-            for dir in dirs.map(|d| out.join(d)) {
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-                }
-            }
-            std::fs::create_dir_all(out.join(RUNS_DIR)).map_err(io(out))?;
-        }
-        Ok(write_atomic(&settings_path, &json_bytes(config))?)
+        };
+        self.write_manifest(&manifest)?;
+        *self.manifest.lock().unwrap_or_else(|e| e.into_inner()) = Some(manifest);
+        Ok(())
     }
 
-    /// What an earlier invocation kept in `path`, when resuming and it exists.
+    /// Remove an earlier invocation's report, runs, checkpoints, policies and manifest.
+    fn clear(&self) -> Result<(), ExperimentError> {
+        let out = &self.out;
+        for name in REPORT_FILES.iter().chain(&[MANIFEST_FILE]) {
+            let p = out.join(name);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(io(&p))?;
+            }
+        }
+        let dirs = [RUNS_DIR, CHECKPOINTS_DIR, POLICIES_DIR];
+        for dir in dirs.map(|d| out.join(d)) {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            }
+        }
+        std::fs::create_dir_all(out.join(RUNS_DIR)).map_err(io(out))
+    }
+
+    /// The manifest of the directory being resumed, checked: the same `inputs`, and every
+    /// kept file vouched for. A directory with nothing kept yet starts a new manifest.
+    fn checked_manifest(&self, inputs: Inputs) -> Result<Manifest, ExperimentError> {
+        let path = self.out.join(MANIFEST_FILE);
+        let kept = self.kept_files()?;
+        let manifest = match std::fs::read(&path) {
+            Ok(bytes) => Manifest::parse(&bytes, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && kept.is_empty() => {
+                return Ok(Manifest::new(inputs));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ExperimentError::Resume(format!(
+                    "{} holds kept runs but no {MANIFEST_FILE} (made by an older version, or \
+                     the manifest was removed), so they cannot be checked; start without \
+                     resuming or choose another results directory",
+                    self.out.display()
+                )));
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        if let Some(difference) = manifest.inputs.difference(&inputs) {
+            return Err(ExperimentError::Resume(format!(
+                "{} was made with other inputs: {difference}; start without resuming or choose \
+                 another results directory",
+                self.out.display()
+            )));
+        }
+        for name in kept {
+            let file = self.out.join(&name);
+            let bytes = std::fs::read(&file).map_err(io(&file))?;
+            manifest
+                .vouches(&name, &bytes)
+                .map_err(|why| refused(&file, &why))?;
+        }
+        Ok(manifest)
+    }
+
+    /// The files kept in `runs/` (hidden temporaries aside), as manifest names.
+    fn kept_files(&self) -> Result<Vec<String>, ExperimentError> {
+        let dir = self.out.join(RUNS_DIR);
+        let entries = std::fs::read_dir(&dir).map_err(io(&dir))?;
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io(&dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                names.push(format!("{RUNS_DIR}/{name}"));
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Write `manifest` (atomically).
+    fn write_manifest(&self, manifest: &Manifest) -> Result<(), ExperimentError> {
+        Ok(write_atomic(
+            &self.out.join(MANIFEST_FILE),
+            &json_bytes(manifest),
+        )?)
+    }
+
+    /// `path`'s name in the manifest: relative to the results directory, `/`-separated.
+    fn name_of(&self, path: &Path) -> String {
+        let relative = path.strip_prefix(&self.out).unwrap_or(path);
+        let parts: Vec<_> = relative.iter().map(|p| p.to_string_lossy()).collect();
+        parts.join("/")
+    }
+
+    /// What an earlier invocation kept in `path`, when resuming and it exists (checked against
+    /// the manifest).
     pub fn read_kept<T: DeserializeOwned>(
         &self,
         path: &Path,
@@ -180,6 +258,9 @@ impl ResultsDir {
             return Ok(None);
         }
         let bytes = std::fs::read(path).map_err(io(path))?;
+        if let Some(m) = &*self.manifest.lock().unwrap_or_else(|e| e.into_inner()) {
+            (m.vouches(&self.name_of(path), &bytes)).map_err(|why| refused(path, &why))?;
+        }
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| ExperimentError::Resume(format!("{} cannot be read: {e}", path.display())))
@@ -205,9 +286,23 @@ impl ResultsDir {
         Ok(Some(run))
     }
 
-    /// Keep `value` in `path` (atomically).
+    /// Keep `value` in `path` (atomically), its checksum recorded in the manifest: as pending
+    /// before the write, as kept after it.
     pub fn keep<T: Serialize>(&self, path: &Path, value: &T) -> Result<(), ExperimentError> {
-        Ok(write_atomic(path, &json_bytes(value))?)
+        let bytes = json_bytes(value);
+        let name = self.name_of(path);
+        let mut guard = self.manifest.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = guard.as_mut() {
+            m.pending.insert(name.clone(), digest(&bytes));
+            self.write_manifest(m)?;
+        }
+        write_atomic(path, &bytes)?;
+        if let Some(m) = guard.as_mut() {
+            let sum = m.pending.remove(&name).unwrap_or_default();
+            m.files.insert(name, sum);
+            self.write_manifest(m)?;
+        }
+        Ok(())
     }
 
     /// Points evaluated along a run so far (`key.curve.json`), when resuming.
@@ -224,6 +319,14 @@ impl ResultsDir {
     ) -> Result<(), ExperimentError> {
         self.keep(&self.run_file(&format!("{key}.curve.json")), &points)
     }
+}
+
+/// A kept file refused when resuming, and why.
+fn refused(path: &Path, why: &str) -> ExperimentError {
+    ExperimentError::Resume(format!(
+        "{} {why}; start without resuming or choose another results directory",
+        path.display()
+    ))
 }
 
 /// Whether two recorded plans are the same strategy (compared as settings, so a plan written

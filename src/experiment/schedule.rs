@@ -241,12 +241,8 @@ impl<P: Policy> Schedule<'_, '_, P> {
     ) -> Result<RunOutput<P>, ExperimentError> {
         let (root, seed, label) = (self.runner.ranks.is_root(), run.seed, run.label);
         let n = self.task.oracles.names().len();
-        let failed = |source: StrategyError| ExperimentError::Run {
-            strategy: strategy.name(),
-            seed,
-            checkpoint: dir.to_path_buf(),
-            source: Box::new(source),
-        };
+        let failed =
+            |source: StrategyError| ExperimentError::run(strategy.name(), seed, dir, source);
         // MORLHF's and Rewarded Soups' points are one step of all n IterativeRS experts apart
         // (MORLHF drifts fast; coarser points would leave its curve at low KL to
         // interpolation).

@@ -67,15 +67,9 @@ pub(super) fn select<P: Policy>(
                 checkpoint_every: None,
                 lr,
             };
-            let output =
-                runner
-                    .train(task, &spec, &|_| {})
-                    .map_err(|source| ExperimentError::Run {
-                        strategy: strategy.name(),
-                        seed: TUNING_SEED,
-                        checkpoint: dir.clone(),
-                        source: Box::new(source),
-                    })?;
+            let output = runner.train(task, &spec, &|_| {}).map_err(|source| {
+                ExperimentError::run(strategy.name(), TUNING_SEED, &dir, source)
+            })?;
             let (training_reward, kl) = match root {
                 true => score(task, &output.policy, tuning.samples)?,
                 false => (0.0, 0.0),

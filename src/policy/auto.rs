@@ -110,8 +110,8 @@ impl Policy for AutoPolicy {
         each!(self, m => m.specials())
     }
 
-    fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError> {
-        Ok(each_into!(self, m => m.with_extra_tokens(extra)?))
+    fn with_extra_tokens(&self, extra: usize, seed: u64) -> Result<Self, PolicyError> {
+        Ok(each_into!(self, m => m.with_extra_tokens(extra, seed)?))
     }
 
     fn architecture(&self) -> serde_json::Value {

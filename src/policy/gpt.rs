@@ -8,7 +8,7 @@
 use super::causal_lm::{AttnMask, CausalLm, KvCache, LmShape};
 use super::gpt_config::{Activation, GptConfig};
 use super::hf::{gpt2, is_hf_dir};
-use super::layers::{dense, dense_no_bias, dropout, embedding_table, grow};
+use super::layers::{dense, dense_no_bias, dropout, embedding_table, grow, grow_rng};
 use super::lm_policy::causal_lm_policy;
 use super::{Policy, PolicyError};
 use crate::checkpoint::{self, CheckpointError, Format};
@@ -292,16 +292,17 @@ impl Policy for Gpt {
         self.config.specials()
     }
 
-    fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError> {
+    fn with_extra_tokens(&self, extra: usize, seed: u64) -> Result<Self, PolicyError> {
         let copies = 1 + usize::from(self.lm_head.is_some());
         crate::limits::extra_tokens(self.config.vocab_size, extra, self.config.d_model, copies)
             .map_err(PolicyError::Unsupported)?;
         // Grow plain tensors (new leaves), then restore the original mode.
         let training = self.tok_emb.weight.device().is_autodiff();
         let mut out = self.valid();
-        out.tok_emb.weight = out.tok_emb.weight.map(|w| grow(w, 0, extra));
+        let mut rng = grow_rng(seed);
+        out.tok_emb.weight = out.tok_emb.weight.map(|w| grow(w, 0, extra, &mut rng));
         if let Some(head) = out.lm_head.as_mut() {
-            head.weight = head.weight.clone().map(|w| grow(w, 1, extra));
+            head.weight = head.weight.clone().map(|w| grow(w, 1, extra, &mut rng));
         }
         out.config.vocab_size += extra;
         Ok(if training { out.train() } else { out })

@@ -11,7 +11,7 @@
 use super::causal_lm::{AttnMask, CausalLm, KvCache, LmShape};
 use super::hf::is_hf_dir;
 use super::hf::llama::{self as hf_llama, LlamaConfig, LlamaKind};
-use super::layers::{dense, dense_no_bias, embedding_table, grow};
+use super::layers::{dense, dense_no_bias, embedding_table, grow, grow_rng};
 use super::lm_policy::causal_lm_policy;
 use super::{Policy, PolicyError};
 use crate::checkpoint::CheckpointError;
@@ -330,7 +330,7 @@ impl Policy for Llama {
         self.config.specials.clone()
     }
 
-    fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError> {
+    fn with_extra_tokens(&self, extra: usize, seed: u64) -> Result<Self, PolicyError> {
         let copies = 1 + usize::from(self.lm_head.is_some());
         crate::limits::extra_tokens(
             self.config.vocab_size,
@@ -341,9 +341,14 @@ impl Policy for Llama {
         .map_err(PolicyError::Unsupported)?;
         let training = Policy::device(self).is_autodiff();
         let mut out = self.valid();
-        out.model.embed_tokens.weight = out.model.embed_tokens.weight.map(|w| grow(w, 0, extra));
+        let mut rng = grow_rng(seed);
+        out.model.embed_tokens.weight = out
+            .model
+            .embed_tokens
+            .weight
+            .map(|w| grow(w, 0, extra, &mut rng));
         if let Some(head) = out.lm_head.as_mut() {
-            head.weight = head.weight.clone().map(|w| grow(w, 1, extra));
+            head.weight = head.weight.clone().map(|w| grow(w, 1, extra, &mut rng));
         }
         out.config.vocab_size += extra;
         Ok(if training { out.train() } else { out })

@@ -199,13 +199,14 @@ pub trait Policy: Module {
     }
 
     /// A copy with `extra` new token ids appended to the vocabulary (e.g. reward-conditioning
-    /// tokens), freshly initialised; existing weights are unchanged. An optional capability
-    /// (RiC needs it): the default is [`PolicyError::Unsupported`].
-    fn with_extra_tokens(&self, extra: usize) -> Result<Self, PolicyError>
+    /// tokens), initialised from `seed` (the same seed, the same weights); existing weights
+    /// are unchanged. An optional capability (RiC needs it): the default is
+    /// [`PolicyError::Unsupported`].
+    fn with_extra_tokens(&self, extra: usize, seed: u64) -> Result<Self, PolicyError>
     where
         Self: Sized,
     {
-        let _ = extra;
+        let _ = (extra, seed);
         Err(PolicyError::Unsupported(
             "extra vocabulary (reward-conditioning tokens)".into(),
         ))

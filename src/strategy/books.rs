@@ -68,7 +68,7 @@ impl<'o, 'a, P: Policy> Books<'o, 'a, P> {
 
     /// One learner step of expert `i` on objective `i` alone at step `t`, checked and recorded
     /// (by the rank that owns expert `i`; other ranks do nothing).
-    pub fn train_expert<S, L: Learner<P>>(
+    fn train_expert<S, L: Learner<P>>(
         &self,
         run: &mut Progress<P, S>,
         learner: &mut L,

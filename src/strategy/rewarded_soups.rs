@@ -50,10 +50,12 @@ pub(super) fn run<P: Policy, L: Collector<P>>(
             }
         }
     } else {
-        // One expert after the other: `done` counts learner steps.
+        // One expert after the other: `done` counts learner steps. (A checkpoint of one
+        // process resumed over several ranks continues this way: the expert's owner trains it
+        // and every rank receives the step's record.)
         for k in run.done..n * steps {
             let (i, t) = (k / steps, k % steps + 1);
-            books.train_expert(&mut run, learner, i, t)?;
+            books.train_experts(&mut run, learner, &[i], t)?;
             run.done = k + 1;
             if books.boundary(&mut run, learner, false)? {
                 // Stopped early: the soup of the experts so far (those not trained yet are

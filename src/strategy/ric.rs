@@ -147,8 +147,8 @@ fn offline<P: Policy, L: Collector<P>>(
     Ok((state, policy))
 }
 
-/// `reference` with `extra` conditioning tokens, their embeddings drawn from the device RNG
-/// seeded from the run's seed (so that a run is reproducible). With LoRA `adapters`, it
+/// `reference` with `extra` conditioning tokens, their embeddings drawn from the run's seed
+/// (so that a run is reproducible, whatever else uses the device). With LoRA `adapters`, it
 /// fine-tunes adapters on its frozen weights and, for the new tokens, its token embedding and
 /// LM head (PEFT's `modules_to_save`).
 pub(super) fn extended<P: Policy>(
@@ -157,8 +157,7 @@ pub(super) fn extended<P: Policy>(
     extra: usize,
     adapters: Option<&LoraConfig>,
 ) -> Result<P, StrategyError> {
-    reference.device().seed(seed ^ 0x5249_4320_5449_4B53);
-    let policy = reference.with_extra_tokens(extra)?;
+    let policy = reference.with_extra_tokens(extra, seed)?;
     let policy = match adapters {
         Some(cfg) => policy.with_lora(&cfg.clone().with_train_embeddings(true), seed)?,
         None => policy,

@@ -45,6 +45,12 @@ impl Strategy {
     ) -> Result<RunOutput<P>, StrategyError> {
         options.validate()?;
         learner.validate(reference)?;
+        if let Some(dir) = &options.checkpoint_dir
+            && options.communicator.is_none_or(|c| c.rank() == 0)
+        {
+            crate::checkpoint::check_checkpoint_dir(dir)
+                .map_err(|e| StrategyError::Checkpoint(e.to_string()))?;
+        }
         let n = learner.objectives();
         let prefs = learner.preferences();
         if n == 0 || prefs.len() != n {

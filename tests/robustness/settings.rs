@@ -145,7 +145,7 @@ fn sizes_are_bounded_before_allocation() {
     let e = err_text(model.sample(&[vec![BOS]], &cfg));
     assert!(e.contains("exceed the context length"), "{e}");
     // More conditioning tokens than ids or memory.
-    let e = err_text(model.with_extra_tokens(1 << 40));
+    let e = err_text(model.with_extra_tokens(1 << 40, 0));
     assert!(e.contains("extra tokens"), "{e}");
     let ric = Strategy::Ric(RicConfig {
         offline_samples: 1 << 41,
