@@ -35,7 +35,10 @@ COUNT_FLAGS = ["--seeds", "--iterations", "--samples", "--merge-every", "--eval-
                "--max-new-tokens", "--ppo-epochs", "--minibatches", "--ric-bins",
                "--ric-rounds", "--checkpoint-every", "--log-every", "--lora-rank"]
 # Values that are valid for a flag although they are in the lists above.
-VALID = {("--ric-rounds", "0")}
+# (A checkpoint or log period past the run's length only means "at merges and at the end".)
+VALID = {("--ric-rounds", "0")} | {
+    (f, v) for f in ("--checkpoint-every", "--log-every")
+    for v in ("1e18", "1000000000000000000", "18446744073709551615")}
 FLOAT_FLAGS = ["--lr", "--expert-lr", "--kl-coef", "--ric-lr", "--lora-alpha",
                "--lora-dropout"]
 
@@ -49,7 +52,15 @@ def run(args, out, timeout=LIMIT):
         return None, ""
 
 
-def classify(code, stderr, out, expect_ok=False):
+def snapshot(out):
+    """Every file under `out` with its bytes (to tell whether a refused case did work)."""
+    out = Path(out)
+    if not out.is_dir():
+        return {}
+    return {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+def classify(code, stderr, out, expect_ok=False, before=None):
     if code is None:
         return "hang"
     if code < 0 or code == 134 or "panicked" in stderr or code == 101:
@@ -58,6 +69,8 @@ def classify(code, stderr, out, expect_ok=False):
         return "ok" if expect_ok else "silent"
     if expect_ok:
         return "refused-valid"
+    if before is not None:
+        return "refused" if snapshot(out) == before else "late"
     if (Path(out) / "runs/pretrained.json").exists():
         return "late"
     return "refused"
@@ -71,10 +84,12 @@ def main():
 
     def case(name, args, out=None, setup=None, expect_ok=False):
         out = out or tmp / f"out{len(cases)}"
+        before = None
         if setup:
             setup(out)
+            before = snapshot(out)
         code, stderr = run(args, out)
-        kind = classify(code, stderr, out, expect_ok)
+        kind = classify(code, stderr, out, expect_ok, before)
         first = stderr.strip().splitlines()[-1] if stderr.strip() else ""
         cases.append((name, kind, first[:160]))
         if kind not in ("refused", "ok"):
@@ -162,8 +177,12 @@ def main():
         else:
             args += [flag, v]
         case(f"resume with {flag} {v}", args, setup=copy)
-    case("resume with another policy", resume + ["--policy", str(ROOT / "assets/dna_policy")],
-         setup=copy)
+    other = tmp / "other-policy"
+    subprocess.run([str(BIN.parent / "pretrain_smiles"), "--arch", "llama", "--kv-heads", "1",
+                    "--layers", "1", "--d-model", "32", "--heads", "2", "--d-ff", "64",
+                    "--steps", "5", "--samples", "20", "--out", str(other)],
+                   cwd=ROOT, capture_output=True, check=True)
+    case("resume with another policy", resume + ["--policy", str(other)], setup=copy)
     case("resume: manifest removed", resume, setup=remove("manifest.json"))
     case("resume: manifest empty", resume, setup=edit("manifest.json", lambda b: b"{}"))
     case("resume: manifest cut", resume, setup=edit("manifest.json", lambda b: b[: len(b) // 2]))

@@ -8,7 +8,7 @@ use crate::experiment::ExperimentError;
 use std::error::Error;
 
 /// Every field a flag sets: `(field, flag)`.
-const FLAGS: [(&str, &str); 26] = [
+const FLAGS: [(&str, &str); 27] = [
     ("seeds", "--seeds"),
     ("strategies", "--strategies"),
     ("budget.iterations", "--iterations"),
@@ -27,6 +27,7 @@ const FLAGS: [(&str, &str); 26] = [
     ("ric.target", "--ric-target"),
     ("ric.lr", "--ric-lr"),
     ("checkpoint_every", "--checkpoint-every"),
+    ("log_every", "--log-every"),
     ("accounting", "--budget"),
     ("adam_at_merge", "--adam-at-merge"),
     ("curve", "--curve"),

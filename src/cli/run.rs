@@ -31,6 +31,14 @@ impl RunArgs {
         out: &Path,
         edit: impl FnMut(&mut Strategy),
     ) -> Result<Outcome, ExperimentError> {
+        if self.log_every == 0 {
+            return Err(ExperimentError::setting(
+                "log_every",
+                "is 0; give at least 1 (off a terminal, a progress line every this many \
+                 iterations)"
+                    .into(),
+            ));
+        }
         let comparison = Comparison::new(task, config)?
             .edit_plan(edit)?
             .with_checkpoint_dir(self.checkpoint_dir.clone())

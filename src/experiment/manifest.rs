@@ -111,8 +111,12 @@ impl Inputs {
         ) {
             return Some(format!("{what} differ"));
         }
+        let verb = match what.ends_with("architecture") {
+            true => "differs",
+            false => "differ",
+        };
         Some(format!(
-            "{what} differ at `{path}`: {} then, {} now",
+            "{what} {verb} at `{path}`: {} then, {} now",
             short(&was),
             short(&is)
         ))
