@@ -145,3 +145,30 @@ fn kl_to_reference_is_zero_for_itself_and_positive_otherwise() {
     eprintln!("Monte-Carlo KL(p ‖ q) = {mean:.3} nats");
     assert!(mean > 0.01 && mean.is_finite(), "{mean}");
 }
+
+/// Sampling that never draws some ids (DNA suppresses its specials; RiC and padded Hugging Face
+/// vocabularies limit the ids) still measures a policy's KL to itself as zero, and its rollout
+/// log-probabilities are what scoring gives (PPO's old policy). The shipped DNA policy had KL
+/// 0.0031 to itself when the sampler's log-probabilities were of the restricted distribution.
+#[test]
+fn restricted_sampling_keeps_the_kl_to_itself_zero() {
+    use multireward::rl::kl_to_reference;
+    let device = default_device();
+    device.seed(6);
+    let p = tiny_gpt(9, 16).init(&device);
+    let cfg = SamplingConfig {
+        max_new_tokens: 6,
+        temperature: 0.7,
+        suppress: vec![0, 2],
+        vocab_limit: Some(8),
+        seed: Some(4),
+        ..Default::default()
+    };
+    let prompts = vec![vec![BOS]; 256];
+    let rollout = p.sample(&prompts, &cfg).unwrap();
+    let own = kl_to_reference(&rollout, &p, &prompts, 0.7).unwrap();
+    assert!(own.iter().all(|k| k.abs() < 1e-4), "{own:?}");
+    let scored = p.score(&rollout.sequences, 0.7).unwrap().log_probs;
+    let diff: f32 = (scored - rollout.log_probs.clone()).abs().max().into_scalar();
+    assert!(diff < 1e-4, "rollout and scoring log-probabilities differ by {diff}");
+}

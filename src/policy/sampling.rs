@@ -193,14 +193,18 @@ fn id_runs(ids: &[u32], vocab: usize) -> Vec<std::ops::Range<usize>> {
 /// Sample one token per row from `logits` `[B, V]` by inverse CDF with the uniform draws
 /// `uniform` `[B, 1]` (see [`uniform_draws`]).
 ///
-/// Returns the token ids `[B, 1]` and their log-probabilities `[B, 1]` under the
-/// temperature-scaled, untruncated distribution.
+/// Returns the token ids `[B, 1]` and their log-probabilities `[B, 1]` under the model's
+/// temperature-scaled distribution over the whole vocabulary — before the vocabulary limit,
+/// the suppressed ids and top-k/top-p truncation, which only restrict what is drawn — so that
+/// they equal what [`Policy::score`](crate::policy::Policy::score) gives for the same tokens
+/// (the old policy's log-probabilities in PPO, and a KL of zero from a policy to itself).
 pub fn sample_next(
     logits: Tensor<2>,
     cfg: &SamplingConfig,
     uniform: Tensor<2>,
 ) -> (Tensor<2, Int>, Tensor<2>) {
-    let mut scaled = logits / cfg.temperature;
+    let full = logits / cfg.temperature;
+    let mut scaled = full.clone();
     let [b, vocab] = scaled.dims();
     if let Some(limit) = cfg.vocab_limit.filter(|&l| l < vocab) {
         scaled = scaled.slice_fill([0..b, limit..vocab], f32::NEG_INFINITY);
@@ -232,7 +236,7 @@ pub fn sample_next(
         let below = cdf.lower(uniform.expand([b, vocab]));
         below.int().sum_dim(1).clamp(0, vocab as i64 - 1)
     };
-    let log_prob = log_softmax(scaled, 1).gather(1, token.clone());
+    let log_prob = log_softmax(full, 1).gather(1, token.clone());
     (token, log_prob)
 }
 
@@ -359,6 +363,27 @@ mod tests {
         let lp: f32 = lp.into_scalar();
         // softmax([0, 2])[1] = e^2 / (1 + e^2)
         let want = (2f32.exp() / (1.0 + 2f32.exp())).ln();
+        assert!((lp - want).abs() < 1e-6, "{lp} vs {want}");
+    }
+
+    #[test]
+    fn log_prob_ignores_what_only_restricts_the_draw() {
+        let dev = default_device();
+        let logits = Tensor::<2>::from_floats([[0.0, 1.0, 2.0, 3.0]], &dev);
+        let cfg = SamplingConfig {
+            suppress: vec![3],
+            vocab_limit: Some(3),
+            top_k: Some(1),
+            temperature: 1.0,
+            seed: Some(1),
+            ..Default::default()
+        };
+        let u = uniform_draws(&cfg, 1, 1, &dev);
+        let (t, lp) = sample_next(logits, &cfg, u);
+        assert_eq!(ids(t), [2]);
+        let lp: f32 = lp.into_scalar();
+        let z: f32 = (0..4).map(|i| (i as f32).exp()).sum();
+        let want = (2f32.exp() / z).ln();
         assert!((lp - want).abs() < 1e-6, "{lp} vs {want}");
     }
 
