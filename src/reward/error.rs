@@ -194,8 +194,8 @@ pub enum RewardError {
         batch: u64,
         /// How the process ended (`None` if it could not be reaped).
         status: Option<ExitStatus>,
-        /// The last lines the scorer wrote to stderr.
-        stderr: String,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
     },
     /// An external scorer did not answer a batch in time; it was killed, and the next batch
     /// starts it afresh.
@@ -214,8 +214,8 @@ pub enum RewardError {
         batch: u64,
         /// The timeout in seconds.
         seconds: f64,
-        /// The last lines the scorer wrote to stderr.
-        stderr: String,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
     },
     /// An external scorer answered a batch with a line that is not a valid answer; it was
     /// killed, and the next batch starts it afresh.
@@ -236,8 +236,8 @@ pub enum RewardError {
         line: String,
         /// What is wrong with it.
         reason: String,
-        /// The last lines the scorer wrote to stderr.
-        stderr: String,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
     },
     /// An external scorer answered a batch with a different number of scores than samples;
     /// it was killed, and the next batch starts it afresh.
@@ -257,7 +257,7 @@ pub enum RewardError {
         expected: usize,
         /// The number of scores received.
         got: usize,
-        /// The last lines the scorer wrote to stderr.
-        stderr: String,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
     },
 }

@@ -1,59 +1,7 @@
 //! A reward computed by a separate, persistent process (REINVENT's external-process scoring
 //! component, with one process for a whole run instead of one per batch).
 //!
-//! # Protocol
-//!
-//! [`ExternalReward`] starts its command (a program and its arguments, no shell) at its first
-//! batch — or at [`ExternalReward::start`] — and keeps it running. For each batch it writes
-//! **one JSON line** to the command's stdin:
-//!
-//! ```text
-//! {"batch": 0, "samples": [{"prompt": "", "completion": "CCO"}, {"prompt": "", "completion": "C1"}]}
-//! ```
-//!
-//! `batch` counts the reward's batches from 0 (it goes on counting when the process is
-//! restarted). The command answers with **one JSON line** on stdout, in either form:
-//!
-//! ```text
-//! {"batch": 0, "scores": [0.4068, null]}
-//! [0.4068, null]
-//! ```
-//!
-//! one finite number, or `null` where the reward does not apply, per sample and in order. If
-//! the object names a `batch`, it must be the one asked. The command must flush stdout after
-//! each answer and write anything else (logs, warnings) to stderr; it ends when its stdin
-//! closes. An empty batch is answered without asking the process. A minimal scorer in Python:
-//!
-//! ```text
-//! import json, sys
-//! for line in sys.stdin:
-//!     request = json.loads(line)
-//!     scores = [len(s["completion"]) or None for s in request["samples"]]
-//!     print(json.dumps({"batch": request["batch"], "scores": scores}), flush=True)
-//! ```
-//!
-//! # Faults
-//!
-//! Every fault is a typed [`RewardError`] naming the reward, the command and the batch, with
-//! the last lines of the command's stderr (up to 20 lines, 4 KiB):
-//! [`RewardError::ExternalStart`] (the program cannot be started),
-//! [`RewardError::ExternalExited`] (it exited, closed stdout or stopped reading stdin before
-//! answering), [`RewardError::ExternalTimeout`] (no answer within the timeout, default
-//! [`ExternalReward::DEFAULT_TIMEOUT`]), [`RewardError::ExternalGarbage`] (the answer is not JSON, not of
-//! either form, holds a value that is not a finite number or null, answers another batch, or
-//! came before it was asked for) and [`RewardError::ExternalWrongCount`]. After any fault the
-//! process is killed and reaped, and the next batch starts the command afresh: a run that
-//! stopped on the error resumes from its last checkpoint once the scorer is fixed.
-//!
-//! # Blocking
-//!
-//! No call blocks past the timeout: a writer thread writes each request (a scorer that stops
-//! reading cannot block the caller on a full pipe), a reader thread reads stdout line by line
-//! (answer lines up to 64 MiB) and a third keeps the end of stderr; the caller waits on a
-//! channel until the deadline, which covers starting, writing and answering. On a timeout the
-//! command's own process is killed; processes it started itself should end when their stdin
-//! or stdout closes. Dropping the reward closes the command's stdin, gives it 0.5 s to exit,
-//! then kills it, and reaps it.
+//! The protocol, its faults and how blocking is avoided are documented on [`ExternalReward`].
 
 mod process;
 mod protocol;
@@ -69,8 +17,7 @@ use std::time::{Duration, Instant};
 /// How long a scorer that closed stdout or stdin is given to exit before it is killed.
 const EXIT_WAIT: Duration = Duration::from_secs(1);
 
-/// A [`Reward`] whose scores come from a persistent external process speaking JSON lines
-/// (the [protocol](self)).
+/// A [`Reward`] whose scores come from a persistent external process speaking JSON lines.
 ///
 /// ```no_run
 /// use multireward::reward::{ExternalReward, Reward, Sample};
@@ -82,6 +29,61 @@ const EXIT_WAIT: Duration = Duration::from_secs(1);
 /// assert_eq!(scores[1], None);
 /// # Ok::<(), multireward::reward::RewardError>(())
 /// ```
+///
+/// # Protocol
+///
+/// It starts its command (a program and its arguments, no shell) at its first
+/// batch — or at [`ExternalReward::start`] — and keeps it running. For each batch it writes
+/// **one JSON line** to the command's stdin:
+///
+/// ```text
+/// {"batch": 0, "samples": [{"prompt": "", "completion": "CCO"}, {"prompt": "", "completion": "C1"}]}
+/// ```
+///
+/// `batch` counts the reward's batches from 0 (it goes on counting when the process is
+/// restarted). The command answers with **one JSON line** on stdout, in either form:
+///
+/// ```text
+/// {"batch": 0, "scores": [0.4068, null]}
+/// [0.4068, null]
+/// ```
+///
+/// one finite number, or `null` where the reward does not apply, per sample and in order. If
+/// the object names a `batch`, it must be the one asked. The command must flush stdout after
+/// each answer and write anything else (logs, warnings) to stderr; it ends when its stdin
+/// closes. An empty batch is answered without asking the process. A minimal scorer in Python:
+///
+/// ```text
+/// import json, sys
+/// for line in sys.stdin:
+///     request = json.loads(line)
+///     scores = [len(s["completion"]) or None for s in request["samples"]]
+///     print(json.dumps({"batch": request["batch"], "scores": scores}), flush=True)
+/// ```
+///
+/// # Faults
+///
+/// Every fault is a typed [`RewardError`] naming the reward, the command and the batch, with
+/// the last lines of the command's stderr (up to 20 lines, 4 KiB):
+/// [`RewardError::ExternalStart`] (the program cannot be started),
+/// [`RewardError::ExternalExited`] (it exited, closed stdout or stopped reading stdin before
+/// answering), [`RewardError::ExternalTimeout`] (no answer within the timeout, by default
+/// [`ExternalReward::DEFAULT_TIMEOUT`]), [`RewardError::ExternalGarbage`] (the answer is not
+/// JSON, not of either form, holds a value that is not a finite number or null, answers
+/// another batch, or came before it was asked for) and [`RewardError::ExternalWrongCount`].
+/// After any fault the process is killed and reaped, and the next batch starts the command
+/// afresh: a run that stopped on the error resumes from its last checkpoint once the scorer
+/// is fixed.
+///
+/// # Blocking
+///
+/// No call blocks past the timeout: a writer thread writes each request (a scorer that stops
+/// reading cannot block the caller on a full pipe), a reader thread reads stdout line by line
+/// (answer lines up to 64 MiB) and a third keeps the end of stderr; the caller waits on a
+/// channel until the deadline, which covers starting, writing and answering. On a timeout the
+/// command's own process is killed; processes it started itself should end when their stdin
+/// or stdout closes. Dropping the reward closes the command's stdin, gives it 0.5 s to exit,
+/// then kills it, and reaps it.
 pub struct ExternalReward {
     name: String,
     command: Vec<String>,
@@ -103,7 +105,8 @@ impl ExternalReward {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
     /// A maximised reward named `name`, scored by `command` (the program, then its
-    /// arguments; run without a shell), with the [`ExternalReward::DEFAULT_TIMEOUT`]. Nothing starts yet.
+    /// arguments; run without a shell), with the [`ExternalReward::DEFAULT_TIMEOUT`]. Nothing
+    /// starts yet.
     pub fn new<S: Into<String>>(
         name: impl Into<String>,
         command: impl IntoIterator<Item = S>,
@@ -286,10 +289,10 @@ impl ExternalReward {
         &self,
         state: &mut State,
         grace: Duration,
-    ) -> (Option<std::process::ExitStatus>, String) {
+    ) -> (Option<std::process::ExitStatus>, Box<str>) {
         match state.scorer.take() {
             Some(mut scorer) => scorer.stop(grace),
-            None => (None, String::new()),
+            None => (None, Box::default()),
         }
     }
 }
@@ -306,7 +309,7 @@ impl Reward for ExternalReward {
     /// Scores the batch through the process (started if it is not running).
     ///
     /// # Errors
-    /// The `External*` variants of [`RewardError`] (see the [module](self)).
+    /// The `External*` variants of [`RewardError`] (see [`ExternalReward`]).
     fn score(&self, samples: &[Sample<'_>]) -> Result<Vec<Option<f64>>, RewardError> {
         if samples.is_empty() {
             return Ok(Vec::new());

@@ -140,7 +140,7 @@ impl Scorer {
     /// Ends the process: closes its stdin, lets it exit for up to `grace`, then kills it;
     /// reaps it. Returns how it ended (`None` if it could not be reaped) and the end of its
     /// stderr.
-    pub(super) fn stop(&mut self, grace: Duration) -> (Option<ExitStatus>, String) {
+    pub(super) fn stop(&mut self, grace: Duration) -> (Option<ExitStatus>, Box<str>) {
         let status = self.end(grace);
         (status, self.stderr_tail())
     }
@@ -167,7 +167,7 @@ impl Scorer {
 
     /// The kept end of stderr, after waiting briefly for the stderr thread to finish reading
     /// (it does once every holder of the pipe has exited).
-    fn stderr_tail(&self) -> String {
+    fn stderr_tail(&self) -> Box<str> {
         let (lock, done) = &*self.stderr;
         let tail = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let (tail, _) = done
@@ -180,7 +180,7 @@ impl Scorer {
         while !text.is_char_boundary(start) {
             start += 1;
         }
-        text[start..].to_owned()
+        text[start..].into()
     }
 }
 

@@ -4,7 +4,8 @@
 use crate::reward::Sample;
 use serde_json::{Value, json};
 
-/// The most characters of a bad answer kept in [`RewardError::ExternalGarbage`](crate::reward::RewardError::ExternalGarbage).
+/// The most characters of a bad answer kept in
+/// [`RewardError::ExternalGarbage`](crate::reward::RewardError::ExternalGarbage).
 pub(super) const SHOWN_CHARS: usize = 200;
 
 /// The request line for batch `batch`, newline included:
