@@ -1,7 +1,9 @@
 //! `ExternalReward`: batches through one persistent process, the QED example scorer against
 //! RDKit's values, every fault as its typed error naming the command and the batch, and the
 //! restart that lets a run resume once the scorer is fixed. The scorers are Python 3 scripts
-//! in `tests/fixtures/scorers/` and `examples/scorers/`.
+//! in `tests/fixtures/scorers/` and `examples/scorers/`. The QED case needs RDKit for `python3`
+//! (or `/usr/bin/python3`): it is skipped with a message without it, and fails instead when
+//! `MULTIREWARD_REQUIRE_RDKIT` is set.
 
 use multireward::reward::{ExternalReward, Reward, RewardError, RewardSet, Sample};
 use std::path::PathBuf;
@@ -168,8 +170,8 @@ fn command_and_batch(e: &RewardError) -> (&str, u64) {
     }
 }
 
-/// Scores one batch of `mode` (after `before` good batches) and returns its error, checking
-/// that it names the command, the mode and the batch.
+/// Scores one batch with `r` (running `mode`) and returns its error, checking that it names
+/// the command, the mode and the batch `batch`.
 fn fault(r: &ExternalReward, mode: &str, batch: u64, completions: &[&str]) -> RewardError {
     let err = r.score(&samples(completions)).unwrap_err();
     let (command, b) = command_and_batch(&err);
@@ -290,7 +292,7 @@ fn bad_answers_are_garbage_or_the_wrong_count() {
     // Two answers to one batch: the second is refused at the next batch.
     let r = faulty("twice", None);
     r.score(&samples(&["a"])).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     let err = fault(&r, "twice", 1, &["a"]);
     assert!(err.to_string().contains("before batch 1 was sent"), "{err}");
 }

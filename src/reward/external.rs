@@ -128,7 +128,8 @@ impl ExternalReward {
     }
 
     /// The same reward with another time limit per batch (from the request to the answer,
-    /// including the start of the process when the batch starts it).
+    /// including the start of the process when the batch starts it; [`Duration::MAX`]: no
+    /// limit).
     #[must_use]
     pub fn with_timeout(self, timeout: Duration) -> Self {
         Self { timeout, ..self }
@@ -316,7 +317,7 @@ impl Reward for ExternalReward {
         }
         let mut state = self.lock();
         let batch = state.batch;
-        state.batch += 1;
+        state.batch = batch.wrapping_add(1);
         self.exchange(&mut state, batch, samples)
     }
 }
