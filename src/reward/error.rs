@@ -1,6 +1,7 @@
 //! Errors of rewards and reward sets.
 
 use super::{Normalizer, Transform};
+use std::process::ExitStatus;
 use thiserror::Error;
 
 /// Where a value of [`RewardError::NonFinite`] became NaN or ±∞.
@@ -32,6 +33,20 @@ fn non_finite(reward: &str, index: usize, sample: &str, value: f64, stage: Stage
              transform or normaliser) or lower its weight"
         ),
     }
+}
+
+/// The end of an external scorer's stderr, for an error message ("" when it wrote nothing).
+fn stderr_tail(stderr: &str) -> String {
+    if stderr.is_empty() {
+        " (its stderr was empty)".into()
+    } else {
+        format!("; its stderr ends:\n{stderr}")
+    }
+}
+
+/// How an external scorer ended, for [`RewardError::ExternalExited`].
+fn exit_text(status: &Option<ExitStatus>) -> String {
+    status.map_or_else(|| "with an unknown status".into(), |s| format!("({s})"))
 }
 
 /// Errors from scoring samples or configuring a [`RewardSet`](crate::reward::RewardSet).
@@ -147,4 +162,102 @@ pub enum RewardError {
     /// The not-applicable penalty is NaN or infinite.
     #[error("the not-applicable penalty must be finite, got {0}")]
     InvalidNaPenalty(f64),
+    /// An [`ExternalReward`](crate::reward::ExternalReward)'s command could not be started.
+    #[error(
+        "reward {reward:?} could not start its scorer `{command}`: {source}; check that the \
+         program exists and is executable (on PATH, or as a path from the working directory)"
+    )]
+    ExternalStart {
+        /// The reward's name.
+        reward: String,
+        /// The command line.
+        command: String,
+        /// Why it did not start.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An external scorer exited, closed its stdout or stopped reading its stdin before
+    /// answering a batch. The next batch starts the command afresh.
+    #[error(
+        "the scorer `{command}` of reward {reward:?} exited {} at batch {batch} before \
+         answering: fix the scorer and resume the run from its last checkpoint (the next batch \
+         starts it afresh){}",
+        exit_text(status),
+        stderr_tail(stderr)
+    )]
+    ExternalExited {
+        /// The reward's name.
+        reward: String,
+        /// The command line.
+        command: String,
+        /// The batch's number (from 0, counted by the reward).
+        batch: u64,
+        /// How the process ended (`None` if it could not be reaped).
+        status: Option<ExitStatus>,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
+    },
+    /// An external scorer did not answer a batch in time; it was killed, and the next batch
+    /// starts it afresh.
+    #[error(
+        "the scorer `{command}` of reward {reward:?} did not answer batch {batch} within \
+         {seconds} s and was killed: make it answer each batch with one line and flush stdout, \
+         or raise the timeout (ExternalReward::with_timeout){}",
+        stderr_tail(stderr)
+    )]
+    ExternalTimeout {
+        /// The reward's name.
+        reward: String,
+        /// The command line.
+        command: String,
+        /// The batch's number.
+        batch: u64,
+        /// The timeout in seconds.
+        seconds: f64,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
+    },
+    /// An external scorer answered a batch with a line that is not a valid answer; it was
+    /// killed, and the next batch starts it afresh.
+    #[error(
+        "the scorer `{command}` of reward {reward:?} answered batch {batch} with {line:?}: \
+         {reason}; answer each batch with one JSON line, {{\"batch\": k, \"scores\": [...]}} \
+         or [...], one number or null per sample, and write logs to stderr{}",
+        stderr_tail(stderr)
+    )]
+    ExternalGarbage {
+        /// The reward's name.
+        reward: String,
+        /// The command line.
+        command: String,
+        /// The batch's number.
+        batch: u64,
+        /// The line (its first 200 characters).
+        line: String,
+        /// What is wrong with it.
+        reason: String,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
+    },
+    /// An external scorer answered a batch with a different number of scores than samples;
+    /// it was killed, and the next batch starts it afresh.
+    #[error(
+        "the scorer `{command}` of reward {reward:?} answered batch {batch} with {got} scores \
+         for {expected} samples: answer one number or null per sample, in order{}",
+        stderr_tail(stderr)
+    )]
+    ExternalWrongCount {
+        /// The reward's name.
+        reward: String,
+        /// The command line.
+        command: String,
+        /// The batch's number.
+        batch: u64,
+        /// The number of samples sent.
+        expected: usize,
+        /// The number of scores received.
+        got: usize,
+        /// The last lines the scorer wrote to stderr (up to 20 lines, 4 KiB).
+        stderr: Box<str>,
+    },
 }

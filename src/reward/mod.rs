@@ -12,6 +12,7 @@
 mod aggregate;
 mod batch;
 mod error;
+mod external;
 mod normalize;
 mod set;
 mod transform;
@@ -19,6 +20,7 @@ mod transform;
 pub use aggregate::{Aggregation, GEOMETRIC_FLOOR};
 pub use batch::{RewardBatch, RewardColumn, RewardStats};
 pub use error::{RewardError, Stage};
+pub use external::ExternalReward;
 pub use normalize::{MIN_STD, Normalizer, RunningStats};
 pub use set::{RewardSet, RewardSetBuilder};
 pub use transform::Transform;
