@@ -169,6 +169,12 @@ fn restricted_sampling_keeps_the_kl_to_itself_zero() {
     let own = kl_to_reference(&rollout, &p, &prompts, 0.7).unwrap();
     assert!(own.iter().all(|k| k.abs() < 1e-4), "{own:?}");
     let scored = p.score(&rollout.sequences, 0.7).unwrap().log_probs;
-    let diff: f32 = (scored - rollout.log_probs.clone()).abs().max().into_scalar();
-    assert!(diff < 1e-4, "rollout and scoring log-probabilities differ by {diff}");
+    let diff: f32 = (scored - rollout.log_probs.clone())
+        .abs()
+        .max()
+        .into_scalar();
+    assert!(
+        diff < 1e-4,
+        "rollout and scoring log-probabilities differ by {diff}"
+    );
 }
