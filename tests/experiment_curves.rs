@@ -104,8 +104,8 @@ fn curves_sweep_and_accounting_are_reported_and_change_no_result() {
     assert_eq!(curved["results"].as_array().unwrap().len(), 9);
 
     // curves.csv: the pretrained point, then per strategy and seed the points along the run
-    // (IterativeRS at each merge round, m × 2 iterations apart; MORLHF and Rewarded Soups
-    // every 2 iterations) and the final one.
+    // (one grid for all: every 2 iterations, one step of both IterativeRS experts) and the
+    // final one.
     let csv = std::fs::read_to_string(dir.join("curves.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert!(rows[0].starts_with("Pretrained,,0,0,"), "{}", rows[0]);
@@ -115,10 +115,27 @@ fn curves_sweep_and_accounting_are_reported_and_change_no_result() {
             .count()
     };
     for seed in 0..2 {
-        assert_eq!(of("IterativeRS (m = 2)", seed), 2, "{csv}");
+        assert_eq!(of("IterativeRS (m = 2)", seed), 4, "{csv}");
         assert_eq!(of("IterativeRS (m = 1)", seed), 4, "{csv}");
         assert_eq!(of("MORLHF", seed), 4, "{csv}");
         assert_eq!(of("Rewarded Soups", seed), 4, "{csv}");
+    }
+    let grid = |label: &str| -> Vec<&str> {
+        rows.iter()
+            .filter(|r| r.starts_with(&format!("{label},0,")))
+            .map(|r| r.split(',').nth(2).unwrap())
+            .collect()
+    };
+    for label in [
+        "IterativeRS (m = 2)",
+        "IterativeRS (m = 1)",
+        "Rewarded Soups",
+    ] {
+        assert_eq!(
+            grid(label),
+            grid("MORLHF"),
+            "{label} is evaluated on another grid"
+        );
     }
     for png in ["reward_kl.png", "ablation_m.png", "scatter.png"] {
         let bytes = std::fs::read(dir.join(png)).unwrap();

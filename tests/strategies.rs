@@ -159,6 +159,56 @@ fn iterative_rs_special_cases() {
     assert!(max_diff(&morlhf, &reference) > 1e-2);
 }
 
+/// A run stopped early is evaluated as the policy the strategy has at that point: Rewarded
+/// Soups' experts advance side by side, so Soups with T = 6 stopped after 2 steps of every
+/// expert is the soup of a Soups run with T = 2, and IterativeRS with m = T stopped there is
+/// the same soup (its block's merge so far). IterativeRS with m = 2 stopped mid-block is the
+/// merge it would make then.
+#[test]
+fn runs_stopped_early_are_the_strategy_at_a_smaller_budget() {
+    use multireward::strategy::RunOptions;
+    let device = default_device().autodiff();
+    device.seed(22);
+    let reference = tiny_gpt(8, 8).init(&device);
+    let dir = std::env::temp_dir().join(format!("mr-stopped-{}", std::process::id()));
+    let stopped = |strategy: Strategy, iterations: usize| {
+        let _ = std::fs::remove_dir_all(&dir);
+        let options = RunOptions {
+            checkpoint_dir: Some(dir.clone()),
+            stop_after_iterations: Some(iterations),
+            checkpoint_every: Some(3),
+            ..Default::default()
+        };
+        let mut learner = ExactGradient::new(&device);
+        let out = strategy
+            .run_with(&reference, &mut learner, 0, &options)
+            .unwrap();
+        assert!(!out.completed);
+        assert_eq!(out.spent.iterations, iterations);
+        out.policy
+    };
+    let short = run(Strategy::rewarded_soups(2), &reference);
+    let soups = stopped(Strategy::rewarded_soups(6), 6);
+    let mt = stopped(Strategy::iterative_rs(6, 6, 3), 6);
+    assert!(max_diff(&short, &reference) > 1e-3, "the experts moved");
+    assert_eq!(
+        max_diff(&soups, &short),
+        0.0,
+        "Soups stopped vs a shorter Soups"
+    );
+    assert_eq!(
+        max_diff(&mt, &short),
+        0.0,
+        "IterativeRS m = T stopped vs the same soup"
+    );
+    // m = 2 stopped after 3 steps (one past its first merge) is the merge of its block then:
+    // not the first merge (what it returned before), not the reference.
+    let m2_at_2 = stopped(Strategy::iterative_rs(6, 2, 3), 6);
+    let m2_at_3 = stopped(Strategy::iterative_rs(6, 2, 3), 9);
+    assert!(max_diff(&m2_at_3, &m2_at_2) > 1e-4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn budgets_are_reported() {
     let device = default_device().autodiff();

@@ -62,21 +62,17 @@ impl CurvePoint {
 }
 
 /// Iteration counts at which `strategy` (with `n` objectives) is evaluated along its run,
-/// before its end: every merge round of IterativeRS (`m·M` iterations apart), every `spacing`
-/// iterations for MORLHF and Rewarded Soups; none for RiC (its rounds are few and each is a
-/// whole fine-tuning).
+/// before its end: one grid for every RL strategy, every `spacing` iterations (so equal
+/// samples apart: the area under a curve does not depend on how often a strategy is
+/// evaluated); none for RiC (its rounds are few and each is a whole fine-tuning). IterativeRS
+/// between merges is evaluated as the merge its block would make then, Rewarded Soups as the
+/// soup of its experts trained side by side so far.
 pub fn points(strategy: &Strategy, n: usize, spacing: usize) -> Vec<usize> {
-    let total = strategy.iterations(n);
-    let spacing = match strategy {
-        Strategy::IterativeRs {
-            merge_every,
-            per_block,
-            ..
-        } => merge_every * per_block.min(&n),
-        Strategy::Ric(_) => return Vec::new(),
-        _ => spacing,
+    if matches!(strategy, Strategy::Ric(_)) {
+        return Vec::new();
     }
-    .max(1);
+    let total = strategy.iterations(n);
+    let spacing = spacing.max(1);
     (1..)
         .map(|k| k * spacing)
         .take_while(|&i| i < total)
@@ -210,14 +206,16 @@ mod tests {
     }
 
     #[test]
-    fn points_follow_merge_rounds() {
-        let irs = Strategy::iterative_rs(10, 2, 3);
-        assert_eq!(points(&irs, 3, 6), vec![6, 12, 18, 24]);
-        assert_eq!(
-            points(&Strategy::Morlhf { steps: 30 }, 3, 6),
-            vec![6, 12, 18, 24]
-        );
-        assert!(points(&Strategy::iterative_rs(10, 10, 3), 3, 6).is_empty());
+    fn every_rl_strategy_is_evaluated_on_one_grid() {
+        let grid = vec![6, 12, 18, 24];
+        for strategy in [
+            Strategy::iterative_rs(10, 2, 3),
+            Strategy::iterative_rs(10, 10, 3),
+            Strategy::rewarded_soups(10),
+            Strategy::Morlhf { steps: 30 },
+        ] {
+            assert_eq!(points(&strategy, 3, 6), grid, "{}", strategy.name());
+        }
     }
 
     #[test]

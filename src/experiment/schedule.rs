@@ -243,9 +243,9 @@ impl<P: Policy> Schedule<'_, '_, P> {
         let n = self.task.oracles.names().len();
         let failed =
             |source: StrategyError| ExperimentError::run(strategy.name(), seed, dir, source);
-        // MORLHF's and Rewarded Soups' points are one step of all n IterativeRS experts apart
-        // (MORLHF drifts fast; coarser points would leave its curve at low KL to
-        // interpolation).
+        // Every RL strategy's points are one step of all n IterativeRS experts apart: one grid
+        // of samples for all (MORLHF drifts fast; coarser points would leave its curve at low
+        // KL to interpolation).
         let spacing = self.config.curve.then_some(n.max(1));
         let stops: Vec<usize> = match spacing {
             Some(spacing) => curve::points(strategy, n, spacing)

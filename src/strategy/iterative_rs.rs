@@ -85,9 +85,23 @@ pub(super) fn run<P: Policy, L: Collector<P>>(
             merge_block(&plan, &mut run, learner, books.reference())?;
         }
         if books.boundary(&mut run, learner, merge_now)? {
-            // Stopped early: the last merged policy (the reference before the first merge).
-            let policy = run.merged.take();
-            let policy = policy.unwrap_or_else(|| books.reference().clone().train());
+            // Stopped early: the merge the block would make now (its experts so far; right
+            // after a merge, that merge), so that an evaluation between merges sees what the
+            // run has learnt — with m = T, exactly Rewarded Soups' stopped soup.
+            let policy = match merge_now {
+                true => run.merged.take(),
+                false => None,
+            };
+            let policy = match policy {
+                Some(p) => p,
+                None => {
+                    let block = run.current.clone();
+                    books.gather(&mut run, &block, learner)?;
+                    let seed = plan.selection_seed(Some(run.round));
+                    let reference = books.reference();
+                    (plan.merging).merge(&run.experts, &block, reference, learner, seed, true)?
+                }
+            };
             return Ok(RunOutput::stopped(policy, run));
         }
     }

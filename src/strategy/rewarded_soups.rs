@@ -1,6 +1,6 @@
-//! Rewarded Soups: `N` experts trained independently from the reference, one after the other
-//! (in a distributed run: side by side, each on its rank), merged once with the preference
-//! weights.
+//! Rewarded Soups: `N` experts trained independently from the reference, side by side (one
+//! step of each, then the next; in a distributed run each on its rank), merged once with the
+//! preference weights.
 
 use super::books::Books;
 use super::error::StrategyError;
@@ -50,9 +50,9 @@ pub(super) fn run<P: Policy, L: Collector<P>>(
             }
         }
     } else {
-        // One expert after the other: `done` counts learner steps. (A checkpoint of one
-        // process resumed over several ranks continues this way: the expert's owner trains it
-        // and every rank receives the step's record.)
+        // One expert after the other, as checkpoints written before the side-by-side schedule
+        // continue: `done` counts learner steps. (Resumed over several ranks, the expert's
+        // owner trains it and every rank receives the step's record.)
         for k in run.done..n * steps {
             let (i, t) = (k / steps, k % steps + 1);
             books.train_experts(&mut run, learner, &[i], t)?;

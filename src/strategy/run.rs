@@ -66,8 +66,11 @@ impl Strategy {
                 if let Self::IterativeRs { per_block, .. } = self {
                     progress.current = iterative_rs::active_set(n, *per_block, seed, 0);
                 }
-                // Over several ranks, Soups' experts advance together, one step at a time.
-                progress.step_major = options.communicator.is_some_and(|c| c.size() > 1);
+                // Soups' experts advance together, one step at a time (in one process as on
+                // ranks): a run stopped early holds experts trained alike, so its soup is a
+                // Soups run at a smaller budget. (Checkpoints written before this continue
+                // one expert after the other.)
+                progress.step_major = true;
                 Started::Rl(progress)
             }
         };
