@@ -4,6 +4,7 @@
 
 use crate::eval::metrics::pareto_front;
 use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
+use crate::eval::table::Column;
 use crate::eval::{EvalError, Summary, plot::write_pairwise_scatter};
 use crate::strategy::{Spent, StepRecord};
 use serde_json::{Value, json};
@@ -41,10 +42,25 @@ pub struct ReportFiles {
     pub plot: PathBuf,
 }
 
+/// What a report shows besides the strategies' scores (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct ReportExtras<'a> {
+    /// Published numbers shown beside ours.
+    pub paper: &'a [PaperRow],
+    /// Reference point of each summary's sample hypervolume
+    /// ([`Summary::hypervolume`](crate::eval::Summary::hypervolume)).
+    pub hv_reference: Option<&'a [f64]>,
+    /// Extra columns of the main table, one value per result.
+    pub columns: Vec<Column>,
+    /// How the report was made, recorded under `"provenance"` in `results.json`.
+    pub provenance: Value,
+}
+
 /// Write the report of `results` into `dir`; returns the summaries (one per result) and the
 /// files. Budgets are added to `metadata` under `"budgets"`, and the strategies not dominated
 /// by another on their per-objective means (averaged over seeds) under
 /// `"pareto_front_of_strategies"`. The scatter plot has one series per strategy, seeds pooled.
+/// [`write_report_with`] also shows extra columns and records provenance.
 pub fn write_report<S: AsRef<str>>(
     dir: &Path,
     objectives: &[S],
@@ -54,6 +70,25 @@ pub fn write_report<S: AsRef<str>>(
     paper: &[PaperRow],
     hv_reference: Option<&[f64]>,
 ) -> Result<(Vec<Summary>, ReportFiles), EvalError> {
+    let extras = ReportExtras {
+        paper,
+        hv_reference,
+        ..Default::default()
+    };
+    write_report_with(dir, objectives, results, config, metadata, extras)
+}
+
+/// [`write_report`] with `extras`: the main table gains `extras.columns` and `results.json`
+/// records `extras.provenance`.
+pub fn write_report_with<S: AsRef<str>>(
+    dir: &Path,
+    objectives: &[S],
+    results: &[StrategyResult],
+    config: Value,
+    metadata: Value,
+    extras: ReportExtras<'_>,
+) -> Result<(Vec<Summary>, ReportFiles), EvalError> {
+    let hv_reference = extras.hv_reference;
     let summaries = results
         .iter()
         .map(|r| Summary::new(&r.name, objectives, &r.scores, hv_reference))
@@ -94,7 +129,9 @@ pub fn write_report<S: AsRef<str>>(
         config,
         metadata,
         results: summaries.clone(),
-        paper: paper.to_vec(),
+        paper: extras.paper.to_vec(),
+        columns: extras.columns,
+        provenance: extras.provenance,
     }
     .write(dir)?;
 
@@ -255,6 +292,13 @@ mod tests {
         let js: Value =
             serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
         assert_eq!(js["metadata"]["budgets"][0]["budget"]["samples"], 16);
+        // The table's numbers, one seed each: no standard error.
+        let avg = &js["table"][1]["columns"]["Avg"];
+        assert!(
+            (avg["mean"].as_f64().unwrap() - 0.55).abs() < 1e-12,
+            "{avg}"
+        );
+        assert!(avg["se"].is_null() && js.get("provenance").is_none());
         // IterativeRS (0.55, 0.55) dominates MORLHF (0.267, 0.533).
         assert_eq!(
             js["metadata"]["pareto_front_of_strategies"],
@@ -270,6 +314,42 @@ mod tests {
         write_report(&dir, &["a", "b"], &results, json!({}), json!({}), &[], None).unwrap();
         let again = std::fs::read_to_string(&files.steps).unwrap();
         assert_eq!(again.lines().count(), csv.lines().count());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn extras_add_columns_and_provenance() {
+        let dir = std::env::temp_dir().join(format!("mr-exp-extras-{}", std::process::id()));
+        let result = |scores| StrategyResult {
+            name: "A".into(),
+            scores,
+            log: Vec::new(),
+            spent: Spent::default(),
+        };
+        let results = [result(vec![vec![1.0, 0.0]]), result(vec![vec![0.0, 1.0]])];
+        let extras = ReportExtras {
+            columns: vec![Column {
+                header: "KL".into(),
+                format: crate::eval::table::Format::Decimals(2),
+                values: vec![Some(1.0), Some(3.0)],
+                note: String::new(),
+            }],
+            provenance: json!({"crate_version": "x"}),
+            ..Default::default()
+        };
+        let (_, files) =
+            write_report_with(&dir, &["x", "y"], &results, json!({}), json!({}), extras).unwrap();
+        let md = std::fs::read_to_string(&files.markdown).unwrap();
+        assert!(
+            md.starts_with("| Method | x | y | Avg | ICV-A | ICV-B | KL |"),
+            "{md}"
+        );
+        assert!(md.contains("| 2.00 ± 1.00 |"), "{md}");
+        let js: Value =
+            serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
+        assert_eq!(js["provenance"]["crate_version"], "x");
+        assert_eq!(js["columns"][0]["values"], json!([1.0, 3.0]));
+        assert_eq!(js["table"][0]["columns"]["KL"]["se"], 1.0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
