@@ -57,20 +57,31 @@ pub enum Format {
 }
 
 impl Format {
-    /// One value.
+    /// One value (a value that rounds to zero shows no minus sign).
     pub fn show(self, v: f64) -> String {
         match self {
-            Self::Decimals(d) => format!("{v:.d$}"),
-            Self::Percent(d) => format!("{:.d$} %", 100.0 * v),
+            Self::Decimals(d) => unsigned_zero(format!("{v:.d$}")),
+            Self::Percent(d) => format!("{} %", unsigned_zero(format!("{:.d$}", 100.0 * v))),
         }
     }
 
     /// A value and its uncertainty.
     pub fn show_pm(self, v: f64, pm: f64) -> String {
         match self {
-            Self::Decimals(d) => format!("{v:.d$} ± {pm:.d$}"),
-            Self::Percent(d) => format!("{:.d$} ± {:.d$} %", 100.0 * v, 100.0 * pm),
+            Self::Decimals(_) => format!("{} ± {}", self.show(v), self.show(pm)),
+            Self::Percent(d) => {
+                let pm = unsigned_zero(format!("{:.d$}", 100.0 * pm));
+                format!("{} ± {pm} %", unsigned_zero(format!("{:.d$}", 100.0 * v)))
+            }
         }
+    }
+}
+
+/// `-0.00` (a tiny negative value, e.g. the pretrained policy's KL to itself) as `0.00`.
+fn unsigned_zero(shown: String) -> String {
+    match shown.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_owned(),
+        _ => shown,
     }
 }
 

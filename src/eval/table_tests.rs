@@ -35,6 +35,9 @@ fn standard_error_is_sample_std_over_root_n() {
         SeedStats::of(&[0.9, 0.95, 1.0]).cell(Format::Percent(1)),
         "95.0 ± 2.9 %"
     );
+    assert_eq!(Format::Decimals(2).show(-1e-9), "0.00");
+    assert_eq!(Format::Decimals(2).show(-0.5), "-0.50");
+    assert_eq!(Format::Percent(1).show(-1e-9), "0.0 %");
 }
 
 #[test]
