@@ -21,6 +21,7 @@
 
 use multireward::checkpoint::tokenizer_path;
 use multireward::cli::{CompareArgs, Device, Preset};
+use multireward::eval::table::Format;
 use multireward::experiment::{Budget, RicSettings, Task, metrics_table, percent};
 use multireward::policy::{Gpt, Policy};
 use multireward::reward::{FnReward, RewardError, RewardSet, Sample, Transform};
@@ -119,6 +120,7 @@ fn run(args: CompareArgs, device: Device) -> Result<(), Box<dyn std::error::Erro
             )
         })
         .with_markdown(validity_table)
+        .with_headline_metric("Validity", "/validity", Format::Percent(1))
         .with_info(json!({"objectives": ["rings", "heteroatoms"], "oracles": "same functions"}));
     // Prints the table and writes the report.
     args.run

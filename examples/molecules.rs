@@ -24,6 +24,7 @@ use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::data::data_path;
 use multireward::eval::report::PaperRow;
+use multireward::eval::table::Format;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{AutoPolicy, Gpt, Policy, SamplingConfig};
 use multireward::reward::{RewardSet, Transform};
@@ -202,6 +203,7 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
             (json!({ "quality": quality }), summary)
         })
         .with_markdown(quality_table)
+        .with_headline_metric("Validity", "/quality/validity", Format::Percent(1))
         .with_paper(if qm9 { paper_rows() } else { Vec::new() })
         .with_info(match args.backbone == args.policy {
             true => json!({"objectives": names, "policy": args.policy, "rewards": reward_meta}),

@@ -32,6 +32,7 @@ use burn::tensor::Device;
 use clap::Parser;
 use multireward::checkpoint::tokenizer_path;
 use multireward::eval::report::PaperRow;
+use multireward::eval::table::Format;
 use multireward::experiment::{Budget, RicSettings, Task, decimals, metrics_table, percent};
 use multireward::policy::{AutoPolicy, Prompts, SamplingConfig};
 use multireward::reward::RewardSet;
@@ -286,6 +287,8 @@ fn run(mut args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>>
             (json!({ "quality": quality, "shown": shown }), summary)
         })
         .with_markdown(|rows| format!("{}{}", quality_table(rows), examples_table(&test, rows)))
+        // Distinct summaries: what collapses first when a policy games its rewards.
+        .with_headline_metric("Unique", "/quality/unique", Format::Percent(1))
         .with_paper(paper_rows())
         .with_info(info);
     // RiC's supervised rounds learn the summaries only, as the summariser's SFT did, at a tenth

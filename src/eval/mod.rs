@@ -6,14 +6,16 @@
 //! - [`metrics`]: per-objective mean/std, Avg, both ICV readings (docs/algorithms.md,
 //!   "Metrics of the paper"), Pareto front, exact 2-D/3-D hypervolume, and the serialisable
 //!   per-strategy [`Summary`];
-//! - [`report`]: the paper-layout Markdown table, the JSON report, and the appendable CSV
-//!   per-step log;
+//! - [`report`]: the JSON report, and the appendable CSV per-step log;
+//! - [`table`]: the paper-layout Markdown table with extra columns, seeds aggregated as
+//!   mean ± standard error;
 //! - [`plot`]: pairwise reward-space scatter plots as PNG.
 
 pub mod curves;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod table;
 
 pub use metrics::{MeanStd, Summary};
 

@@ -1,6 +1,7 @@
 //! Run reports: the paper-layout Markdown table, the JSON report, and the per-step CSV log.
 
-use super::metrics::{MeanStd, Summary};
+use super::metrics::Summary;
+use super::table::{Column, markdown_table_with, table_json};
 use super::{EvalError, io_err, write_atomic};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,123 +52,43 @@ pub struct RunReport {
     pub results: Vec<Summary>,
     /// Published numbers to compare against; may be empty.
     pub paper: Vec<PaperRow>,
+    /// Extra columns of the table (one value per summary), e.g. the KL to the pretrained
+    /// policy; may be empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<Column>,
+    /// How the report was made (crate version, commit, ...); `null` when not recorded.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub provenance: Value,
 }
 
 impl RunReport {
-    /// Write [`MARKDOWN_FILE`] and [`JSON_FILE`] into `dir` (created if missing), each
-    /// atomically.
+    /// Write [`MARKDOWN_FILE`] ([`markdown_table_with`]) and [`JSON_FILE`] (this report, with
+    /// the table's numbers under `"table"`: [`table_json`]) into `dir` (created if missing),
+    /// each atomically.
     pub fn write(&self, dir: &Path) -> Result<(), EvalError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let markdown = markdown_table(&self.results, &self.paper)?;
-        let mut json = serde_json::to_string_pretty(self)?;
+        let markdown = markdown_table_with(&self.results, &self.columns, &self.paper)?;
+        /// The report followed by its table's numbers, fields in order.
+        #[derive(Serialize)]
+        struct WithTable<'r> {
+            #[serde(flatten)]
+            report: &'r RunReport,
+            table: Value,
+        }
+        let table = table_json(&self.results, &self.columns);
+        let mut json = serde_json::to_string_pretty(&WithTable {
+            report: self,
+            table,
+        })?;
         json.push('\n');
         write_atomic(&dir.join(MARKDOWN_FILE), markdown.as_bytes())?;
         write_atomic(&dir.join(JSON_FILE), json.as_bytes())
     }
 }
 
-/// Markdown in the paper's layout, `| Method | <objectives…> | Avg | ICV-A | ICV-B |`, one row
-/// per strategy in order of first appearance, followed (when `paper` is non-empty) by a
-/// `| Method | <objectives…> | Avg | ICV |` table of the published numbers.
-///
-/// Rewards have 4 decimals and ICVs 2, as in the paper. A strategy with several summaries
-/// (seeds) shows `mean ± std` over seeds (population std); an ICV undefined in any seed shows
-/// `n/a`. All summaries and paper rows must have the same objectives.
+/// [`markdown_table_with`] without extra columns.
 pub fn markdown_table(results: &[Summary], paper: &[PaperRow]) -> Result<String, EvalError> {
-    let names = &results.first().ok_or(EvalError::Empty)?.objectives;
-    if let Some(other) = results.iter().find(|s| &s.objectives != names) {
-        return Err(EvalError::ObjectiveNames(
-            names.clone(),
-            other.objectives.clone(),
-        ));
-    }
-    if let Some(s) = results
-        .iter()
-        .find(|s| s.per_objective.len() != names.len())
-    {
-        return Err(EvalError::Mismatch {
-            what: "per-objective statistics vs objective names",
-            expected: names.len(),
-            got: s.per_objective.len(),
-        });
-    }
-    if let Some(row) = paper.iter().find(|r| r.objectives.len() != names.len()) {
-        return Err(EvalError::Mismatch {
-            what: "paper row objectives vs objective names",
-            expected: names.len(),
-            got: row.objectives.len(),
-        });
-    }
-    let mut strategies: Vec<&str> = Vec::new();
-    for s in results {
-        if !strategies.contains(&s.strategy.as_str()) {
-            strategies.push(&s.strategy);
-        }
-    }
-
-    let mut md = String::new();
-    let header = |md: &mut String, last: &[&str]| {
-        md.push_str("| Method |");
-        for name in names.iter().map(String::as_str).chain(last.iter().copied()) {
-            let _ = write!(md, " {} |", escape_cell(name));
-        }
-        let _ = write!(md, "\n|{}\n", "---|".repeat(names.len() + last.len() + 1));
-    };
-    header(&mut md, &["Avg", "ICV-A", "ICV-B"]);
-    for strategy in strategies {
-        let seeds: Vec<&Summary> = results.iter().filter(|s| s.strategy == strategy).collect();
-        let mut cells: Vec<String> = (0..names.len())
-            .map(|i| cell(seeds.iter().map(|s| s.per_objective[i].mean), 4))
-            .collect();
-        cells.push(cell(seeds.iter().map(|s| s.avg), 4));
-        for icv in [|s: &Summary| s.icv_a, |s: &Summary| s.icv_b] {
-            let values: Option<Vec<f64>> = seeds.iter().map(|s| icv(s)).collect();
-            cells.push(values.map_or_else(|| "n/a".into(), |v| cell(v.into_iter(), 2)));
-        }
-        let _ = writeln!(md, "| {} | {} |", escape_cell(strategy), cells.join(" | "));
-    }
-    md.push_str(
-        "\nMean rewards over samples. ICV-A: mean/std over samples of each sample's average \
-         reward. ICV-B: mean over objectives of μ_i/σ_i. Population std throughout; \
-         `a ± b` is mean ± std over seeds; n/a: zero std.\n",
-    );
-    if !paper.is_empty() {
-        md.push_str("\nPaper reference numbers (ICV as published; its definition is unknown):\n\n");
-        header(&mut md, &["Avg", "ICV"]);
-        for row in paper {
-            let values: Vec<String> = row.objectives.iter().map(|v| format!("{v:.4}")).collect();
-            let _ = writeln!(
-                md,
-                "| {} | {} | {:.4} | {:.2} |",
-                escape_cell(&row.method),
-                values.join(" | "),
-                row.avg,
-                row.icv
-            );
-        }
-    }
-    Ok(md)
-}
-
-/// One value with `decimals` decimals, or `mean ± std` of several.
-fn cell(values: impl Iterator<Item = f64>, decimals: usize) -> String {
-    let values: Vec<f64> = values.collect();
-    match values[..] {
-        [v] => format!("{v:.decimals$}"),
-        _ => {
-            let MeanStd { mean, std } = MeanStd::of(&values);
-            format!("{mean:.decimals$} ± {std:.decimals$}")
-        }
-    }
-}
-
-/// Escape `|` so a name cannot break the table.
-fn escape_cell(text: &str) -> Cow<'_, str> {
-    if text.contains('|') {
-        text.replace('|', "\\|").into()
-    } else {
-        text.into()
-    }
+    markdown_table_with(results, &[], paper)
 }
 
 /// Header of the per-step CSV log; one row per (step, strategy, expert, reward).
@@ -364,6 +285,8 @@ mod tests {
             metadata: serde_json::json!({"backend": "flex"}),
             results: results(),
             paper: paper(),
+            columns: Vec::new(),
+            provenance: Value::Null,
         };
         report.write(&dir).unwrap();
         report.write(&dir).unwrap(); // overwriting is fine

@@ -8,6 +8,7 @@ use super::error::{ExperimentError, io};
 use super::manifest::Inputs;
 use super::observer::{Console, Observer};
 use super::policies::{self, SavedPolicy};
+use super::provenance::{self, Invocation};
 use super::ranks::Ranks;
 use super::report::StrategyResult;
 use super::results_dir::{CHECKPOINTS_DIR, ResultsDir};
@@ -19,6 +20,7 @@ use crate::eval::report::MARKDOWN_FILE;
 use crate::policy::Policy;
 use crate::rl::{Ppo, PpoConfig, RlError};
 use crate::strategy::Strategy;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -197,6 +199,7 @@ impl<'a, P: Policy> Comparison<'a, P> {
         let checkpoints =
             (self.checkpoint_dir.clone()).unwrap_or_else(|| out.join(CHECKPOINTS_DIR));
         let root = self.runner.ranks.is_root();
+        let invocation = root.then(Invocation::now);
         let prepared = root.then(|| self.prepare(&mut results, &checkpoints));
         // The other ranks wait until rank 0 has prepared the directories (or failed to).
         let failed = prepared
@@ -208,6 +211,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
             return Err(ExperimentError::Task(format!("rank 0: {message}")));
         }
         prepared.transpose()?;
+        if let Some(invocation) = &invocation {
+            provenance::record(out, self.resume, invocation)?;
+        }
         let mut schedule = Schedule {
             task: &mut self.task,
             config: &self.config,
@@ -217,6 +223,9 @@ impl<'a, P: Policy> Comparison<'a, P> {
             checkpoints: &checkpoints,
             observer: &self.observers,
             trials: Vec::new(),
+            provenance: invocation
+                .as_ref()
+                .map_or(Value::Null, Invocation::recorded),
         };
         let evaluated = schedule.run_all()?;
         let seconds = started.elapsed().as_secs_f64();

@@ -1,6 +1,7 @@
-//! A comparison's whole report, rewritten after every run: [`write_report`]'s table, JSON,
-//! step CSV and scatter plot, then the task's own Markdown, the budget accounting, the
-//! learning-rate trials, the curves along the runs and the m ablation, and `timings.json`
+//! A comparison's whole report, rewritten after every run: [`write_report_with`]'s table (with
+//! the KL, realism and hypervolume columns of [`headline`](super::headline)), JSON, step CSV
+//! and scatter plot, then the task's own Markdown, the wall-time table, the budget accounting,
+//! the learning-rate trials, the curves along the runs and the m ablation, and `timings.json`
 //! (wall-clock seconds, kept out of `results.json` so that a resumed comparison's report equals
 //! an uninterrupted one's byte for byte).
 
@@ -8,8 +9,9 @@ use super::ablation;
 use super::config::ComparisonConfig;
 use super::curve::{self, CurvePoint};
 use super::error::{ExperimentError, io};
+use super::headline::{self, Headline};
 use super::lr_selection::{self, Trial};
-use super::report::{StrategyResult, write_report};
+use super::report::{ReportExtras, StrategyResult, write_report_with};
 use super::results_dir::{SavedRun, TIMINGS_FILE, json_bytes};
 use super::task::ExtraMarkdown;
 use crate::eval::metrics::avg_reward;
@@ -29,6 +31,10 @@ pub(super) struct ComparisonReport<'r> {
     pub recorded: Value,
     /// Published numbers shown beside ours.
     pub paper: &'r [PaperRow],
+    /// The task's realism measure, shown in the main table.
+    pub headline: Option<&'r Headline>,
+    /// What `results.json` records under `"provenance"`.
+    pub provenance: Value,
     /// The task's own Markdown.
     pub markdown: Option<&'r ExtraMarkdown<'r>>,
     /// The learning-rate trials, if any.
@@ -51,17 +57,23 @@ impl ComparisonReport<'_> {
             .iter()
             .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "metrics": r.metrics}))
             .collect();
+        let (objectives, config) = (self.objectives, self.config);
+        let (columns, hypervolume) = headline::columns(saved, objectives.len(), self.headline)?;
         let metadata = json!({
             "evaluation": "oracle scores of the samples every oracle could score; KL = mean \
                            summed k1 KL to the pretrained policy at the sampling temperature",
             "metrics": metrics,
             "lr_selection": self.trials,
+            "hypervolume": hypervolume,
         });
-        let (objectives, config) = (self.objectives, self.config);
         let recorded = self.recorded.clone();
-        write_report(
-            out, objectives, &results, recorded, metadata, self.paper, None,
-        )?;
+        let extras = ReportExtras {
+            paper: self.paper,
+            columns,
+            provenance: self.provenance.clone(),
+            ..Default::default()
+        };
+        write_report_with(out, objectives, &results, recorded, metadata, extras)?;
         if let Some(markdown) = self.markdown {
             let path = out.join(MARKDOWN_FILE);
             let table = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -69,7 +81,8 @@ impl ComparisonReport<'_> {
         }
         let n = objectives.len();
         let accounting = config.accounting.describe(config.steps_per_expert(n), n);
-        let mut section = format!("\nBudget accounting: {accounting}.\n");
+        let mut section = headline::wall_time_table(saved);
+        section.push_str(&format!("\nBudget accounting: {accounting}.\n"));
         if let (Some((trainable, all)), Some(lora)) = (self.trainable, &config.lora) {
             section.push_str(&format!(
                 "\nTrainable parameters per expert: {trainable} of {all} ({:.2} %): LoRA rank {}, \

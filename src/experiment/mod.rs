@@ -9,7 +9,7 @@
 //! Rooms, each one idea, taking plain values: `budget` and `config` (the settings), `validate` (their
 //! checks, errors naming fields), `plan` (one strategy per run under equal budgets), `task`,
 //! `evaluate`, `runner` (one training run from a `RunSpec`), `results_dir` (saved runs,
-//! resume, atomic files), `manifest` (what a results directory holds, checked on resume), `lock` (one writer per results directory), `policies` (the kept policies), `observer`, `report`, `tables`,
+//! resume, atomic files), `manifest` (what a results directory holds, checked on resume), `lock` (one writer per results directory), `policies` (the kept policies), `observer`, `report`, `headline` (the main table's KL, realism and hypervolume columns), `provenance`, `tables`,
 //! `curve`, `ablation`, `lr_selection` (the trials) and `tuning` (their runs), `comparison_report` (the whole report), `ranks` (rank
 //! 0 decides), `schedule` (the runs one after the other) and `comparison` (the API).
 //!
@@ -25,12 +25,14 @@ mod config;
 mod curve;
 mod error;
 mod evaluate;
+mod headline;
 mod lock;
 mod lr_selection;
 mod manifest;
 mod observer;
 mod plan;
 mod policies;
+mod provenance;
 mod ranks;
 mod report;
 mod results_dir;
@@ -51,13 +53,18 @@ pub use config::{
 pub use curve::CurvePoint;
 pub use error::{EvaluateError, ExperimentError};
 pub use evaluate::{Scored, means, sample_and_score};
+pub use headline::{HV_HEADER, Headline, KL_HEADER, WALL_TIME_ROW, hv_reference};
 pub use lock::LOCK_FILE;
 pub use lr_selection::Trial as LrTrial;
 pub use manifest::MANIFEST_FILE;
 pub use observer::{Console, Evaluation, JsonLines, Observer, RunId};
 pub use plan::labels;
 pub use policies::SavedPolicy;
-pub use report::{PLOT_FILE, ReportFiles, STEPS_FILE, StrategyResult, step_rows, write_report};
+pub use provenance::PROVENANCE_FILE;
+pub use report::{
+    PLOT_FILE, ReportExtras, ReportFiles, STEPS_FILE, StrategyResult, step_rows, write_report,
+    write_report_with,
+};
 pub use results_dir::{CHECKPOINTS_DIR, POLICIES_DIR, RUNS_DIR, TIMINGS_FILE};
 pub use tables::{Cell, decimals, metrics_table, percent};
 pub use task::{Describe, ExtraMarkdown, Task};

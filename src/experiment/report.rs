@@ -4,6 +4,7 @@
 
 use crate::eval::metrics::pareto_front;
 use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
+use crate::eval::table::Column;
 use crate::eval::{EvalError, Summary, plot::write_pairwise_scatter};
 use crate::strategy::{Spent, StepRecord};
 use serde_json::{Value, json};
@@ -41,10 +42,25 @@ pub struct ReportFiles {
     pub plot: PathBuf,
 }
 
+/// What a report shows besides the strategies' scores (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct ReportExtras<'a> {
+    /// Published numbers shown beside ours.
+    pub paper: &'a [PaperRow],
+    /// Reference point of each summary's sample hypervolume
+    /// ([`Summary::hypervolume`](crate::eval::Summary::hypervolume)).
+    pub hv_reference: Option<&'a [f64]>,
+    /// Extra columns of the main table, one value per result.
+    pub columns: Vec<Column>,
+    /// How the report was made, recorded under `"provenance"` in `results.json`.
+    pub provenance: Value,
+}
+
 /// Write the report of `results` into `dir`; returns the summaries (one per result) and the
 /// files. Budgets are added to `metadata` under `"budgets"`, and the strategies not dominated
 /// by another on their per-objective means (averaged over seeds) under
 /// `"pareto_front_of_strategies"`. The scatter plot has one series per strategy, seeds pooled.
+/// [`write_report_with`] also shows extra columns and records provenance.
 pub fn write_report<S: AsRef<str>>(
     dir: &Path,
     objectives: &[S],
@@ -54,6 +70,25 @@ pub fn write_report<S: AsRef<str>>(
     paper: &[PaperRow],
     hv_reference: Option<&[f64]>,
 ) -> Result<(Vec<Summary>, ReportFiles), EvalError> {
+    let extras = ReportExtras {
+        paper,
+        hv_reference,
+        ..Default::default()
+    };
+    write_report_with(dir, objectives, results, config, metadata, extras)
+}
+
+/// [`write_report`] with `extras`: the main table gains `extras.columns` and `results.json`
+/// records `extras.provenance`.
+pub fn write_report_with<S: AsRef<str>>(
+    dir: &Path,
+    objectives: &[S],
+    results: &[StrategyResult],
+    config: Value,
+    metadata: Value,
+    extras: ReportExtras<'_>,
+) -> Result<(Vec<Summary>, ReportFiles), EvalError> {
+    let hv_reference = extras.hv_reference;
     let summaries = results
         .iter()
         .map(|r| Summary::new(&r.name, objectives, &r.scores, hv_reference))
@@ -94,7 +129,9 @@ pub fn write_report<S: AsRef<str>>(
         config,
         metadata,
         results: summaries.clone(),
-        paper: paper.to_vec(),
+        paper: extras.paper.to_vec(),
+        columns: extras.columns,
+        provenance: extras.provenance,
     }
     .write(dir)?;
 
@@ -185,116 +222,5 @@ pub fn step_rows(strategy: &str, log: &[StepRecord]) -> Vec<StepRow> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::reward::RewardStats;
-    use crate::strategy::StepReport;
-
-    fn record(step: usize, expert: Option<usize>) -> StepRecord {
-        let stats = |name: &str, m: f64| RewardStats {
-            name: name.into(),
-            weight: 1.0,
-            raw_mean: Some(m),
-            raw_std: Some(0.1),
-            transformed_mean: Some(m),
-            transformed_std: Some(0.1),
-            not_applicable: 0,
-            count: 8,
-        };
-        StepRecord {
-            step,
-            expert,
-            round: 0,
-            report: StepReport {
-                rewards: vec![stats("a", 0.5), stats("b", 0.25)],
-                optimised: 0.5,
-                kl: 0.01,
-                samples: 8,
-                updates: 4,
-                ppo: None,
-            },
-        }
-    }
-
-    #[test]
-    fn writes_every_file() {
-        let dir = std::env::temp_dir().join(format!("mr-exp-{}", std::process::id()));
-        let results = vec![
-            StrategyResult {
-                name: "MORLHF".into(),
-                scores: vec![vec![0.1, 0.9], vec![0.4, 0.5], vec![0.3, 0.2]],
-                log: vec![record(1, None), record(2, None)],
-                spent: Spent {
-                    iterations: 2,
-                    samples: 16,
-                    updates: 8,
-                    merges: 0,
-                },
-            },
-            StrategyResult {
-                name: "IterativeRS".into(),
-                scores: vec![vec![0.6, 0.7], vec![0.5, 0.4]],
-                log: vec![record(1, Some(0)), record(1, Some(1))],
-                spent: Spent::default(),
-            },
-        ];
-        let (summaries, files) = write_report(
-            &dir,
-            &["a", "b"],
-            &results,
-            json!({"task": "test"}),
-            json!({"seed": 1}),
-            &[],
-            Some(&[0.0, 0.0]),
-        )
-        .unwrap();
-        assert_eq!(summaries.len(), 2);
-        assert!((summaries[1].avg - 0.55).abs() < 1e-12);
-        let md = std::fs::read_to_string(&files.markdown).unwrap();
-        assert!(md.contains("IterativeRS") && md.contains("0.5500"), "{md}");
-        let js: Value =
-            serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
-        assert_eq!(js["metadata"]["budgets"][0]["budget"]["samples"], 16);
-        // IterativeRS (0.55, 0.55) dominates MORLHF (0.267, 0.533).
-        assert_eq!(
-            js["metadata"]["pareto_front_of_strategies"],
-            json!(["IterativeRS"])
-        );
-        let csv = std::fs::read_to_string(&files.steps).unwrap();
-        // Header + 2 records × 2 rewards per strategy.
-        assert_eq!(csv.lines().count(), 1 + 4 + 4);
-        assert!(csv.contains("IterativeRS,1,b,0.25"), "{csv}");
-        let png = std::fs::read(&files.plot).unwrap();
-        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-        // Writing again replaces the CSV instead of appending to it.
-        write_report(&dir, &["a", "b"], &results, json!({}), json!({}), &[], None).unwrap();
-        let again = std::fs::read_to_string(&files.steps).unwrap();
-        assert_eq!(again.lines().count(), csv.lines().count());
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn seeds_are_averaged_for_the_front() {
-        let dir = std::env::temp_dir().join(format!("mr-exp-seeds-{}", std::process::id()));
-        let result = |name: &str, scores: Vec<Vec<f64>>| StrategyResult {
-            name: name.into(),
-            scores,
-            log: Vec::new(),
-            spent: Spent::default(),
-        };
-        // A's seeds average (0.5, 0): B (0.6, 0) dominates it, although A's first seed alone
-        // would dominate B.
-        let results = vec![
-            result("A", vec![vec![1.0, 0.0]]),
-            result("A", vec![vec![0.0, 0.0]]),
-            result("B", vec![vec![0.6, 0.0]]),
-        ];
-        let (summaries, files) =
-            write_report(&dir, &["x", "y"], &results, json!({}), json!({}), &[], None).unwrap();
-        assert_eq!(summaries.len(), 3);
-        let js: Value =
-            serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
-        assert_eq!(js["metadata"]["pareto_front_of_strategies"], json!(["B"]));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

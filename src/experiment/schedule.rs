@@ -35,6 +35,8 @@ pub(super) struct Schedule<'c, 'a, P: Policy> {
     pub checkpoints: &'c Path,
     pub observer: &'c dyn Observer,
     pub trials: Vec<Trial>,
+    /// What `results.json` records under `"provenance"`.
+    pub provenance: Value,
 }
 
 /// The runs evaluated so far and the points along them: what the report is made of.
@@ -102,6 +104,8 @@ impl<P: Policy> Schedule<'_, '_, P> {
             config: self.config,
             recorded,
             paper: &self.task.paper,
+            headline: self.task.headline.as_ref(),
+            provenance: self.provenance.clone(),
             markdown: self.task.markdown.as_ref(),
             trials: &self.trials,
             trainable: self.runner.trainable,

@@ -5,7 +5,9 @@
 use super::config::{ComparisonConfig, EstimatorKind, StrategyKind};
 use super::error::ExperimentError;
 use super::evaluate::{Scored, means, sample_and_score};
+use super::headline::Headline;
 use crate::eval::report::PaperRow;
+use crate::eval::table::Format;
 use crate::policy::{Policy, Prompts, SamplingConfig};
 use crate::reward::RewardSet;
 use crate::tokenizer::Tokenizer;
@@ -33,6 +35,7 @@ pub struct Task<'a, P: Policy> {
     pub(super) sampling: SamplingConfig,
     pub(super) describe: Option<Describe<'a>>,
     pub(super) markdown: Option<ExtraMarkdown<'a>>,
+    pub(super) headline: Option<Headline>,
     pub(super) paper: Vec<PaperRow>,
     pub(super) info: Value,
 }
@@ -59,6 +62,7 @@ impl<'a, P: Policy> Task<'a, P> {
             },
             describe: None,
             markdown: None,
+            headline: None,
             paper: Vec::new(),
             info: Value::Null,
         }
@@ -92,6 +96,27 @@ impl<'a, P: Policy> Task<'a, P> {
     /// With extra Markdown (e.g. a sample-quality table) appended to `results.md`.
     pub fn with_markdown(mut self, markdown: impl Fn(&[Value]) -> String + 'a) -> Self {
         self.markdown = Some(Box::new(markdown));
+        self
+    }
+
+    /// With the task's realism (or validity) measure as a column of the main table: `header`
+    /// over each evaluation's value at the JSON pointer `pointer` in its
+    /// [`Task::with_describe`] metrics (e.g. `"/quality/validity"`), shown as `format`, mean ±
+    /// standard error over seeds. A missing or non-numeric value shows `n/a`.
+    ///
+    /// ```
+    /// # use multireward::experiment::Task;
+    /// # use multireward::eval::table::Format;
+    /// # fn with<P: multireward::policy::Policy>(task: Task<'_, P>) -> Task<'_, P> {
+    /// task.with_headline_metric("Validity", "/quality/validity", Format::Percent(1))
+    /// # }
+    /// ```
+    pub fn with_headline_metric(mut self, header: &str, pointer: &str, format: Format) -> Self {
+        self.headline = Some(Headline {
+            header: header.into(),
+            pointer: pointer.into(),
+            format,
+        });
         self
     }
 
