@@ -270,7 +270,22 @@ impl<P: Policy> Comparison<'_, P> {
             .restore_normalizers(&self.runner.fresh_normalizers)
             .map_err(|e| ExperimentError::Task(e.to_string()))?;
         results.prepare(Inputs::of(&self.task, &self.config))?;
-        crate::checkpoint::ensure_writable_dir(checkpoints).map_err(unwritable)
+        crate::checkpoint::ensure_writable_dir(checkpoints).map_err(unwritable)?;
+        // Every run's checkpoint folder is missing or a checkpoint, never a user's file.
+        let labels = super::plan::labels(&self.plan);
+        for seed in 0..self.config.seeds {
+            for label in &labels {
+                let dir =
+                    checkpoints.join(format!("{}-seed{seed}", super::results_dir::slug(label)));
+                crate::checkpoint::check_checkpoint_dir(&dir).map_err(|e| {
+                    ExperimentError::CheckpointsUnwritable {
+                        path: dir.clone(),
+                        source: std::io::Error::other(e.to_string()),
+                    }
+                })?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -168,6 +168,33 @@ fn checkpoint_paths_are_checked_before_any_work_and_users_files_left_alone() {
     );
     assert!(!out.join("runs/pretrained.json").exists(), "work was done");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    // A user's file where a run's checkpoint goes (`<checkpoint-dir>/morlhf-seed0`): refused
+    // before any work, left as it is, nothing hidden beside it.
+    let dir = root.join("ckpts");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("morlhf-seed0"), "mine").unwrap();
+    let task = Task::new(policy.clone(), &tok, counts('C', 'N'), counts('C', 'N'));
+    let budget = Budget::new(2, 8).with_merge_every(1).with_max_new_tokens(8);
+    let config = ComparisonConfig::new(budget, 8).with_strategies(vec![StrategyKind::Morlhf]);
+    let e = Comparison::new(task, config)
+        .unwrap()
+        .with_checkpoint_dir(Some(dir.clone()))
+        .run(&out)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("morlhf-seed0") && e.to_string().contains("did not write"),
+        "{e}"
+    );
+    assert!(!out.join("runs/pretrained.json").exists(), "work was done");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("morlhf-seed0")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "something was written beside it"
+    );
     // The library's checkpoint folder is a user's file, or a user's folder: refused before
     // the first step, left as it was, nothing hidden beside it.
     let folder = root.join("mine");
