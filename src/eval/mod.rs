@@ -100,6 +100,14 @@ pub(crate) fn temp_sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!(".{name}{suffix}"))
 }
 
+/// Pretty JSON of `value` with a final newline, as every JSON file of a report or a results
+/// directory is written.
+pub(crate) fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
+    s.push('\n');
+    s.into_bytes()
+}
+
 /// Write `bytes` to a temporary sibling of `path`, then rename it over `path`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EvalError> {
     let tmp = temp_sibling(path, ".tmp");

@@ -5,11 +5,36 @@
 
 use super::EvalError;
 use super::metrics::Summary;
-use super::report::PaperRow;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// One row of a published results table (docs/algorithms.md, "Metrics of the paper"), shown
+/// beside ours for comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperRow {
+    /// Method name.
+    pub method: String,
+    /// Per-objective mean rewards, in the objectives' order.
+    pub objectives: Vec<f64>,
+    /// Reported Avg.
+    pub avg: f64,
+    /// Reported ICV (the paper's definition is unknown).
+    pub icv: f64,
+}
+
+impl PaperRow {
+    /// A row from the method's name, its per-objective means, Avg and ICV.
+    pub fn new(method: &str, objectives: &[f64], avg: f64, icv: f64) -> Self {
+        Self {
+            method: method.into(),
+            objectives: objectives.to_vec(),
+            avg,
+            icv,
+        }
+    }
+}
 
 /// One quantity over seeds: its mean, population std and standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

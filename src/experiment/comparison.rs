@@ -5,7 +5,6 @@
 
 use super::config::ComparisonConfig;
 use super::error::{ExperimentError, io};
-use super::manifest::Inputs;
 use super::observer::{Console, Observer};
 use super::policies::{self, SavedPolicy};
 use super::provenance::{self, Invocation};
@@ -269,7 +268,7 @@ impl<P: Policy> Comparison<'_, P> {
         (self.task.rewards)
             .restore_normalizers(&self.runner.fresh_normalizers)
             .map_err(|e| ExperimentError::Task(e.to_string()))?;
-        results.prepare(Inputs::of(&self.task, &self.config))?;
+        results.prepare(self.task.inputs(&self.config))?;
         crate::checkpoint::ensure_writable_dir(checkpoints).map_err(unwritable)?;
         // Every run's checkpoint folder is missing or a checkpoint, never a user's file.
         let labels = super::plan::labels(&self.plan);

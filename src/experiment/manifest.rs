@@ -10,11 +10,8 @@
 //! kept runs. A file is recorded as *pending* before it is written and as kept after, so a kill
 //! between the two writes leaves a directory that still resumes.
 
-use super::config::ComparisonConfig;
 use super::error::ExperimentError;
-use super::task::Task;
 use crate::checksum::hex;
-use crate::policy::Policy;
 use crate::tokenizer::Tokenizer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -56,29 +53,6 @@ pub(super) struct Inputs {
 }
 
 impl Inputs {
-    /// The inputs of `task` under `config` (the training rewards' normalisers as they are now:
-    /// call with the fresh ones).
-    pub fn of<P: Policy>(task: &Task<'_, P>, config: &ComparisonConfig) -> Self {
-        let comparable = ComparisonConfig {
-            seeds: 0,
-            strategies: Vec::new(),
-            ..config.clone()
-        };
-        Self {
-            crate_version: env!("CARGO_PKG_VERSION").into(),
-            config: serde_json::to_value(comparable).unwrap_or_default(),
-            policy: crate::checkpoint::weights_digest(&task.reference),
-            architecture: task.reference.architecture(),
-            tokenizer: tokenizer_digest(task.tokenizer),
-            rewards: task.rewards.metadata(),
-            oracles: task.oracles.metadata(),
-            prompts: ids_digest(task.prompts.ids()),
-            eval_prompts: ids_digest(task.eval_prompts().ids()),
-            sampling: serde_json::to_value(&task.sampling).unwrap_or_default(),
-            task: task.info.clone(),
-        }
-    }
-
     /// The first difference between the inputs a directory was made with (`self`) and `now`,
     /// as a sentence naming what differs; `None` when they are equal.
     pub fn difference(&self, now: &Inputs) -> Option<String> {
@@ -191,7 +165,7 @@ pub(super) fn digest(bytes: &[u8]) -> String {
 }
 
 /// SHA-256 of a tokenizer: its size, every id decoded (or the failure to) and its specials.
-fn tokenizer_digest(tokenizer: &dyn Tokenizer) -> String {
+pub(super) fn tokenizer_digest(tokenizer: &dyn Tokenizer) -> String {
     let mut h = Sha256::new();
     let n = tokenizer.vocab_size();
     h.update((n as u64).to_le_bytes());
@@ -208,7 +182,7 @@ fn tokenizer_digest(tokenizer: &dyn Tokenizer) -> String {
 }
 
 /// SHA-256 of token-id sequences (each length-prefixed).
-fn ids_digest(ids: &[Vec<u32>]) -> String {
+pub(super) fn ids_digest(ids: &[Vec<u32>]) -> String {
     let mut h = Sha256::new();
     h.update((ids.len() as u64).to_le_bytes());
     for seq in ids {

@@ -2,7 +2,8 @@
 //! `policies/<run>` in the reference policy's format and listed in `policies/index.json`.
 
 use super::error::{ExperimentError, io};
-use super::results_dir::{POLICIES_DIR, json_bytes};
+use super::results_dir::POLICIES_DIR;
+use crate::eval::json_bytes;
 use crate::eval::write_atomic;
 use crate::policy::Policy;
 use crate::tokenizer::Tokenizer;

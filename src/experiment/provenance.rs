@@ -5,7 +5,7 @@
 //! `"provenance"`, so that the two stay byte-identical.
 
 use super::error::ExperimentError;
-use super::results_dir::json_bytes;
+use crate::eval::json_bytes;
 use crate::eval::write_atomic;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@ use super::lock::OutLock;
 use super::manifest::{Inputs, MANIFEST_FILE, Manifest, digest};
 use super::report::{PLOT_FILE, STEPS_FILE, StrategyResult};
 use crate::eval::report::{JSON_FILE, MARKDOWN_FILE};
-use crate::eval::write_atomic;
+use crate::eval::{json_bytes, write_atomic};
 use crate::strategy::Strategy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -84,14 +84,6 @@ impl SavedRun {
         };
         Self::new(result, None, Value::Null, Value::Null, 0.0)
     }
-}
-
-/// Pretty JSON of `value` with a final newline, as every file of a results directory is
-/// written.
-pub(super) fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
-    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".into());
-    s.push('\n');
-    s.into_bytes()
 }
 
 /// File-name form of a strategy label ("Rewarded Soups" → "rewarded-soups").

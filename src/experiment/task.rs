@@ -6,6 +6,7 @@ use super::config::{ComparisonConfig, EstimatorKind, StrategyKind};
 use super::error::ExperimentError;
 use super::evaluate::{Scored, means, sample_and_score};
 use super::headline::Headline;
+use super::manifest::{Inputs, ids_digest, tokenizer_digest};
 use crate::eval::report::PaperRow;
 use crate::eval::table::Format;
 use crate::policy::{Policy, Prompts, SamplingConfig};
@@ -145,6 +146,30 @@ impl<'a, P: Policy> Task<'a, P> {
     /// The prompts evaluations sample from: the evaluation prompts, else the training ones.
     pub(super) fn eval_prompts(&self) -> &Prompts {
         self.eval_prompts.as_ref().unwrap_or(&self.prompts)
+    }
+
+    /// What determines this task's results under `config`, as a results directory's manifest
+    /// records it (the training rewards' normalisers as they are now: call with the fresh
+    /// ones).
+    pub(super) fn inputs(&self, config: &ComparisonConfig) -> Inputs {
+        let comparable = ComparisonConfig {
+            seeds: 0,
+            strategies: Vec::new(),
+            ..config.clone()
+        };
+        Inputs {
+            crate_version: env!("CARGO_PKG_VERSION").into(),
+            config: serde_json::to_value(comparable).unwrap_or_default(),
+            policy: crate::checkpoint::weights_digest(&self.reference),
+            architecture: self.reference.architecture(),
+            tokenizer: tokenizer_digest(self.tokenizer),
+            rewards: self.rewards.metadata(),
+            oracles: self.oracles.metadata(),
+            prompts: ids_digest(self.prompts.ids()),
+            eval_prompts: ids_digest(self.eval_prompts().ids()),
+            sampling: serde_json::to_value(&self.sampling).unwrap_or_default(),
+            task: self.info.clone(),
+        }
     }
 
     /// Check that the task's parts fit together and fit `config` (every setting, before
