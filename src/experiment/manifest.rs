@@ -89,11 +89,7 @@ impl Inputs {
             true => "differs",
             false => "differ",
         };
-        Some(format!(
-            "{what} {verb} at `{path}`: {} then, {} now",
-            short(&was),
-            short(&is)
-        ))
+        Some(format!("{what} {verb} at `{path}`: {was} then, {is} now"))
     }
 }
 
@@ -195,7 +191,7 @@ pub(super) fn ids_digest(ids: &[Vec<u32>]) -> String {
 }
 
 /// The path and both values of the first place where `a` and `b` differ.
-fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Value, Value)> {
+fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
     let join = |key: &str| match path.is_empty() {
         true => key.to_string(),
         false => format!("{path}.{key}"),
@@ -203,12 +199,10 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Value
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                let (u, v) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                first_difference(u, v, join(k))
+            // A field present on one side only differs, even from a null on the other.
+            keys.into_iter().find_map(|k| match (x.get(k), y.get(k)) {
+                (Some(u), Some(v)) => first_difference(u, v, join(k)),
+                (u, v) => Some((join(k), shown(u), shown(v))),
             })
         }
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
@@ -217,8 +211,13 @@ fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, Value
             .enumerate()
             .find_map(|(i, (u, v))| first_difference(u, v, format!("{path}[{i}]"))),
         _ if a == b => None,
-        _ => Some((path, a.clone(), b.clone())),
+        _ => Some((path, short(a), short(b))),
     }
+}
+
+/// A field's value as a difference shows it ("absent" when the field is missing).
+fn shown(value: Option<&Value>) -> String {
+    value.map_or_else(|| "absent".into(), short)
 }
 
 /// `value` as JSON, shortened to 80 characters.
@@ -241,9 +240,15 @@ mod tests {
         let b = json!({"budget": {"samples": 128, "iterations": 8}, "lr": [1, 2]});
         let (path, was, is) = first_difference(&a, &b, String::new()).unwrap();
         assert_eq!(
-            (path.as_str(), was, is),
-            ("budget.samples", json!(64), json!(128))
+            (path.as_str(), &*was, &*is),
+            ("budget.samples", "64", "128")
         );
+        let renamed = json!({"budget": {"samplez": 64, "iterations": 8}, "lr": [1, 2]});
+        let (path, was, _) = first_difference(&a, &renamed, String::new()).unwrap();
+        assert_eq!((path.as_str(), &*was), ("budget.samples", "64"));
+        let (nulled, gone) = (json!({"a": null}), json!({"b": null}));
+        let (path, was, is) = first_difference(&nulled, &gone, String::new()).unwrap();
+        assert_eq!((path.as_str(), &*was, &*is), ("a", "null", "absent"));
         let c = json!({"budget": {"samples": 64, "iterations": 8}, "lr": [1, 3]});
         assert_eq!(first_difference(&a, &c, String::new()).unwrap().0, "lr[1]");
         assert!(first_difference(&a, &a, String::new()).is_none());
