@@ -71,11 +71,13 @@ impl Checks {
         v: T,
         what: &str,
     ) -> Result<(), SettingError> {
-        let x: f64 = v.into();
-        match x.is_finite() && x > 0.0 {
-            true => Ok(()),
-            false => Err(self.error(field, format!("is {v}; {what} must be finite and > 0"))),
-        }
+        self.holds(
+            field,
+            v,
+            what,
+            |x| x.is_finite() && x > 0.0,
+            "finite and > 0",
+        )
     }
 
     /// `v` finite and ≥ 0.
@@ -85,11 +87,13 @@ impl Checks {
         v: T,
         what: &str,
     ) -> Result<(), SettingError> {
-        let x: f64 = v.into();
-        match x.is_finite() && x >= 0.0 {
-            true => Ok(()),
-            false => Err(self.error(field, format!("is {v}; {what} must be finite and ≥ 0"))),
-        }
+        self.holds(
+            field,
+            v,
+            what,
+            |x| x.is_finite() && x >= 0.0,
+            "finite and ≥ 0",
+        )
     }
 
     /// `v` in [0, 1].
@@ -99,10 +103,21 @@ impl Checks {
         v: T,
         what: &str,
     ) -> Result<(), SettingError> {
-        let x: f64 = v.into();
-        match (0.0..=1.0).contains(&x) {
+        self.holds(field, v, what, |x| (0.0..=1.0).contains(&x), "in [0, 1]")
+    }
+
+    /// `v` passes `ok`, else "is {v}; {what} must be {rule}".
+    fn holds<T: Into<f64> + Copy + std::fmt::Display>(
+        self,
+        field: &'static str,
+        v: T,
+        what: &str,
+        ok: impl Fn(f64) -> bool,
+        rule: &str,
+    ) -> Result<(), SettingError> {
+        match ok(v.into()) {
             true => Ok(()),
-            false => Err(self.error(field, format!("is {v}; {what} must be in [0, 1]"))),
+            false => Err(self.error(field, format!("is {v}; {what} must be {rule}"))),
         }
     }
 
