@@ -122,7 +122,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 10)]
     pub log_every: usize,
     /// Also write every event (steps, evaluations) to this file, one JSON object per line.
-    #[arg(long)]
+    /// Also write every event (steps, evaluations) to this file, one JSON object per line
+    /// (with `--resume`, appended).
     pub metrics: Option<PathBuf>,
     /// Train LoRA adapters of this rank on a frozen base instead of every weight.
     #[arg(long)]

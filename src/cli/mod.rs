@@ -34,14 +34,19 @@
 //! ```
 
 mod args;
+mod export;
 mod flags;
+mod generate;
 mod ranks;
 mod run;
+pub mod study;
 
 pub use args::{AccountingArg, AdamArg, CompareArgs, EstimatorArg, Preset, RunArgs, SaveArg};
 /// The device [`main_with`] hands to the program (Burn's).
 pub use burn::tensor::Device;
+pub use export::{ExportArgs, export};
 pub use flags::{flag, sentence};
+pub use generate::{GenerateArgs, generate};
 
 use crate::device::device_from_env;
 use std::error::Error;

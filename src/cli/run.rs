@@ -85,7 +85,11 @@ impl RunArgs {
             );
             comparison = comparison.with_observer(Console::new(self.log_every));
             if let Some(path) = &self.metrics {
-                let log = JsonLines::create(path).map_err(|source| ExperimentError::Io {
+                let log = match self.resume {
+                    true => JsonLines::append(path),
+                    false => JsonLines::create(path),
+                };
+                let log = log.map_err(|source| ExperimentError::Io {
                     path: path.clone(),
                     source,
                 })?;

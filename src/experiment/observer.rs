@@ -242,6 +242,18 @@ impl JsonLines {
         Ok(Self { file })
     }
 
+    /// Add the events to the end of `path` (created if missing): a resumed comparison's
+    /// events follow the interrupted one's.
+    pub fn append(path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self {
+            file: Mutex::new(Some(file)),
+        })
+    }
+
     fn write(&self, event: &str, mut fields: Value) {
         fields["event"] = json!(event);
         let Ok(mut file) = self.file.lock() else {

@@ -1,0 +1,132 @@
+//! A whole study in one TOML file (`multireward run study.toml`): the task, the comparison's
+//! settings, the rewards — built-in by name or external programs — and the results
+//! directory. Every field is checked before any training, and an error names the file, the
+//! line and the field (`studies/molecules.toml:14: rewards[1].weight: is NaN; …`).
+//!
+//! ```toml
+//! out = "results/study-molecules"
+//!
+//! [task]
+//! name = "molecules"            # molecules | dna | text | prompts (your policy and prompts)
+//! policy = "assets/smiles-gpt"
+//!
+//! [run]                         # the comparison's flags without `--`
+//! strategies = ["iterativers", "morlhf", "soups"]
+//! seeds = 3
+//!
+//! [[rewards]]
+//! name = "alpha"                # a built-in objective of the task
+//!
+//! [[rewards]]
+//! name = "qed"                  # any program speaking the external-reward protocol
+//! external = { command = ["python3", "examples/scorers/qed.py"], timeout_s = 60 }
+//! ```
+//!
+//! The fields, one by one, are documented in `docs/study.md`.
+
+mod error;
+mod file;
+mod flags;
+mod locate;
+mod prompts;
+mod rewards;
+mod run;
+
+pub use error::StudyError;
+pub use file::{ExternalEntry, PromptsOptions, RewardEntry, StudyFile, TaskSection};
+pub use locate::FieldPath;
+pub use run::Mode;
+
+use error::Source;
+use locate::{field_at, line_of, span_of};
+use std::path::{Path, PathBuf};
+
+/// A study file, read and checked field by field.
+#[derive(Debug, Clone)]
+pub struct Study {
+    source: Source,
+    /// Its fields.
+    pub file: StudyFile,
+}
+
+impl Study {
+    /// Read and parse `path`; an unknown, missing or mistyped field is an error naming its
+    /// line.
+    pub fn load(path: &Path) -> Result<Self, StudyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StudyError::Read {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        let source = Source {
+            file: path.to_path_buf(),
+            text,
+        };
+        let file = toml::from_str::<StudyFile>(&source.text).map_err(|e| parse_error(&source, &e))?;
+        Ok(Self { source, file })
+    }
+
+    /// The study file's path.
+    pub fn path(&self) -> &Path {
+        &self.source.file
+    }
+
+    /// The results directory.
+    pub fn out(&self) -> PathBuf {
+        self.file.out.clone()
+    }
+}
+
+/// A toml error as a [`StudyError`] naming the line and, where it can be told, the field.
+fn parse_error(source: &Source, e: &toml::de::Error) -> StudyError {
+    let text = &source.text;
+    let message = e.message().trim().to_string();
+    let quoted = |prefix: &str| {
+        let rest = message.split(prefix).nth(1)?;
+        Some(rest.split('`').next()?.to_string())
+    };
+    let mut path = e.span().and_then(|s| field_at(text, s.start));
+    // serde names a field that is unknown or missing without pointing at it where the value
+    // went through a buffer (the task's options): find it in the text.
+    if let Some(key) = quoted("unknown field `") {
+        let base = path.clone().unwrap_or_default();
+        path = Some(match base.0.last() {
+            Some(locate::Step::Key(k)) if *k == key => base,
+            _ => find_key(text, &base, &key).unwrap_or_else(|| base.then(&key)),
+        });
+    } else if let Some(key) = quoted("missing field `") {
+        path = Some(path.unwrap_or_default().then(&key));
+    }
+    match path {
+        Some(path) if !path.0.is_empty() => {
+            let line = span_of(text, &path)
+                .or(e.span())
+                .map_or(1, |s| line_of(text, s.start));
+            StudyError::Field {
+                file: source.file.clone(),
+                line,
+                field: path.to_string(),
+                message,
+            }
+        }
+        _ => StudyError::Syntax {
+            file: source.file.clone(),
+            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            message,
+        },
+    }
+}
+
+/// The first key `key` at or under `base`, searched through the document.
+fn find_key(text: &str, base: &FieldPath, key: &str) -> Option<FieldPath> {
+    let mut offset = 0;
+    while let Some(found) = text[offset..].find(key) {
+        let at = offset + found;
+        if let Some(path) = field_at(text, at) {
+            if path.0.last() == Some(&locate::Step::Key(key.into())) && path.0.starts_with(&base.0) {
+                return Some(path);
+            }
+        }
+        offset = at + key.len();
+    }
+    None
+}

@@ -1,0 +1,147 @@
+//! The study task `prompts`: any supported policy directory, prompts from text files (one per
+//! line), external rewards only — a study of your own model without writing Rust.
+
+use super::error::{Source, StudyError};
+use super::file::PromptsOptions;
+use super::locate::FieldPath;
+use super::run::Domain;
+use crate::experiment::{Budget, ComparisonConfig, Preset, RicSettings, Task};
+use crate::policy::{AutoPolicy, Prompts, SamplingConfig};
+use crate::reward::RewardSet;
+use crate::strategy::Strategy;
+use crate::tasks::{Objective, load_tokenizer};
+use crate::tokenizer::Tokenizer;
+use burn::tensor::Device;
+use serde_json::{Value, json};
+use std::error::Error;
+
+/// A policy directory with its tokenizer and prompts.
+pub(super) struct PromptsTask {
+    options: PromptsOptions,
+    tokenizer: Box<dyn Tokenizer>,
+    prompts: Option<Prompts>,
+    eval_prompts: Option<Prompts>,
+}
+
+impl PromptsTask {
+    /// Load the tokenizer of `options.policy` and encode the prompt files.
+    pub(super) fn load(
+        source: &Source,
+        options: &PromptsOptions,
+        _device: &Device,
+    ) -> Result<Self, StudyError> {
+        let at = |key: &str| FieldPath::key("task").then(key);
+        let tokenizer = load_tokenizer(&options.policy)
+            .map_err(|e| source.field(&at("policy"), e.to_string()))?;
+        let read = |key: &str, path: &Option<std::path::PathBuf>| -> Result<_, StudyError> {
+            let Some(path) = path else { return Ok(None) };
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                source.field(&at(key), format!("{} cannot be read: {e}", path.display()))
+            })?;
+            let lines: Vec<String> = text
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            if lines.is_empty() {
+                return Err(source.field(&at(key), format!("{} holds no prompt", path.display())));
+            }
+            Prompts::encode(lines, tokenizer.as_ref())
+                .map(Some)
+                .map_err(|e| source.field(&at(key), e.to_string()))
+        };
+        let prompts = read("prompts", &options.prompts)?;
+        let eval_prompts = read("eval_prompts", &options.eval_prompts)?;
+        Ok(Self {
+            options: options.clone(),
+            tokenizer,
+            prompts,
+            eval_prompts,
+        })
+    }
+}
+
+impl Domain for PromptsTask {
+    fn presets(&self, n: usize) -> [Preset; 3] {
+        let default = Budget::new(10 * n, 64)
+            .with_merge_every(2)
+            .with_max_new_tokens(32)
+            .with_updates(2, 2);
+        let quick = Budget {
+            iterations: 2 * n,
+            samples: 32,
+            merge_every: 1,
+            ..default
+        };
+        let full = Budget::new(100 * n, 128);
+        [
+            Preset::new(default, 512),
+            Preset::new(quick, 128),
+            Preset::new(full, 1024),
+        ]
+    }
+
+    fn ric(&self) -> RicSettings {
+        RicSettings::default()
+    }
+
+    fn objective(&self, name: &str, _weight: f64) -> Result<Objective, Box<dyn Error>> {
+        Err(format!(
+            "{name:?}: the task `prompts` has no built-in rewards; score it with \
+             external = {{ command = [...] }}"
+        )
+        .into())
+    }
+
+    fn reward_sets(
+        &self,
+        objectives: Vec<Objective>,
+    ) -> Result<(RewardSet, RewardSet, Value), Box<dyn Error>> {
+        let (mut train, mut eval) = (RewardSet::builder(), RewardSet::builder());
+        let mut about = serde_json::Map::new();
+        for o in objectives {
+            about.insert(o.name.clone(), o.about);
+            train = train
+                .add_boxed(o.train, o.weight)
+                .transform(o.transform)
+                .normalizer(o.normalizer);
+            eval = eval.add_boxed(o.oracle, o.weight).transform(o.transform);
+        }
+        Ok((train.build()?, eval.build()?, Value::Object(about)))
+    }
+
+    fn configure(&self, config: ComparisonConfig) -> ComparisonConfig {
+        config
+    }
+
+    fn reference(&self, device: &Device) -> Result<AutoPolicy, Box<dyn Error>> {
+        Ok(AutoPolicy::load(&self.options.policy, device)?)
+    }
+
+    fn task(
+        &self,
+        reference: AutoPolicy,
+        train: RewardSet,
+        eval: RewardSet,
+        info: Value,
+    ) -> Task<'_, AutoPolicy> {
+        let mut task = Task::new(reference, self.tokenizer.as_ref(), train, eval)
+            .with_sampling(SamplingConfig {
+                temperature: self.options.temperature,
+                stop_at_eos: self.options.stop_at_eos,
+                ..Default::default()
+            })
+            .with_info(json!({"policy": self.options.policy, "rewards": info,
+                              "prompts": self.options.prompts, "eval_prompts": self.options.eval_prompts}));
+        if let Some(p) = &self.prompts {
+            task = task.with_prompts(p.clone());
+        }
+        if let Some(p) = self.eval_prompts.as_ref().or(self.prompts.as_ref()) {
+            task = task.with_eval_prompts(p.clone());
+        }
+        task
+    }
+
+    fn edit(&self, _strategy: &mut Strategy) {}
+}

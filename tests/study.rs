@@ -1,0 +1,128 @@
+//! The `multireward` binary on study files: every committed study validates (and its
+//! `--quick` variant runs, in CI's smoke runs); bad study files are refused before any
+//! training with a sentence naming the file, line and field; an external scorer that fails
+//! mid-run stops the study at its last checkpoint, and `resume` finishes it once the scorer
+//! is fixed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn multireward(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_multireward"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the multireward binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("multireward-study-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A study file in `dir` with `body` after `out = …` (results under `dir/out`).
+fn study(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("study.toml");
+    let text = format!("out = {:?}\n{body}", dir.join("out").display().to_string());
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn committed_studies_validate() {
+    let text_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/minilm/model.safetensors");
+    for name in ["molecules", "dna", "text", "qed-external"] {
+        if name == "text" && !text_data.exists() {
+            eprintln!("skipping studies/text.toml: no data/minilm (scripts/fetch-minilm.sh)");
+            continue;
+        }
+        for quick in [false, true] {
+            let file = format!("studies/{name}.toml");
+            let mut args = vec!["validate", file.as_str()];
+            if quick {
+                args.push("--quick");
+            }
+            let o = multireward(&args);
+            assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+            let out = String::from_utf8_lossy(&o.stdout);
+            assert!(out.contains("valid."), "{args:?}: {out}");
+        }
+    }
+}
+
+const TASK: &str = "[task]\nname = \"molecules\"\n";
+
+/// `(case, study body, the sentence's start after "error: <file>:")`.
+const BAD: [(&str, &str, &str); 12] = [
+    ("unknown field", "[task]\nname = \"molecules\"\npolcy = \"x\"\n[[rewards]]\nname = \"qed\"\n", "4: task.polcy: unknown field `polcy`"),
+    ("unknown setting", "[task]\nname = \"molecules\"\n[run]\nsedes = 3\n[[rewards]]\nname = \"qed\"\n", "5: run.sedes: is not a setting"),
+    ("wrong type", "[task]\nname = \"molecules\"\n[run]\nseeds = \"three\"\n[[rewards]]\nname = \"qed\"\n", "5: run.seeds: invalid value 'three'"),
+    ("wrong type of a field", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = \"half\"\n", "6: rewards[0].weight: invalid type"),
+    ("missing rewards", "[task]\nname = \"molecules\"\n", "rewards: missing field `rewards`"),
+    ("unknown reward", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qedd\"\n", "5: rewards[0].name: "),
+    ("weight NaN", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = nan\n", "6: rewards[0].weight: is NaN"),
+    ("weights given for some", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = 1.0\n[[rewards]]\nname = \"sa\"\n", "7: rewards[1]: has no weight"),
+    ("missing command", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"x\"\nexternal = { command = [\"no-such-scorer-3141\"] }\n", "6: rewards[0].external.command: \"no-such-scorer-3141\" is neither a file nor a program on PATH"),
+    ("missing script", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"x\"\nexternal = { command = [\"python3\", \"no/such.py\"] }\n", "6: rewards[0].external.command: \"no/such.py\" does not exist"),
+    ("unknown task", "[task]\nname = \"proteins\"\n[[rewards]]\nname = \"x\"\n", "task"),
+    ("a setting the flags refuse", "[task]\nname = \"molecules\"\n[run]\niterations = 0\n[[rewards]]\nname = \"qed\"\n", "5: run.iterations: is 0"),
+];
+
+#[test]
+fn bad_study_files_are_refused_before_training() {
+    let _ = TASK;
+    for (case, body, expected) in BAD {
+        let dir = tmp("bad");
+        let file = study(&dir, body);
+        for command in ["validate", "run"] {
+            let o = multireward(&[command, file.to_str().unwrap(), "--quick"]);
+            let err = stderr(&o);
+            assert!(!o.status.success(), "{case}: {command} accepted");
+            let prefix = format!("error: {}:{expected}", file.display());
+            assert!(err.starts_with(&prefix), "{case}: {command}: expected {prefix:?}, got {err}");
+            assert!(!dir.join("out").exists(), "{case}: {command} wrote results");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A scorer that crashes mid-run stops the study with its command and batch named and a
+/// checkpoint kept; fixed, `resume` finishes the study.
+#[test]
+fn a_failing_scorer_stops_the_study_and_resume_finishes_it() {
+    let dir = tmp("resume");
+    let flag = dir.join("crashed");
+    let body = format!(
+        "[task]\nname = \"prompts\"\npolicy = \"assets/smiles-gpt\"\n\
+         [run]\nstrategies = [\"morlhf\"]\niterations = 4\nsamples = 8\neval_samples = 16\n\
+         max_new_tokens = 12\ncheckpoint_every = 1\n\
+         [[rewards]]\nname = \"length\"\n\
+         external = {{ command = [\"python3\", \"tests/fixtures/scorers/faulty.py\", \"crash-at\", \"3\", {:?}], \
+         oracle = [\"python3\", \"tests/fixtures/scorers/length.py\"] }}\n",
+        flag.display().to_string()
+    );
+    let file = study(&dir, &body);
+    let o = multireward(&["run", file.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(!o.status.success(), "the crash went unnoticed");
+    assert!(err.contains("faulty.py") && err.contains("batch 2"), "{err}");
+    assert!(err.contains("multireward resume"), "{err}");
+    assert!(flag.exists());
+    let o = multireward(&["resume", file.to_str().unwrap()]);
+    assert!(o.status.success(), "resume: {}", stderr(&o));
+    let out = dir.join("out");
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("MORLHF") && md.contains("length"), "{md}");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert!(metrics.lines().count() > 4);
+    for line in metrics.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("one JSON object per line");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
