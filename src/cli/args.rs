@@ -121,9 +121,9 @@ pub struct RunArgs {
     /// iterations of a run.
     #[arg(long, default_value_t = 10)]
     pub log_every: usize,
-    /// Also write every event (steps, evaluations) to this file, one JSON object per line.
     /// Also write every event (steps, evaluations) to this file, one JSON object per line
     /// (with `--resume`, appended).
+    #[arg(long)]
     pub metrics: Option<PathBuf>,
     /// Train LoRA adapters of this rank on a frozen base instead of every weight.
     #[arg(long)]
