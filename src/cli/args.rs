@@ -108,6 +108,11 @@ pub struct RunArgs {
     /// m = T), plotted against the other strategies' levels (`ablation_m.png`).
     #[arg(long)]
     pub sweep_m: Option<String>,
+    /// The β sweep: the whole comparison once per KL coefficient listed (comma-separated,
+    /// e.g. 0.01,0.03,0.1,0.3), each into `--out`/kl-<β>, then every strategy's reward–KL
+    /// front (`kl_fronts.png`, `kl_sweep.md` in `--out`).
+    #[arg(long, value_delimiter = ',', conflicts_with = "kl_coef")]
+    pub sweep_kl_coef: Vec<f32>,
     /// Candidate learning rates (comma-separated, e.g. 3e-5,1e-4,3e-4): each RL strategy is
     /// trained once per candidate on a tuning seed and keeps the one its *training* rewards
     /// score best (never the evaluation oracles); the report lists the trials.

@@ -8,7 +8,7 @@ use crate::experiment::ExperimentError;
 use std::error::Error;
 
 /// Every field a flag sets: `(field, flag)`.
-const FLAGS: [(&str, &str); 27] = [
+const FLAGS: [(&str, &str); 28] = [
     ("seeds", "--seeds"),
     ("strategies", "--strategies"),
     ("budget.iterations", "--iterations"),
@@ -32,6 +32,7 @@ const FLAGS: [(&str, &str); 27] = [
     ("adam_at_merge", "--adam-at-merge"),
     ("curve", "--curve"),
     ("sweep_m", "--sweep-m"),
+    ("sweep_kl_coef", "--sweep-kl-coef"),
     ("lr_candidates", "--select-lr"),
     ("save_policies", "--save-policies"),
     ("lora", "--lora-rank/--lora-targets"),

@@ -6,7 +6,7 @@ use super::args::RunArgs;
 use super::ranks;
 use crate::distributed::Communicator;
 use crate::experiment::{
-    Comparison, ComparisonConfig, Console, ExperimentError, JsonLines, Outcome, Task,
+    Comparison, ComparisonConfig, Console, ExperimentError, JsonLines, Outcome, Task, kl_sweep,
 };
 use crate::policy::Policy;
 use crate::strategy::Strategy;
@@ -96,6 +96,44 @@ impl RunArgs {
                 comparison = comparison.with_observer(log);
             }
         }
-        comparison.run(out)
+        if self.sweep_kl_coef.is_empty() {
+            return comparison.run(out);
+        }
+        self.sweep_kl(comparison, root, out)
+    }
+
+    /// The β sweep: `comparison` once per β of `--sweep-kl-coef` into `out`/kl-<β> (each with
+    /// its own checkpoints), then the reward–KL fronts in `out`; the last β's outcome.
+    fn sweep_kl<P: Policy>(
+        &self,
+        mut comparison: Comparison<'_, P>,
+        root: bool,
+        out: &Path,
+    ) -> Result<Outcome, ExperimentError> {
+        let mut seen: Vec<f32> = Vec::new();
+        for &beta in &self.sweep_kl_coef {
+            if seen.contains(&beta) {
+                return Err(ExperimentError::setting(
+                    "sweep_kl_coef",
+                    format!("lists {beta} twice; list each KL coefficient once"),
+                ));
+            }
+            seen.push(beta);
+        }
+        let mut done = Vec::new();
+        let mut outcome = None;
+        for &beta in &self.sweep_kl_coef {
+            comparison.set_kl_coef(beta)?;
+            let dir = out.join(kl_sweep::dir_name(beta));
+            comparison = comparison.with_checkpoint_dir(
+                (self.checkpoint_dir.as_ref()).map(|c| c.join(kl_sweep::dir_name(beta))),
+            );
+            outcome = Some(comparison.run(&dir)?);
+            done.push((beta, dir));
+            if root {
+                kl_sweep::write(out, &done)?;
+            }
+        }
+        outcome.ok_or_else(|| ExperimentError::setting("sweep_kl_coef", "is empty".into()))
     }
 }

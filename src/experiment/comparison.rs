@@ -178,6 +178,16 @@ impl<'a, P: Policy> Comparison<'a, P> {
         Ok(self)
     }
 
+    /// Train every RL run from now on with KL coefficient `beta` (a β sweep runs the same
+    /// comparison once per β, each into its own results directory).
+    pub fn set_kl_coef(&mut self, beta: f32) -> Result<(), ExperimentError> {
+        let config = self.config.clone().with_kl_coef(beta);
+        config.validate(self.task.oracles.names().len())?;
+        self.config = config;
+        self.runner.ppo.kl_coef = beta;
+        Ok(())
+    }
+
     /// The strategies as planned (equal budgets).
     pub fn plan(&self) -> &[Strategy] {
         &self.plan

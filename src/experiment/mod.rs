@@ -23,6 +23,7 @@ mod comparison;
 mod comparison_report;
 mod config;
 mod curve;
+pub mod kl_sweep;
 mod error;
 mod evaluate;
 mod headline;

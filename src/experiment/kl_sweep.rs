@@ -1,0 +1,342 @@
+//! The β sweep (`--sweep-kl-coef`): the same comparison run once per KL coefficient, each
+//! into its own results directory, read back here into every strategy's reward–KL front —
+//! `kl_fronts.png` and `kl_sweep.md` — with 95 % confidence intervals over seeds, paired
+//! per-seed differences at each β, and the mean reward over a common KL interval.
+//!
+//! A front runs from the pretrained policy (KL 0) through the strategy's points at each β,
+//! joined by straight lines in order of KL. Its mean reward over KL ∈ [0, K] is the area under
+//! it up to K divided by K, where K is the largest KL every strategy's front reaches (on
+//! every seed, for the paired comparison).
+
+use super::error::ExperimentError;
+use crate::eval::report::MARKDOWN_FILE;
+use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
+use crate::eval::interval::Interval;
+use crate::eval::write_atomic;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The fronts' plot inside the sweep's directory.
+pub const PLOT_FILE: &str = "kl_fronts.png";
+/// The sweep's report inside its directory.
+pub const REPORT_FILE: &str = "kl_sweep.md";
+
+/// The results directory of β inside the sweep's.
+pub fn dir_name(beta: f32) -> String {
+    format!("kl-{beta}")
+}
+
+/// One evaluated policy of a comparison: strategy, seed, KL to pretrained, oracle average.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// The strategy's name (`Pretrained` for the reference).
+    pub strategy: String,
+    /// The seed (`None` for the pretrained policy).
+    pub seed: Option<u64>,
+    /// Mean KL to the pretrained policy.
+    pub kl: f64,
+    /// Mean over objectives of the oracle means.
+    pub avg: f64,
+}
+
+/// The evaluated policies of the comparison in `dir` (its `results.json`).
+pub fn read(dir: &Path) -> Result<Vec<Evaluated>, ExperimentError> {
+    let path = dir.join("results.json");
+    let bad = |what: &str| {
+        ExperimentError::Task(format!(
+            "{}: {what}; run the comparison into it again",
+            path.display()
+        ))
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ExperimentError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    let (Some(results), Some(metrics)) = (
+        json["results"].as_array(),
+        json["metadata"]["metrics"].as_array(),
+    ) else {
+        return Err(bad("no results or metrics"));
+    };
+    if results.len() != metrics.len() {
+        return Err(bad("results and metrics differ in length"));
+    }
+    results
+        .iter()
+        .zip(metrics)
+        .map(|(r, m)| {
+            let strategy = r["strategy"].as_str().unwrap_or_default();
+            if m["strategy"].as_str() != Some(strategy) {
+                return Err(bad("results and metrics disagree on the order"));
+            }
+            Ok(Evaluated {
+                strategy: strategy.to_string(),
+                seed: m["seed"].as_u64(),
+                kl: m["metrics"]["kl"].as_f64().ok_or_else(|| bad("a run without KL"))?,
+                avg: r["avg"].as_f64().ok_or_else(|| bad("a run without avg"))?,
+            })
+        })
+        .collect()
+}
+
+/// Per strategy, per seed: the (KL, reward) points over β, from the pretrained point on.
+type Fronts = BTreeMap<String, BTreeMap<u64, Vec<(f64, f64)>>>;
+
+/// Write `kl_fronts.png` and `kl_sweep.md` into `out` from the finished β directories
+/// `done` (β, directory), in the order run.
+pub fn write(out: &Path, done: &[(f32, PathBuf)]) -> Result<(), ExperimentError> {
+    let mut runs = Vec::new();
+    std::fs::create_dir_all(out).map_err(|source| ExperimentError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    for (beta, dir) in done {
+        runs.push((*beta, read(dir)?));
+    }
+    let md = report(&runs, out)?;
+    write_atomic(&out.join(REPORT_FILE), md.as_bytes())?;
+    Ok(())
+}
+
+/// The Markdown report of `runs` (β, evaluated policies), drawing the plot into `out`.
+fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, ExperimentError> {
+    let pretrained = runs
+        .iter()
+        .flat_map(|(_, r)| r)
+        .find(|e| e.seed.is_none())
+        .map_or(0.0, |e| e.avg);
+    let strategies: Vec<String> = unique(runs.iter().flat_map(|(_, r)| r).filter_map(|e| {
+        (e.seed.is_some() && e.strategy != "RiC").then(|| e.strategy.clone())
+    }));
+    let mut md = String::from(
+        "# Reward–KL fronts over the KL coefficient β\n\nThe comparison once per β (each in \
+         its own directory, `kl-<β>/`); per strategy, the mean oracle average and the mean KL \
+         to the pretrained policy with 95 % t-intervals over seeds, and per β the paired \
+         per-seed differences. A difference whose interval includes 0 is a tie.\n\n",
+    );
+    let _ = writeln!(md, "![reward–KL fronts]({PLOT_FILE})\n");
+    let _ = writeln!(md, "| β | Method | n | KL to pretrained | Avg |\n|---|---|---|---|---|");
+    let mut fronts: Fronts = BTreeMap::new();
+    let mut series: Vec<Series> = Vec::new();
+    for s in &strategies {
+        let mut points = vec![Point { x: 0.0, x_err: 0.0, y: pretrained, y_err: 0.0 }];
+        for (beta, evaluated) in runs {
+            let of: Vec<&Evaluated> = evaluated.iter().filter(|e| &e.strategy == s).collect();
+            if of.is_empty() {
+                continue;
+            }
+            for e in &of {
+                let seed = fronts.entry(s.clone()).or_default().entry(e.seed.unwrap_or(0));
+                seed.or_insert_with(|| vec![(0.0, pretrained)]).push((e.kl, e.avg));
+            }
+            let (kl, avg) = (interval(&of, |e| e.kl), interval(&of, |e| e.avg));
+            let _ = writeln!(md, "| {beta} | {s} | {} | {} | {} |", of.len(), show(&kl), show(&avg));
+            points.push(Point {
+                x: kl.mean,
+                x_err: kl.half_width.unwrap_or(0.0),
+                y: avg.mean,
+                y_err: avg.half_width.unwrap_or(0.0),
+            });
+        }
+        points.sort_by(|a, b| a.x.total_cmp(&b.x));
+        series.push(Series { name: s.clone(), points });
+    }
+    let labels = Labels {
+        title: "Oracle average reward against KL over β (mean ± 95 % CI over seeds)",
+        x: "KL to the pretrained policy (nats, summed over tokens)",
+        y: "oracle average reward",
+    };
+    write_line_plot(&out.join(PLOT_FILE), labels, &series, &[])?;
+    md.push_str(&paired_at_each_beta(runs, &strategies));
+    md.push_str(&matched_kl(&fronts, &strategies));
+    let _ = writeln!(
+        md,
+        "\nThe comparisons: {}.",
+        runs.iter()
+            .map(|(b, _)| format!("[β = {b}]({}/{MARKDOWN_FILE})", dir_name(*b)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(md)
+}
+
+fn unique(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+fn interval(of: &[&Evaluated], f: impl Fn(&Evaluated) -> f64) -> Interval {
+    let values: Vec<f64> = of.iter().map(|e| f(e)).collect();
+    Interval::over_seeds(&values).unwrap_or(Interval {
+        mean: values.iter().sum::<f64>() / values.len().max(1) as f64,
+        half_width: None,
+        kind: crate::eval::interval::IntervalKind::Seeds(values.len()),
+    })
+}
+
+fn show(i: &Interval) -> String {
+    match i.half_width {
+        Some(h) => format!("{:.4} ± {h:.4}", i.mean),
+        None => format!("{:.4}", i.mean),
+    }
+}
+
+/// A paired difference's interval and verdict ("ahead", "behind" or "tie").
+fn verdict(diffs: &[f64]) -> String {
+    match Interval::over_seeds(diffs) {
+        Some(i) => {
+            let (lo, hi) = i.ends();
+            let word = if lo > 0.0 {
+                "ahead"
+            } else if hi < 0.0 {
+                "behind"
+            } else {
+                "tie"
+            };
+            format!("{:+.4} [{lo:+.4}, {hi:+.4}] {word}", i.mean)
+        }
+        None => "– (one seed)".into(),
+    }
+}
+
+/// Pairs of strategies, the first against each later one.
+fn pairs(strategies: &[String]) -> Vec<(&String, &String)> {
+    let mut out = Vec::new();
+    for (i, a) in strategies.iter().enumerate() {
+        for b in &strategies[i + 1..] {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+/// Per β, each pair's per-seed difference in oracle average (seeds both ran).
+fn paired_at_each_beta(runs: &[(f32, Vec<Evaluated>)], strategies: &[String]) -> String {
+    let pairs = pairs(strategies);
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("\n## Paired differences in Avg at each β (95 % t-interval)\n\n| β |");
+    for (a, b) in &pairs {
+        let _ = write!(md, " {a} − {b} |");
+    }
+    let _ = write!(md, "\n|---|{}\n", "---|".repeat(pairs.len()));
+    for (beta, evaluated) in runs {
+        let _ = write!(md, "| {beta} |");
+        for (a, b) in &pairs {
+            let of = |s: &str, seed: Option<u64>| {
+                evaluated.iter().find(|e| e.strategy == s && e.seed == seed).map(|e| e.avg)
+            };
+            let diffs: Vec<f64> = evaluated
+                .iter()
+                .filter(|e| &e.strategy == *a)
+                .filter_map(|e| Some(e.avg - of(b, e.seed)?))
+                .collect();
+            let _ = write!(md, " {} |", verdict(&diffs));
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// Mean reward of each front over KL ∈ [0, K], K the largest KL every front of every seed
+/// reaches, and the pairs' per-seed differences.
+fn matched_kl(fronts: &Fronts, strategies: &[String]) -> String {
+    let reach = |pts: &Vec<(f64, f64)>| pts.iter().map(|p| p.0).fold(0.0, f64::max);
+    let k = fronts
+        .values()
+        .flat_map(|seeds| seeds.values().map(reach))
+        .fold(f64::INFINITY, f64::min);
+    if !(k.is_finite() && k > 0.0) {
+        return String::new();
+    }
+    let mean_to = |pts: &Vec<(f64, f64)>| area_to(pts, k).map(|a| a / k);
+    let mut md = format!(
+        "\n## At matched KL: mean reward over KL ∈ [0, {k:.3}]\n\nPer seed, the area under \
+         the front (from the pretrained point, over β) up to the largest KL every front \
+         reaches, divided by it.\n\n| Method | seeds | mean reward over KL ≤ {k:.3} |\n|---|---|---|\n"
+    );
+    let per_seed = |s: &String| -> BTreeMap<u64, f64> {
+        fronts
+            .get(s)
+            .map(|seeds| {
+                seeds
+                    .iter()
+                    .filter_map(|(seed, pts)| Some((*seed, mean_to(pts)?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for s in strategies {
+        let values: Vec<f64> = per_seed(s).into_values().collect();
+        let i = Interval::over_seeds(&values);
+        let shown = i.map_or_else(
+            || values.first().map_or("–".into(), |v| format!("{v:.4}")),
+            |i| show(&i),
+        );
+        let _ = writeln!(md, "| {s} | {} | {shown} |", values.len());
+    }
+    let pairs = pairs(strategies);
+    if !pairs.is_empty() {
+        md.push_str("\n| Pair | difference [95 % t-interval] |\n|---|---|\n");
+        for (a, b) in pairs {
+            let (pa, pb) = (per_seed(a), per_seed(b));
+            let diffs: Vec<f64> = pa
+                .iter()
+                .filter_map(|(seed, va)| Some(va - pb.get(seed)?))
+                .collect();
+            let _ = writeln!(md, "| {a} − {b} | {} |", verdict(&diffs));
+        }
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(strategy: &str, seed: u64, kl: f64, avg: f64) -> Evaluated {
+        Evaluated { strategy: strategy.into(), seed: Some(seed), kl, avg }
+    }
+
+    #[test]
+    fn fronts_pairs_and_matched_kl_on_known_data() {
+        let pre = Evaluated { strategy: "Pretrained".into(), seed: None, kl: 0.0, avg: 0.0 };
+        // A gains 0.2 per nat, B 0.1 per nat; three seeds each, KL 1 at β = 0.1 and 2 at 0.01.
+        let at = |beta: f32, kl: f64| {
+            let mut v = vec![pre.clone()];
+            for seed in 0..3 {
+                let jitter = 0.001 * seed as f64;
+                v.push(e("A", seed, kl, 0.2 * kl + jitter));
+                v.push(e("B", seed, kl, 0.1 * kl - jitter));
+            }
+            (beta, v)
+        };
+        let runs = vec![at(0.1, 1.0), at(0.01, 2.0)];
+        let dir = std::env::temp_dir().join(format!("mr-kl-sweep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let md = report(&runs, &dir).unwrap();
+        assert!(dir.join(PLOT_FILE).exists());
+        // Mean reward over KL ≤ 2 of y = 0.2 x is 0.2; of 0.1 x, 0.1; A − B is ahead.
+        assert!(md.contains("KL ∈ [0, 2.000]"), "{md}");
+        assert!(md.contains("| A | 3 | 0.20"), "{md}");
+        assert!(md.contains("| A − B | +0.10"), "{md}");
+        assert!(md.contains("ahead"), "{md}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_tie_is_called_a_tie() {
+        assert!(verdict(&[0.1, -0.1, 0.05]).ends_with("tie"));
+        assert!(verdict(&[0.1, 0.12, 0.11]).ends_with("ahead"));
+        assert_eq!(verdict(&[0.1]), "– (one seed)");
+    }
+}
