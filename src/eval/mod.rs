@@ -9,9 +9,11 @@
 //! - [`report`]: the JSON report, and the appendable CSV per-step log;
 //! - [`table`]: the paper-layout Markdown table with extra columns, seeds aggregated as
 //!   mean ± standard error;
-//! - [`plot`]: pairwise reward-space scatter plots as PNG.
+//! - [`plot`]: pairwise reward-space scatter plots as PNG;
+//! - [`interval`]: 95 % confidence intervals of a mean (t over seeds, or over one run's samples).
 
 pub mod curves;
+pub mod interval;
 pub mod metrics;
 pub mod plot;
 pub mod report;
