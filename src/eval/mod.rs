@@ -10,13 +10,16 @@
 //! - [`table`]: the paper-layout Markdown table with extra columns, seeds aggregated as
 //!   mean ± standard error;
 //! - [`plot`]: pairwise reward-space scatter plots as PNG;
-//! - [`interval`]: 95 % confidence intervals of a mean (t over seeds, or over one run's samples).
+//! - [`interval`]: 95 % confidence intervals of a mean (t over seeds, or over one run's samples);
+//! - [`summary_plot`]: the results at a glance (`summary.png`): those intervals per objective
+//!   and the strategies' reward–KL positions.
 
 pub mod curves;
 pub mod interval;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod summary_plot;
 pub mod table;
 
 pub use metrics::{MeanStd, Summary};
