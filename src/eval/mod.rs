@@ -12,9 +12,11 @@
 //! - [`plot`]: pairwise reward-space scatter plots as PNG;
 //! - [`interval`]: 95 % confidence intervals of a mean (t over seeds, or over one run's samples);
 //! - [`summary_plot`]: the results at a glance (`summary.png`): those intervals per objective
-//!   and the strategies' reward–KL positions.
+//!   and the strategies' reward–KL positions;
+//! - [`html`]: one self-contained HTML page of a Markdown report and its plots.
 
 pub mod curves;
+pub mod html;
 pub mod interval;
 pub mod metrics;
 pub mod plot;
