@@ -91,6 +91,19 @@ pub enum EvalError {
     /// Plot rendering or PNG encoding failed.
     #[error("plot: {0}")]
     Plot(String),
+    /// A folder given as a results directory is not one: its `results.json` or `results.md`
+    /// is missing, or `results.json` is not a report of this library.
+    #[error(
+        "{}: {problem}; pass a results directory that a comparison wrote (it holds results.json \
+         and results.md), or run the comparison again to write one",
+        path.display()
+    )]
+    NotAReport {
+        /// The file (or folder) at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// Wrap an I/O error with its path.
