@@ -5,6 +5,8 @@
 mod common;
 #[path = "robustness/fuzz.rs"]
 mod fuzz;
+#[path = "robustness/rerender.rs"]
+mod rerender;
 #[path = "robustness/run_dir.rs"]
 mod run_dir;
 #[path = "robustness/settings.rs"]

@@ -9,12 +9,19 @@
 //! - [`report`]: the JSON report, and the appendable CSV per-step log;
 //! - [`table`]: the paper-layout Markdown table with extra columns, seeds aggregated as
 //!   mean ± standard error;
-//! - [`plot`]: pairwise reward-space scatter plots as PNG.
+//! - [`plot`]: pairwise reward-space scatter plots as PNG;
+//! - [`interval`]: 95 % confidence intervals of a mean (t over seeds, or over one run's samples);
+//! - [`summary_plot`]: the results at a glance (`summary.png`): those intervals per objective
+//!   and the strategies' reward–KL positions;
+//! - [`html`]: one self-contained HTML page of a Markdown report and its plots.
 
 pub mod curves;
+pub mod html;
+pub mod interval;
 pub mod metrics;
 pub mod plot;
 pub mod report;
+pub mod summary_plot;
 pub mod table;
 
 pub use metrics::{MeanStd, Summary};
@@ -84,6 +91,19 @@ pub enum EvalError {
     /// Plot rendering or PNG encoding failed.
     #[error("plot: {0}")]
     Plot(String),
+    /// A folder given as a results directory is not one: its `results.json` or `results.md`
+    /// is missing, or `results.json` is not a report of this library.
+    #[error(
+        "{}: {problem}; pass a results directory that a comparison wrote (it holds results.json \
+         and results.md), or run the comparison again to write one",
+        path.display()
+    )]
+    NotAReport {
+        /// The file (or folder) at fault.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 /// Wrap an I/O error with its path.

@@ -66,6 +66,11 @@ pub fn write_pairwise_scatter<S: AsRef<str>>(
     series: &[(&str, &[Vec<f64>])],
 ) -> Result<(u32, u32), EvalError> {
     let (pixels, size) = render(objectives, series)?;
+    save_png(path, &pixels, size).map(|()| size)
+}
+
+/// Encode an RGB buffer of `size` pixels as a PNG at `path`, atomically (its folder created).
+pub(super) fn save_png(path: &Path, pixels: &[u8], size: (u32, u32)) -> Result<(), EvalError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
@@ -74,7 +79,7 @@ pub fn write_pairwise_scatter<S: AsRef<str>>(
     let encoded = {
         // Dropped before any clean-up: an unsaved backend saves itself on drop.
         let mut png = BitMapBackend::new(&tmp, size);
-        png.blit_bitmap((0, 0), size, &pixels)
+        png.blit_bitmap((0, 0), size, pixels)
             .and_then(|()| png.present())
             .map_err(plot_err)
     };
@@ -82,7 +87,7 @@ pub fn write_pairwise_scatter<S: AsRef<str>>(
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    written.map(|()| size)
+    written
 }
 
 /// Render the figure of [`write_pairwise_scatter`] into an RGB buffer.
@@ -121,17 +126,9 @@ fn render<S: AsRef<str>>(
     let (cols, rows) = (pairs.len().min(3), pairs.len().div_ceil(3));
     let width = cols as u32 * PANEL_SIZE.0;
 
-    // Legend entries (dot, gap, label, space) left to right, wrapping at the image width.
     let font = FontDesc::new(FontFamily::Name(FONT), 16.0, FontStyle::Normal);
-    let (mut x, mut line, mut entries) = (24, 0, Vec::with_capacity(series.len()));
-    for (label, _) in series {
-        let w = 12 + font.box_size(label).map_err(plot_err)?.0 as i32 + 32;
-        if x > 24 && x + w > width as i32 {
-            (x, line) = (24, line + 1);
-        }
-        entries.push((x, (2 * line + 1) * LEGEND_LINE as i32 / 2));
-        x += w;
-    }
+    let labels = series.iter().map(|(label, _)| *label);
+    let (entries, line) = legend_layout(&font, labels, width, (0, LEGEND_LINE))?;
     let legend_height = (line + 1) as u32 * LEGEND_LINE;
     let size = (width, legend_height + rows as u32 * PANEL_SIZE.1);
     let mut pixels = vec![0u8; 3 * size.0 as usize * size.1 as usize];
@@ -166,6 +163,26 @@ fn render<S: AsRef<str>>(
         root.present()?;
     }
     Ok((pixels, size))
+}
+
+/// Legend entries (dot, gap, label, space) left to right from line `first` of `line_height`
+/// pixels, wrapping at `width`: each dot's centre, and the last line used.
+pub(super) fn legend_layout<'l>(
+    font: &FontDesc<'_>,
+    labels: impl Iterator<Item = &'l str>,
+    width: u32,
+    (first, line_height): (i32, u32),
+) -> Result<(Vec<(i32, i32)>, i32), EvalError> {
+    let (mut x, mut line, mut entries) = (24, first, Vec::new());
+    for label in labels {
+        let w = 12 + font.box_size(label).map_err(plot_err)?.0 as i32 + 32;
+        if x > 24 && x + w > width as i32 {
+            (x, line) = (24, line + 1);
+        }
+        entries.push((x, (2 * line + 1) * line_height as i32 / 2));
+        x += w;
+    }
+    Ok((entries, line))
 }
 
 /// The values' span padded by 5% on each side (±0.5 when all values are equal).

@@ -1,9 +1,11 @@
-//! A comparison's whole report, rewritten after every run: [`write_report_with`]'s table (with
+//! A comparison's whole report, rewritten after every run:
+//! [`write_report_with`](super::report::write_report_with)'s table (with
 //! the KL, realism and hypervolume columns of [`headline`](super::headline)), JSON, step CSV
 //! and scatter plot, then the task's own Markdown, the wall-time table, the budget accounting,
 //! the learning-rate trials, the curves along the runs and the m ablation, and `timings.json`
 //! (wall-clock seconds, kept out of `results.json` so that a resumed comparison's report equals
-//! an uninterrupted one's byte for byte).
+//! an uninterrupted one's byte for byte); last, [`rerender`] draws `summary.png` and writes
+//! `report.html` from those files.
 
 use super::ablation;
 use super::config::ComparisonConfig;
@@ -11,7 +13,8 @@ use super::curve::{self, CurvePoint};
 use super::error::{ExperimentError, io};
 use super::headline::{self, Headline};
 use super::lr_selection::{self, Trial};
-use super::report::{ReportExtras, StrategyResult, write_report_with};
+use super::report::{ReportExtras, StrategyResult, write_tables};
+use super::rerender::rerender;
 use super::results_dir::{SavedRun, TIMINGS_FILE};
 use super::task::ExtraMarkdown;
 use crate::eval::json_bytes;
@@ -74,7 +77,7 @@ impl ComparisonReport<'_> {
             provenance: self.provenance.clone(),
             ..Default::default()
         };
-        write_report_with(out, objectives, &results, recorded, metadata, extras)?;
+        write_tables(out, objectives, &results, recorded, metadata, extras)?;
         if let Some(markdown) = self.markdown {
             let path = out.join(MARKDOWN_FILE);
             let table = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -116,10 +119,9 @@ impl ComparisonReport<'_> {
             .iter()
             .map(|r| json!({"strategy": r.result.name, "seed": r.seed, "seconds": r.seconds}))
             .collect();
-        Ok(write_atomic(
-            &out.join(TIMINGS_FILE),
-            &json_bytes(&timings),
-        )?)
+        write_atomic(&out.join(TIMINGS_FILE), &json_bytes(&timings))?;
+        rerender(out)?;
+        Ok(())
     }
 }
 

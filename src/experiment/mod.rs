@@ -9,7 +9,7 @@
 //! Rooms, each one idea, taking plain values: `budget` and `config` (the settings), `validate` (their
 //! checks, errors naming fields), `plan` (one strategy per run under equal budgets), `task`,
 //! `evaluate`, `runner` (one training run from a `RunSpec`), `results_dir` (saved runs,
-//! resume, atomic files), `manifest` (what a results directory holds, checked on resume), `lock` (one writer per results directory), `policies` (the kept policies), `observer`, `report`, `headline` (the main table's KL, realism and hypervolume columns), `provenance`, `tables`,
+//! resume, atomic files), `manifest` (what a results directory holds, checked on resume), `lock` (one writer per results directory), `policies` (the kept policies), `observer`, `report`, `rerender` (`summary.png` and `report.html` from a results directory's files), `headline` (the main table's KL, realism and hypervolume columns), `provenance`, `tables`,
 //! `curve`, `ablation`, `lr_selection` (the trials) and `tuning` (their runs), `comparison_report` (the whole report), `ranks` (rank
 //! 0 decides), `schedule` (the runs one after the other) and `comparison` (the API).
 //!
@@ -36,6 +36,7 @@ mod policies;
 mod provenance;
 mod ranks;
 mod report;
+mod rerender;
 mod results_dir;
 mod runner;
 mod schedule;
@@ -66,6 +67,7 @@ pub use report::{
     PLOT_FILE, ReportExtras, ReportFiles, STEPS_FILE, StrategyResult, step_rows, write_report,
     write_report_with,
 };
+pub use rerender::{HTML_FILE, RenderedFiles, SUMMARY_FILE, rerender};
 pub use results_dir::{CHECKPOINTS_DIR, POLICIES_DIR, RUNS_DIR, TIMINGS_FILE};
 pub use tables::{Cell, decimals, metrics_table, percent};
 pub use task::{Describe, ExtraMarkdown, Task};

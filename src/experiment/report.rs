@@ -1,7 +1,9 @@
 //! What a comparison writes to its results directory: the paper-style Markdown table, JSON
 //! (config, metadata, budgets, results), a per-step CSV with one row per (step, strategy,
-//! expert, reward), and the pairwise reward scatter plot.
+//! expert, reward), the pairwise reward scatter plot, and (through [`rerender`]) the summary
+//! figure and the HTML report.
 
+use super::rerender::{HTML_FILE, SUMMARY_FILE, rerender};
 use crate::eval::metrics::pareto_front;
 use crate::eval::report::{PaperRow, RunReport, StepLog, StepRow};
 use crate::eval::table::Column;
@@ -40,6 +42,10 @@ pub struct ReportFiles {
     pub steps: PathBuf,
     /// Pairwise scatter plot (PNG).
     pub plot: PathBuf,
+    /// Summary figure (PNG): per objective, each strategy's mean and 95 % interval.
+    pub summary: PathBuf,
+    /// Self-contained HTML report: the Markdown with every plot embedded.
+    pub html: PathBuf,
 }
 
 /// What a report shows besides the strategies' scores (all optional).
@@ -79,8 +85,23 @@ pub fn write_report<S: AsRef<str>>(
 }
 
 /// [`write_report`] with `extras`: the main table gains `extras.columns` and `results.json`
-/// records `extras.provenance`.
+/// records `extras.provenance`. Ends with [`rerender`] (the summary figure and the HTML).
 pub fn write_report_with<S: AsRef<str>>(
+    dir: &Path,
+    objectives: &[S],
+    results: &[StrategyResult],
+    config: Value,
+    metadata: Value,
+    extras: ReportExtras<'_>,
+) -> Result<(Vec<Summary>, ReportFiles), EvalError> {
+    let written = write_tables(dir, objectives, results, config, metadata, extras)?;
+    rerender(dir)?;
+    Ok(written)
+}
+
+/// [`write_report_with`] up to the rendering: the table, JSON, step CSV and scatter plot (for
+/// a caller that adds to the Markdown, then calls [`rerender`] itself).
+pub(super) fn write_tables<S: AsRef<str>>(
     dir: &Path,
     objectives: &[S],
     results: &[StrategyResult],
@@ -180,6 +201,8 @@ pub fn write_report_with<S: AsRef<str>>(
         json: dir.join(crate::eval::report::JSON_FILE),
         steps,
         plot,
+        summary: dir.join(SUMMARY_FILE),
+        html: dir.join(HTML_FILE),
     };
     Ok((summaries, files))
 }

@@ -85,6 +85,11 @@ fn writes_every_file() {
     assert!(csv.contains("IterativeRS,1,b,0.25"), "{csv}");
     let png = std::fs::read(&files.plot).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // The summary figure (no KL recorded: objective panels only) and the HTML page with both
+    // plots.
+    assert_eq!(&std::fs::read(&files.summary).unwrap()[..4], b"\x89PNG");
+    let html = std::fs::read_to_string(&files.html).unwrap();
+    assert_eq!(html.matches("data:image/png;base64,").count(), 2);
     // Writing again replaces the CSV instead of appending to it.
     write_report(&dir, &["a", "b"], &results, json!({}), json!({}), &[], None).unwrap();
     let again = std::fs::read_to_string(&files.steps).unwrap();

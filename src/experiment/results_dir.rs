@@ -27,11 +27,13 @@ pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// Wall-clock timings inside the results directory.
 pub const TIMINGS_FILE: &str = "timings.json";
 /// Files of a report, removed when a results directory is reused without resuming.
-const REPORT_FILES: [&str; 9] = [
+const REPORT_FILES: [&str; 11] = [
     MARKDOWN_FILE,
     JSON_FILE,
     STEPS_FILE,
     PLOT_FILE,
+    super::rerender::SUMMARY_FILE,
+    super::rerender::HTML_FILE,
     TIMINGS_FILE,
     super::provenance::PROVENANCE_FILE,
     curve::CSV_FILE,
