@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => Study::load(&a.study)?.execute(Mode::Validate, a.quick, &device),
         Command::Report { dir } => {
             let files = multireward::experiment::rerender(&dir)?;
-            println!("{files}");
+            println!("wrote {} and {}", files.summary.display(), files.html.display());
             Ok(())
         }
         Command::Generate(a) => generate(a, device),
