@@ -111,7 +111,7 @@ impl Domain for PromptsTask {
         Ok((train.build()?, eval.build()?, Value::Object(about)))
     }
 
-    fn configure(&self, config: ComparisonConfig) -> ComparisonConfig {
+    fn configure(&self, config: ComparisonConfig, _n: usize) -> ComparisonConfig {
         config
     }
 

@@ -36,7 +36,7 @@ pub(super) trait Domain {
     fn ric(&self) -> RicSettings;
     fn objective(&self, name: &str, weight: f64) -> Result<Objective, Box<dyn Error>>;
     fn reward_sets(&self, o: Vec<Objective>) -> Result<(RewardSet, RewardSet, Value), Box<dyn Error>>;
-    fn configure(&self, config: ComparisonConfig) -> ComparisonConfig;
+    fn configure(&self, config: ComparisonConfig, n: usize) -> ComparisonConfig;
     fn reference(&self, device: &Device) -> Result<AutoPolicy, Box<dyn Error>>;
     fn task(&self, reference: AutoPolicy, train: RewardSet, eval: RewardSet, info: Value)
     -> Task<'_, AutoPolicy>;
@@ -61,8 +61,8 @@ macro_rules! domain {
             ) -> Result<(RewardSet, RewardSet, Value), Box<dyn Error>> {
                 Ok(<$t>::reward_sets(self, o)?)
             }
-            fn configure(&self, config: ComparisonConfig) -> ComparisonConfig {
-                <$t>::configure(self, config)
+            fn configure(&self, config: ComparisonConfig, n: usize) -> ComparisonConfig {
+                <$t>::configure_for(self, config, n)
             }
             fn reference(&self, device: &Device) -> Result<AutoPolicy, Box<dyn Error>> {
                 Ok(<$t>::reference(self, device)?)
@@ -123,7 +123,7 @@ impl Study {
         let config = run
             .config(domain.presets(n), domain.ric())
             .map_err(|e| self.setting(e))?;
-        let config = domain.configure(config);
+        let config = domain.configure(config, n);
         let (train, eval, info) = domain.reward_sets(objectives)?;
         let reference = run.reference(domain.reference(device)?);
         let task = domain.task(reference, train, eval, info);
