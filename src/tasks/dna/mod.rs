@@ -31,6 +31,8 @@ pub mod data;
 pub mod metrics;
 pub mod pwm;
 pub mod reward;
+pub mod setup;
+mod tables;
 pub mod tokenizer;
 
 /// The reference code's MPRA/DNA policy shape (6 layers, d 256, 4 heads, d_ff 1024, 4-mer
@@ -52,6 +54,7 @@ pub use pwm::{
     load_jaspar, occupancy,
 };
 pub use reward::{CellTypeReward, MotifReward};
+pub use setup::{Dna, DnaOptions};
 pub use tokenizer::DnaTokenizer;
 
 /// Errors of the DNA domain: reading its files, malformed sequences and invalid matrices.

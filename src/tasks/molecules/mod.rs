@@ -9,9 +9,11 @@ pub mod metrics;
 pub mod qm9;
 pub mod regressor;
 pub mod sa_score;
+pub mod setup;
 pub mod tokenizer;
 
 pub use data::{Qm9Record, load_qm9, load_smiles};
+pub use setup::{Molecules, MoleculesOptions};
 pub use tokenizer::{SMILES_REGEX, SmilesTokenizer, split_smiles};
 
 /// The reference code's QM9 policy shape (GPT-2: 3 layers, d 768, 12 heads, d_ff 2048,

@@ -20,6 +20,8 @@ pub mod minilm;
 pub mod quality;
 pub mod reward;
 pub mod rouge;
+pub mod setup;
+mod tables;
 
 pub use bpe::{BpeTokenizer, SEP};
 pub use data::{Split, SummaryPair, load_summaries, summaries_path};
@@ -30,6 +32,7 @@ pub use minilm::{MiniLm, MiniLmConfig, MiniLmError, SentenceEncoder, cosine};
 pub use quality::SummaryQuality;
 pub use reward::{EmbeddingCache, FaithfulnessReward, RelevanceReward};
 pub use rouge::{RougeL, RougeReward, RougeScore};
+pub use setup::{Text, TextOptions};
 
 use crate::data::DataError;
 use std::path::PathBuf;
