@@ -38,6 +38,9 @@ pub mod molecules;
 mod objective;
 pub mod text;
 
+#[cfg(test)]
+mod setup_tests;
+
 pub use error::SetupError;
 pub use objective::Objective;
 

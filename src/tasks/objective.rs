@@ -78,12 +78,12 @@ impl Objective {
     }
 }
 
+/// Training rewards, evaluation oracles, and each objective's name with its description.
+type Built = (RewardSet, RewardSet, Vec<(String, Value)>);
+
 /// The training rewards (with `na_penalty`) and the evaluation oracles of `objectives`, in
 /// order, and each objective's name with its description (as the domains share it).
-pub(crate) fn build_sets(
-    objectives: Vec<Objective>,
-    na_penalty: f64,
-) -> Result<(RewardSet, RewardSet, Vec<(String, Value)>), SetupError> {
+pub(crate) fn build_sets(objectives: Vec<Objective>, na_penalty: f64) -> Result<Built, SetupError> {
     let (mut train, mut eval) = (
         RewardSet::builder().na_penalty(na_penalty),
         RewardSet::builder(),
@@ -105,6 +105,20 @@ pub(crate) fn build_sets(
 /// the sets refuse duplicates anyway).
 pub(crate) fn about_map(about: Vec<(String, Value)>) -> Value {
     Value::Object(about.into_iter().collect::<Map<String, Value>>())
+}
+
+/// Descriptions keyed by objective name, objectives described alike under one key: their
+/// names joined by `/` (e.g. `K562/HepG2`).
+pub(crate) fn grouped_about_map(about: Vec<(String, Value)>) -> Value {
+    let mut groups: Vec<(Vec<String>, Value)> = Vec::new();
+    for (name, about) in about {
+        match groups.iter_mut().find(|(_, a)| *a == about) {
+            Some((names, _)) => names.push(name),
+            None => groups.push((vec![name], about)),
+        }
+    }
+    let joined = groups.into_iter().map(|(names, a)| (names.join("/"), a));
+    Value::Object(joined.collect())
 }
 
 /// The canonical spelling of `name` among `known` (compared without case), else

@@ -20,12 +20,12 @@ use crate::experiment::{Budget, ComparisonConfig, Preset, RicSettings, Task};
 use crate::policy::{AutoPolicy, SamplingConfig};
 use crate::reward::RewardSet;
 use crate::strategy::Strategy;
-use crate::tasks::objective::{build_sets, known_name};
+use crate::tasks::objective::{build_sets, grouped_about_map, known_name};
 use crate::tasks::{Objective, SetupError, load_tokenizer};
 use crate::tokenizer::Tokenizer;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 
 /// Where the DNA domain reads its models, and how it samples (the example's flags).
@@ -160,18 +160,7 @@ impl Dna {
         objectives: Vec<Objective>,
     ) -> Result<(RewardSet, RewardSet, Value), SetupError> {
         let (train, eval, about) = build_sets(objectives, -5.0)?;
-        let mut groups: Vec<(Vec<String>, Value)> = Vec::new();
-        for (name, about) in about {
-            match groups.iter_mut().find(|(_, a)| *a == about) {
-                Some((names, _)) => names.push(name),
-                None => groups.push((vec![name], about)),
-            }
-        }
-        let info: Map<String, Value> = groups
-            .into_iter()
-            .map(|(names, about)| (names.join("/"), about))
-            .collect();
-        Ok((train, eval, Value::Object(info)))
+        Ok((train, eval, grouped_about_map(about)))
     }
 
     /// The comparison settings as the domain runs them: `200 / k` new tokens whatever the
