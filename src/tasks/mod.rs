@@ -22,7 +22,7 @@
 //!     .collect::<Result<Vec<_>, _>>()?;
 //! let (train, eval, info) = domain.reward_sets(objectives)?;
 //! let task = domain.task(domain.reference(&device)?, train, eval, info)?;
-//! let comparison = multireward::experiment::Comparison::new(task, config)?
+//! let mut comparison = multireward::experiment::Comparison::new(task, config)?
 //!     .edit_plan(|strategy| domain.edit(strategy))?;
 //! comparison.run(std::path::Path::new("results/molecules"))?;
 //! # Ok(())

@@ -15,6 +15,8 @@
 //!   motif hit counts.
 //! - [`tokenizer`](mod@tokenizer), [`DnaTokenizer`]: non-overlapping k-mers (k = 4 as the
 //!   reference code: 50 tokens per 200 bp).
+//! - [`setup`], the whole comparison of the DNA example built from options ([`Dna`]; its
+//!   report sections in a private `tables`).
 //!
 //! The DHS labels are binary cell-type specificity of chromatin accessibility, not enhancer
 //! activity: no MPRA data (Gosai et al.) is packaged anywhere (`data/README.md`). SK-N-SH has no

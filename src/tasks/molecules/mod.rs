@@ -1,6 +1,7 @@
 //! Small molecules as SMILES: RDKit-compatible validity, canonical forms, descriptors and SA
 //! score ([`chem`], [`sa_score`](mod@sa_score), backed by `chematic`), and the sample-quality
-//! numbers used to check a SMILES policy ([`metrics`]).
+//! numbers used to check a SMILES policy ([`metrics`]); [`setup`], the whole comparison of
+//! the molecules example built from options ([`Molecules`]).
 
 pub mod analytic;
 pub mod chem;

@@ -12,11 +12,15 @@
 //!   ([`SentenceEncoder`], [`cosine`]).
 //! - [`quality`], length, distinctness and emptiness of generated summaries
 //!   ([`SummaryQuality`]).
+//! - [`setup`], the whole comparison of the summarisation example built from options
+//!   ([`Text`]; the summariser's prompt rows in a private `prompter`, report sections in
+//!   `tables`).
 
 pub mod bpe;
 pub mod data;
 pub mod faithfulness;
 pub mod minilm;
+mod prompter;
 pub mod quality;
 pub mod reward;
 pub mod rouge;

@@ -10,13 +10,12 @@
 //! domain's report scores real sequences), so that the three domains are used alike.
 //! [`Text::prompt_counts`] gives the example its console line.
 
+use super::prompter::TextTokenizer;
 use super::tables::{SHOWN, examples_table, paper_rows, quality_table};
 use super::{
-    BpeTokenizer, EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward,
-    RougeReward, SEP, SentenceEncoder, Split, SummaryPair, SummaryQuality, load_summaries,
-    summaries_path,
+    EmbeddingCache, FaithfulnessHead, FaithfulnessReward, RelevanceReward, RougeReward, SEP,
+    SentenceEncoder, Split, SummaryPair, SummaryQuality, load_summaries, summaries_path,
 };
-use crate::checkpoint::tokenizer_path;
 use crate::eval::table::Format;
 use crate::experiment::{Budget, ComparisonConfig, Preset, RicSettings, Task};
 use crate::policy::{AutoPolicy, Prompts, SamplingConfig};
@@ -24,14 +23,13 @@ use crate::reward::{Reward, RewardSet};
 use crate::strategy::Strategy;
 use crate::tasks::objective::{about_map, build_sets, known_name};
 use crate::tasks::{Objective, SetupError};
-use crate::tokenizer::{HfTokenizer, Tokenizer, TokenizerError};
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the text domain reads its models and corpus sample sizes, and how it samples (the
@@ -292,51 +290,5 @@ impl Text {
             ric.sft.loss_after = matches!(self.tokenizer, TextTokenizer::Ours(_)).then_some(SEP);
             ric.sft.steps = (ric.offline_samples / ric.sft.batch_size).max(1);
         }
-    }
-}
-
-/// The summariser's tokenizer: ours (prompt rows `[BOS] description [SEP]`), or a Hugging
-/// Face causal LM's (prompt rows `[BOS] description` + `"\nTL;DR:"`, as in the TL;DR task).
-enum TextTokenizer {
-    Ours(BpeTokenizer),
-    Hf(HfTokenizer),
-}
-
-impl TextTokenizer {
-    fn load(dir: &Path) -> Result<Self, TokenizerError> {
-        Ok(match crate::policy::hf::is_hf_dir(dir) {
-            true => Self::Hf(HfTokenizer::from_dir(dir)?),
-            false => Self::Ours(BpeTokenizer::load(&tokenizer_path(dir))?),
-        })
-    }
-
-    fn as_dyn(&self) -> &dyn Tokenizer {
-        match self {
-            Self::Ours(t) => t,
-            Self::Hf(t) => t,
-        }
-    }
-
-    /// The prompt row of `document`, cut to its first `tokens` tokens.
-    fn prompt(&self, document: &str, tokens: usize) -> Result<Vec<u32>, TokenizerError> {
-        Ok(match self {
-            Self::Ours(t) => t.prompt(document, tokens)?,
-            Self::Hf(t) => {
-                let mut row: Vec<u32> = t.specials().bos.into_iter().collect();
-                row.extend(t.encode(document)?.into_iter().take(tokens));
-                row.extend(t.encode("\nTL;DR:")?);
-                row
-            }
-        })
-    }
-
-    /// Prompts (token rows and one-line descriptions) of corpus pairs.
-    fn prompts(&self, pairs: &[SummaryPair], tokens: usize) -> Result<Prompts, SetupError> {
-        let texts: Vec<String> = pairs.iter().map(|p| p.document()).collect();
-        let ids = texts
-            .iter()
-            .map(|t| self.prompt(t, tokens))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Prompts::new(ids, texts)?)
     }
 }
