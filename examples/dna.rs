@@ -73,7 +73,7 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let domain = Dna::load(&options, args.run.quick, &device)?;
     let n = Dna::DEFAULT.len();
     let config = args.run.config(domain.presets(n), domain.ric())?;
-    let config = domain.configure(config, n);
+    let config = domain.configure(config);
     let reference = args.run.reference(domain.reference(&device)?);
     let objectives = Dna::DEFAULT
         .iter()
@@ -85,7 +85,7 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
         json!(domain.real_test_realism())
     );
     println!("{}", domain.real_oracle_table(&eval)?);
-    let task = domain.task(reference, train, eval, info)?;
+    let task = domain.task(reference, train, eval, info);
     args.run
         .compare_with(task, config, &args.out, |s| domain.edit(s))?;
     Ok(())

@@ -73,14 +73,14 @@ fn run(args: Args, device: Device) -> Result<(), Box<dyn std::error::Error>> {
     let domain = Molecules::load(&options, args.run.quick, &device)?;
     let n = names.len();
     let config = args.run.config(domain.presets(n), domain.ric())?;
-    let config = domain.configure(config, n);
+    let config = domain.configure(config);
     let reference = args.run.reference(domain.reference(&device)?);
     let objectives = names
         .iter()
         .map(|name| domain.objective(name, 1.0 / n as f64))
         .collect::<Result<Vec<_>, _>>()?;
     let (train, eval, info) = domain.reward_sets(objectives)?;
-    let task = domain.task(reference, train, eval, info)?;
+    let task = domain.task(reference, train, eval, info);
     args.run
         .compare_with(task, config, &args.out, |s| domain.edit(s))?;
     Ok(())

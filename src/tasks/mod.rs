@@ -15,13 +15,13 @@
 //! let [_, quick, _] = domain.presets(3);
 //! let config = multireward::experiment::ComparisonConfig::new(quick.budget, quick.eval_samples)
 //!     .with_ric(domain.ric());
-//! let config = domain.configure(config, 3);
+//! let config = domain.configure(config);
 //! let objectives = ["alpha", "gap", "u0"]
 //!     .map(|name| domain.objective(name, 1.0 / 3.0))
 //!     .into_iter()
 //!     .collect::<Result<Vec<_>, _>>()?;
 //! let (train, eval, info) = domain.reward_sets(objectives)?;
-//! let task = domain.task(domain.reference(&device)?, train, eval, info)?;
+//! let task = domain.task(domain.reference(&device)?, train, eval, info);
 //! let mut comparison = multireward::experiment::Comparison::new(task, config)?
 //!     .edit_plan(|strategy| domain.edit(strategy))?;
 //! comparison.run(std::path::Path::new("results/molecules"))?;

@@ -5,9 +5,9 @@
 //! function trains and evaluates); sample quality (validity, uniqueness, novelty against QM9,
 //! internal diversity) as the task's metrics.
 //!
-//! Deviations from the shared shape: [`Molecules::configure`] takes the number of objectives
-//! (the text domain's experts' rate needs it), and [`Molecules::task`] returns a `Result` (the
-//! DNA domain's report scores real sequences), so that the three domains are used alike.
+//! Beside the shared shape (`load`, `presets`, `ric`, `objective`, `reward_sets`,
+//! `configure`, `reference`, `task`, `edit`), [`Molecules::configure_for`] takes the number of
+//! objectives, as every domain's does (the text domain's experts' rate depends on it).
 
 use super::analytic::{Descriptor, DescriptorReward};
 use super::qm9::{BackboneFeatures, MorganFeatures, Property, PropertyReward};
@@ -174,8 +174,17 @@ impl Molecules {
     }
 
     /// The comparison settings as the domain runs them: unchanged.
-    pub fn configure(&self, config: ComparisonConfig, _n_objectives: usize) -> ComparisonConfig {
+    pub fn configure(&self, config: ComparisonConfig) -> ComparisonConfig {
         config
+    }
+
+    /// [`Molecules::configure`] (the number of objectives changes nothing here).
+    pub fn configure_for(
+        &self,
+        config: ComparisonConfig,
+        _n_objectives: usize,
+    ) -> ComparisonConfig {
+        self.configure(config)
     }
 
     /// The reference policy, loaded from the options' `policy`.
@@ -188,16 +197,13 @@ impl Molecules {
 
     /// The task: unconditional generation stopping at EOS, sample quality as its metrics
     /// (validity in the main table), the paper's rows when the objectives are `alpha,gap,u0`.
-    ///
-    /// # Errors
-    /// None today (the `Result` keeps the domains alike).
     pub fn task(
         &self,
         reference: AutoPolicy,
         train: RewardSet,
         eval: RewardSet,
         rewards_info: Value,
-    ) -> Result<Task<'_, AutoPolicy>, SetupError> {
+    ) -> Task<'_, AutoPolicy> {
         let names: Vec<String> = eval.names().iter().map(|s| s.to_string()).collect();
         let qm9 = names
             .iter()
@@ -209,7 +215,7 @@ impl Molecules {
             false => json!({"objectives": names, "policy": o.policy, "backbone": o.backbone,
                             "rewards": rewards_info}),
         };
-        Ok(Task::new(reference, self.tokenizer.as_ref(), train, eval)
+        Task::new(reference, self.tokenizer.as_ref(), train, eval)
             .with_sampling(SamplingConfig {
                 stop_at_eos: true,
                 ..Default::default()
@@ -222,7 +228,7 @@ impl Molecules {
             .with_markdown(quality_table)
             .with_headline_metric("Validity", "/quality/validity", Format::Percent(1))
             .with_paper(if qm9 { paper_rows() } else { Vec::new() })
-            .with_info(info))
+            .with_info(info)
     }
 
     /// Edits of the planned strategies: none.

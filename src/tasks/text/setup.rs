@@ -5,10 +5,10 @@
 //! `faithful` (a head on MiniLM embeddings under `rewards`), `relevance` (MiniLM cosine) and
 //! `rougeL` (ROUGE-L F1 against the human synopsis), each function training and evaluating.
 //!
-//! Deviations from the shared shape: [`Text::configure`] takes the number of objectives (the
-//! experts learn at N × the learning rate), and [`Text::task`] returns a `Result` (the DNA
-//! domain's report scores real sequences), so that the three domains are used alike.
-//! [`Text::prompt_counts`] gives the example its console line.
+//! Beside the shared shape (`load`, `presets`, `ric`, `objective`, `reward_sets`,
+//! `configure`, `reference`, `task`, `edit`): [`Text::configure_for`] takes the number N of
+//! objectives (the experts learn at N × the learning rate; `configure` assumes the built-in
+//! three), and [`Text::prompt_counts`] gives the example its console line.
 
 use super::prompter::TextTokenizer;
 use super::tables::{SHOWN, examples_table, paper_rows, quality_table};
@@ -208,11 +208,20 @@ impl Text {
         Ok((train, eval, about_map(about)))
     }
 
-    /// The comparison settings as the domain runs them: without an experts' learning rate,
-    /// the IterativeRS / Rewarded Soups experts learn at N × `lr` (each expert's update
-    /// reaches the merged policy with weight 1/N; at `lr` both stayed at the SFT level,
-    /// docs/results.md); evaluation seed 2 000 003.
-    pub fn configure(&self, mut config: ComparisonConfig, n_objectives: usize) -> ComparisonConfig {
+    /// [`Text::configure_for`] the built-in three objectives.
+    pub fn configure(&self, config: ComparisonConfig) -> ComparisonConfig {
+        self.configure_for(config, Self::OBJECTIVES.len())
+    }
+
+    /// The comparison settings as the domain runs them with `n_objectives` objectives: without
+    /// an experts' learning rate, the IterativeRS / Rewarded Soups experts learn at N × `lr`
+    /// (each expert's update reaches the merged policy with weight 1/N; at `lr` both stayed at
+    /// the SFT level, docs/results.md); evaluation seed 2 000 003.
+    pub fn configure_for(
+        &self,
+        mut config: ComparisonConfig,
+        n_objectives: usize,
+    ) -> ComparisonConfig {
         config
             .expert_lr
             .get_or_insert(n_objectives as f64 * config.lr);
@@ -231,16 +240,13 @@ impl Text {
     /// The task: summaries of the training prompts, evaluated on the test prompts, summary
     /// quality as its metrics (distinct summaries in the main table: what collapses first when
     /// a policy games its rewards), example summaries in the report.
-    ///
-    /// # Errors
-    /// None today (the `Result` keeps the domains alike).
     pub fn task(
         &self,
         reference: AutoPolicy,
         train: RewardSet,
         eval: RewardSet,
         rewards_info: Value,
-    ) -> Result<Task<'_, AutoPolicy>, SetupError> {
+    ) -> Task<'_, AutoPolicy> {
         let o = &self.options;
         let paper = eval
             .names()
@@ -252,7 +258,7 @@ impl Text {
             "prompts": {"train": self.prompts.0.len(), "eval": self.prompts.1.len(), "prompt_tokens": o.prompt_tokens},
             "rewards": rewards_info,
         });
-        Ok(Task::new(reference, self.tokenizer.as_dyn(), train, eval)
+        Task::new(reference, self.tokenizer.as_dyn(), train, eval)
             .with_prompts(self.prompts.0.clone())
             .with_eval_prompts(self.prompts.1.clone())
             .with_sampling(SamplingConfig {
@@ -279,7 +285,7 @@ impl Text {
             })
             .with_headline_metric("Unique", "/quality/unique", Format::Percent(1))
             .with_paper(if paper { paper_rows() } else { Vec::new() })
-            .with_info(info))
+            .with_info(info)
     }
 
     /// RiC's supervised rounds learn the summaries only, as the summariser's SFT did (a
