@@ -5,7 +5,7 @@
 
 use crate::experiment::{
     Accounting, AdamAtMerge, AdapterMerge, Budget, ComparisonConfig, EstimatorKind,
-    ExperimentError, RicSettings, SavePolicies, StrategyKind,
+    ExperimentError, Preset, RicSettings, SavePolicies, StrategyKind,
 };
 use crate::policy::CausalLm;
 use crate::policy::lora::LoraConfig;
@@ -191,25 +191,6 @@ pub enum AdamArg {
     Reset,
     /// Each expert keeps its moments.
     Keep,
-}
-
-/// A budget preset with its evaluation samples.
-#[derive(Debug, Clone, Copy)]
-pub struct Preset {
-    /// The training budget.
-    pub budget: Budget,
-    /// Samples per final policy for evaluation.
-    pub eval_samples: usize,
-}
-
-impl Preset {
-    /// `budget` with `eval_samples` evaluation samples per policy.
-    pub fn new(budget: Budget, eval_samples: usize) -> Self {
-        Self {
-            budget,
-            eval_samples,
-        }
-    }
 }
 
 impl RunArgs {

@@ -41,7 +41,8 @@ mod ranks;
 mod run;
 pub mod study;
 
-pub use args::{AccountingArg, AdamArg, CompareArgs, EstimatorArg, Preset, RunArgs, SaveArg};
+pub use crate::experiment::Preset;
+pub use args::{AccountingArg, AdamArg, CompareArgs, EstimatorArg, RunArgs, SaveArg};
 /// The device [`main_with`] hands to the program (Burn's).
 pub use burn::tensor::Device;
 pub use export::{ExportArgs, export};

@@ -1,6 +1,7 @@
 //! What a comparison plans to spend and how it judges: the [`Budget`] every strategy gets, how
 //! budgets are made equal ([`Accounting`]), and the [`EvalPlan`] of every final policy (Burn
-//! configs: `new` with the required values, `with_*` for the rest).
+//! configs: `new` with the required values, `with_*` for the rest); a [`Preset`] is a budget
+//! with its evaluation samples, one of a task's default, quick and full choices.
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,25 @@ impl Budget {
     /// With `epochs` PPO epochs of `minibatches` minibatches per iteration.
     pub fn with_updates(self, epochs: usize, minibatches: usize) -> Self {
         self.with_epochs(epochs).with_minibatches(minibatches)
+    }
+}
+
+/// A budget preset with its evaluation samples (a task offers three: default, quick, full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    /// The training budget.
+    pub budget: Budget,
+    /// Samples per final policy for evaluation.
+    pub eval_samples: usize,
+}
+
+impl Preset {
+    /// `budget` with `eval_samples` evaluation samples per policy.
+    pub fn new(budget: Budget, eval_samples: usize) -> Self {
+        Self {
+            budget,
+            eval_samples,
+        }
     }
 }
 

@@ -46,7 +46,7 @@ mod task;
 mod tuning;
 mod validate;
 
-pub use budget::{Accounting, Budget, EvalPlan};
+pub use budget::{Accounting, Budget, EvalPlan, Preset};
 pub use comparison::{Comparison, Outcome};
 pub use config::{
     AdamAtMerge, AdapterMerge, ComparisonConfig, EstimatorKind, RicSettings, SavePolicies,

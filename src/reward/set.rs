@@ -145,9 +145,15 @@ pub struct RewardSetBuilder {
 impl RewardSetBuilder {
     /// Adds a reward with its weight (0 = log-only), [`Transform::Identity`] and no normaliser.
     #[must_use]
-    pub fn add(mut self, reward: impl Reward + 'static, weight: f64) -> Self {
+    pub fn add(self, reward: impl Reward + 'static, weight: f64) -> Self {
+        self.add_boxed(Box::new(reward), weight)
+    }
+
+    /// [`RewardSetBuilder::add`] for a reward already boxed (e.g. chosen at run time).
+    #[must_use]
+    pub fn add_boxed(mut self, reward: Box<dyn Reward>, weight: f64) -> Self {
         self.entries.push(Entry {
-            reward: Box::new(reward),
+            reward,
             weight,
             transform: Transform::Identity,
             normalizer: Normalizer::None,

@@ -2,11 +2,47 @@
 //! shapes into the generic layers: [`molecules`] (SMILES, QM9), [`dna`] (DHS enhancers, motifs,
 //! cell-type classifiers), [`text`] (Debian summaries, BPE, MiniLM, ROUGE). A private `mlp`
 //! module holds the small dense networks the molecule and DNA models share.
+//!
+//! Each domain's `setup` builds its whole comparison from options, for the examples and any
+//! other program alike: [`molecules::Molecules`], [`dna::Dna`], [`text::Text`] load what the
+//! task borrows, make each built-in [`Objective`] (training reward + evaluation oracle) by
+//! name, turn objectives into reward sets, adjust the settings and make the [`Task`]:
+//!
+//! ```no_run
+//! # fn run(device: burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> {
+//! use multireward::tasks::molecules::{Molecules, MoleculesOptions};
+//! let domain = Molecules::load(&MoleculesOptions::default(), true, &device)?;
+//! let [_, quick, _] = domain.presets(3);
+//! let config = multireward::experiment::ComparisonConfig::new(quick.budget, quick.eval_samples)
+//!     .with_ric(domain.ric());
+//! let config = domain.configure(config);
+//! let objectives = ["alpha", "gap", "u0"]
+//!     .map(|name| domain.objective(name, 1.0 / 3.0))
+//!     .into_iter()
+//!     .collect::<Result<Vec<_>, _>>()?;
+//! let (train, eval, info) = domain.reward_sets(objectives)?;
+//! let task = domain.task(domain.reference(&device)?, train, eval, info);
+//! let mut comparison = multireward::experiment::Comparison::new(task, config)?
+//!     .edit_plan(|strategy| domain.edit(strategy))?;
+//! comparison.run(std::path::Path::new("results/molecules"))?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`Task`]: crate::experiment::Task
 
 pub mod dna;
+mod error;
 mod mlp;
 pub mod molecules;
+mod objective;
 pub mod text;
+
+#[cfg(test)]
+mod setup_tests;
+
+pub use error::SetupError;
+pub use objective::Objective;
 
 use crate::checkpoint::TOKENIZER_FILE;
 use crate::tokenizer::{HfTokenizer, Tokenizer, TokenizerError};

@@ -15,6 +15,8 @@
 //!   motif hit counts.
 //! - [`tokenizer`](mod@tokenizer), [`DnaTokenizer`]: non-overlapping k-mers (k = 4 as the
 //!   reference code: 50 tokens per 200 bp).
+//! - [`setup`], the whole comparison of the DNA example built from options ([`Dna`]; its
+//!   report sections in a private `tables`).
 //!
 //! The DHS labels are binary cell-type specificity of chromatin accessibility, not enhancer
 //! activity: no MPRA data (Gosai et al.) is packaged anywhere (`data/README.md`). SK-N-SH has no
@@ -31,6 +33,8 @@ pub mod data;
 pub mod metrics;
 pub mod pwm;
 pub mod reward;
+pub mod setup;
+mod tables;
 pub mod tokenizer;
 
 /// The reference code's MPRA/DNA policy shape (6 layers, d 256, 4 heads, d_ff 1024, 4-mer
@@ -52,6 +56,7 @@ pub use pwm::{
     load_jaspar, occupancy,
 };
 pub use reward::{CellTypeReward, MotifReward};
+pub use setup::{Dna, DnaOptions};
 pub use tokenizer::DnaTokenizer;
 
 /// Errors of the DNA domain: reading its files, malformed sequences and invalid matrices.

@@ -1,6 +1,7 @@
 //! Small molecules as SMILES: RDKit-compatible validity, canonical forms, descriptors and SA
 //! score ([`chem`], [`sa_score`](mod@sa_score), backed by `chematic`), and the sample-quality
-//! numbers used to check a SMILES policy ([`metrics`]).
+//! numbers used to check a SMILES policy ([`metrics`]); [`setup`], the whole comparison of
+//! the molecules example built from options ([`Molecules`]).
 
 pub mod analytic;
 pub mod chem;
@@ -9,9 +10,11 @@ pub mod metrics;
 pub mod qm9;
 pub mod regressor;
 pub mod sa_score;
+pub mod setup;
 pub mod tokenizer;
 
 pub use data::{Qm9Record, load_qm9, load_smiles};
+pub use setup::{Molecules, MoleculesOptions};
 pub use tokenizer::{SMILES_REGEX, SmilesTokenizer, split_smiles};
 
 /// The reference code's QM9 policy shape (GPT-2: 3 layers, d 768, 12 heads, d_ff 2048,

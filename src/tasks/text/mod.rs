@@ -12,14 +12,20 @@
 //!   ([`SentenceEncoder`], [`cosine`]).
 //! - [`quality`], length, distinctness and emptiness of generated summaries
 //!   ([`SummaryQuality`]).
+//! - [`setup`], the whole comparison of the summarisation example built from options
+//!   ([`Text`]; the summariser's prompt rows in a private `prompter`, report sections in
+//!   `tables`).
 
 pub mod bpe;
 pub mod data;
 pub mod faithfulness;
 pub mod minilm;
+mod prompter;
 pub mod quality;
 pub mod reward;
 pub mod rouge;
+pub mod setup;
+mod tables;
 
 pub use bpe::{BpeTokenizer, SEP};
 pub use data::{Split, SummaryPair, load_summaries, summaries_path};
@@ -30,6 +36,7 @@ pub use minilm::{MiniLm, MiniLmConfig, MiniLmError, SentenceEncoder, cosine};
 pub use quality::SummaryQuality;
 pub use reward::{EmbeddingCache, FaithfulnessReward, RelevanceReward};
 pub use rouge::{RougeL, RougeReward, RougeScore};
+pub use setup::{Text, TextOptions};
 
 use crate::data::DataError;
 use std::path::PathBuf;
