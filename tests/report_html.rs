@@ -160,6 +160,22 @@ fn the_shipped_results_directories_render() {
             "{name}"
         );
         assert!(html.contains("<td>Pretrained</td>"), "{name}");
+        if name == "molecules" {
+            let title = "<title>IterativeRS, MORLHF, Rewarded Soups, RiC on alpha, gap, u0</title>";
+            assert!(html.contains(title), "{html:.1000}");
+            // The report before any run: the pretrained policy alone.
+            let json = dir.join("results.json");
+            let mut report: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+            report["results"].as_array_mut().unwrap().truncate(1);
+            report["metadata"]["metrics"]
+                .as_array_mut()
+                .unwrap()
+                .truncate(1);
+            std::fs::write(&json, serde_json::to_vec(&report).unwrap()).unwrap();
+            let html = std::fs::read_to_string(rerender(&dir).unwrap().html).unwrap();
+            assert!(html.contains("<title>Pretrained on alpha, gap, u0</title>"));
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -6,9 +6,12 @@ use super::error::ExperimentError;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 /// The lock file's name in the results directory.
 pub const LOCK_FILE: &str = ".lock";
+/// How long a held lock is tried again before the directory counts as in use.
+const RETRY: Duration = Duration::from_millis(500);
 
 /// The held lock on a results directory (released on drop).
 #[derive(Debug)]
@@ -17,8 +20,11 @@ pub(super) struct OutLock {
 }
 
 impl OutLock {
-    /// Lock the results directory `out` (which exists) for this process, or fail at once with
-    /// [`ExperimentError::Locked`] naming the process that holds it.
+    /// Lock the results directory `out` (which exists) for this process, or fail with
+    /// [`ExperimentError::Locked`] naming the process that holds it. A lock found held is
+    /// tried again for up to [`RETRY`]: a child process that any thread is starting shares the
+    /// lock until it executes its program, so a lock just released can look held for a few
+    /// milliseconds.
     pub fn acquire(out: &Path) -> Result<Self, ExperimentError> {
         let path = out.join(LOCK_FILE);
         let unwritable = |source| ExperimentError::Unwritable {
@@ -32,7 +38,13 @@ impl OutLock {
             .truncate(false)
             .open(&path)
             .map_err(unwritable)?;
-        match file.try_lock() {
+        let start = Instant::now();
+        let mut locked = file.try_lock();
+        while matches!(locked, Err(TryLockError::WouldBlock)) && start.elapsed() < RETRY {
+            std::thread::sleep(Duration::from_millis(10));
+            locked = file.try_lock();
+        }
+        match locked {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
                 let mut text = String::new();

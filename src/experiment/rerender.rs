@@ -79,14 +79,8 @@ pub fn rerender(dir: &Path) -> Result<RenderedFiles, EvalError> {
     };
     write_summary_plot(&summary, figure)?;
 
-    let names: Vec<&str> = strategies
-        .iter()
-        .enumerate()
-        .filter(|&(s, _)| Some(s) != pretrained)
-        .map(|(_, s)| s.name.as_str())
-        .collect();
     let page = Page {
-        title: format!("{} on {}", names.join(", "), objectives.join(", ")),
+        title: title(&objectives, &strategies, pretrained),
         facts: facts(&report),
         lead: vec![image(dir, SUMMARY_FILE)?],
         markdown,
@@ -147,6 +141,23 @@ fn strategies_of(report: &RunReport) -> Result<(Vec<StrategySummary>, Option<usi
         })
         .collect::<Result<_, _>>()?;
     Ok((strategies, pretrained))
+}
+
+/// The page's title: the strategies compared (the pretrained policy, when it is alone: the
+/// report before any run) on the objectives.
+fn title(
+    objectives: &[String],
+    strategies: &[StrategySummary],
+    pretrained: Option<usize>,
+) -> String {
+    let mut names: Vec<&str> = (strategies.iter().enumerate())
+        .filter(|&(s, _)| Some(s) != pretrained)
+        .map(|(_, s)| s.name.as_str())
+        .collect();
+    if names.is_empty() {
+        names = strategies.iter().map(|s| s.name.as_str()).collect();
+    }
+    format!("{} on {}", names.join(", "), objectives.join(", "))
 }
 
 /// The lines under the page's heading: policy, seeds, evaluation, commit (those recorded).
