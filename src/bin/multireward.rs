@@ -52,14 +52,28 @@ struct StudyArgs {
     /// The study's `[quick]` settings (else the task's quick preset): a smoke run.
     #[arg(long)]
     quick: bool,
+    /// The results directory instead of the study's `out`.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl StudyArgs {
+    /// The study file, with `--out` over its `out`.
+    fn load(&self) -> Result<Study, Box<dyn std::error::Error>> {
+        let mut study = Study::load(&self.study)?;
+        if let Some(out) = &self.out {
+            study.file.out = out.clone();
+        }
+        Ok(study)
+    }
 }
 
 fn main() -> ExitCode {
     alloc::keep_freed_memory();
     multireward::cli::main_with(|cli: Cli, device| match cli.command {
-        Command::Run(a) => Study::load(&a.study)?.execute(Mode::Run, a.quick, &device),
-        Command::Resume(a) => Study::load(&a.study)?.execute(Mode::Resume, a.quick, &device),
-        Command::Validate(a) => Study::load(&a.study)?.execute(Mode::Validate, a.quick, &device),
+        Command::Run(a) => a.load()?.execute(Mode::Run, a.quick, &device),
+        Command::Resume(a) => a.load()?.execute(Mode::Resume, a.quick, &device),
+        Command::Validate(a) => a.load()?.execute(Mode::Validate, a.quick, &device),
         Command::Report { dir } => {
             let files = multireward::experiment::rerender(&dir)?;
             println!("wrote {} and {}", files.summary.display(), files.html.display());
