@@ -59,19 +59,72 @@ fn committed_studies_validate() {
 const TASK: &str = "[task]\nname = \"molecules\"\n";
 
 /// `(case, study body, the sentence's start after "error: <file>:")`.
-const BAD: [(&str, &str, &str); 12] = [
-    ("unknown field", "[task]\nname = \"molecules\"\npolcy = \"x\"\n[[rewards]]\nname = \"qed\"\n", "4: task.polcy: unknown field `polcy`"),
-    ("unknown setting", "[task]\nname = \"molecules\"\n[run]\nsedes = 3\n[[rewards]]\nname = \"qed\"\n", "5: run.sedes: is not a setting"),
-    ("wrong type", "[task]\nname = \"molecules\"\n[run]\nseeds = \"three\"\n[[rewards]]\nname = \"qed\"\n", "5: run.seeds: invalid value 'three'"),
-    ("wrong type of a field", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = \"half\"\n", "6: rewards[0].weight: invalid type"),
-    ("missing rewards", "[task]\nname = \"molecules\"\n", "rewards: missing field `rewards`"),
-    ("unknown reward", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qedd\"\n", "5: rewards[0].name: "),
-    ("weight NaN", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = nan\n", "6: rewards[0].weight: is NaN"),
-    ("weights given for some", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = 1.0\n[[rewards]]\nname = \"sa\"\n", "7: rewards[1]: has no weight"),
-    ("missing command", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"x\"\nexternal = { command = [\"no-such-scorer-3141\"] }\n", "6: rewards[0].external.command: \"no-such-scorer-3141\" is neither a file nor a program on PATH"),
-    ("missing script", "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"x\"\nexternal = { command = [\"python3\", \"no/such.py\"] }\n", "6: rewards[0].external.command: \"no/such.py\" does not exist"),
-    ("unknown task", "[task]\nname = \"proteins\"\n[[rewards]]\nname = \"x\"\n", "task"),
-    ("a setting the flags refuse", "[task]\nname = \"molecules\"\n[run]\niterations = 0\n[[rewards]]\nname = \"qed\"\n", "5: run.iterations: is 0"),
+const BAD: [(&str, &str, &str); 13] = [
+    (
+        "unknown field",
+        "[task]\nname = \"molecules\"\npolcy = \"x\"\n[[rewards]]\nname = \"qed\"\n",
+        "4: task.polcy: unknown field `polcy`",
+    ),
+    (
+        "unknown setting",
+        "[task]\nname = \"molecules\"\n[run]\nsedes = 3\n[[rewards]]\nname = \"qed\"\n",
+        "5: run.sedes: is not a setting",
+    ),
+    (
+        "wrong type",
+        "[task]\nname = \"molecules\"\n[run]\nseeds = \"three\"\n[[rewards]]\nname = \"qed\"\n",
+        "5: run.seeds: invalid value 'three'",
+    ),
+    (
+        "wrong type of a field",
+        "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = \"half\"\n",
+        "6: rewards[0].weight: invalid type",
+    ),
+    (
+        "missing rewards",
+        "[task]\nname = \"molecules\"\n",
+        "1: rewards: missing field `rewards`",
+    ),
+    (
+        "unknown reward",
+        "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qedd\"\n",
+        "5: rewards[0].name: ",
+    ),
+    (
+        "weight NaN",
+        "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = nan\n",
+        "6: rewards[0].weight: is NaN",
+    ),
+    (
+        "weights given for some",
+        "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"qed\"\nweight = 1.0\n[[rewards]]\nname = \"sa\"\n",
+        "7: rewards[1]: has no weight",
+    ),
+    (
+        "missing command",
+        "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"x\"\nexternal = { command = [\"no-such-scorer-3141\"] }\n",
+        "6: rewards[0].external.command: \"no-such-scorer-3141\" is neither a file nor a program on PATH",
+    ),
+    (
+        "missing script",
+        "[task]\nname = \"molecules\"\n[[rewards]]\nname = \"x\"\nexternal = { command = [\"python3\", \"no/such.py\"] }\n",
+        "6: rewards[0].external.command: \"no/such.py\" does not exist",
+    ),
+    (
+        "unknown task",
+        "[task]\nname = \"proteins\"\n[[rewards]]\nname = \"x\"\n",
+        "3: task",
+    ),
+    (
+        "missing task name",
+        "[task]\npolicy = \"assets/smiles-gpt\"\n[[rewards]]\nname = \"x\"\n",
+        "2: task.name: missing field `name`",
+    ),
+    (
+        "a setting the flags refuse",
+        "[task]\nname = \"molecules\"\n[run]\niterations = 0\n[[rewards]]\nname = \"qed\"\n",
+        "5: run.iterations: is 0",
+    ),
 ];
 
 #[test]
@@ -85,7 +138,10 @@ fn bad_study_files_are_refused_before_training() {
             let err = stderr(&o);
             assert!(!o.status.success(), "{case}: {command} accepted");
             let prefix = format!("error: {}:{expected}", file.display());
-            assert!(err.starts_with(&prefix), "{case}: {command}: expected {prefix:?}, got {err}");
+            assert!(
+                err.starts_with(&prefix),
+                "{case}: {command}: expected {prefix:?}, got {err}"
+            );
             assert!(!dir.join("out").exists(), "{case}: {command} wrote results");
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -111,7 +167,10 @@ fn a_failing_scorer_stops_the_study_and_resume_finishes_it() {
     let o = multireward(&["run", file.to_str().unwrap()]);
     let err = stderr(&o);
     assert!(!o.status.success(), "the crash went unnoticed");
-    assert!(err.contains("faulty.py") && err.contains("batch 2"), "{err}");
+    assert!(
+        err.contains("faulty.py") && err.contains("batch 2"),
+        "{err}"
+    );
     assert!(err.contains("multireward resume"), "{err}");
     assert!(flag.exists());
     let o = multireward(&["resume", file.to_str().unwrap()]);

@@ -19,7 +19,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "multireward", version, about = "Multi-reward fine-tuning studies")]
+#[command(
+    name = "multireward",
+    version,
+    about = "Multi-reward fine-tuning studies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,7 +80,11 @@ fn main() -> ExitCode {
         Command::Validate(a) => a.load()?.execute(Mode::Validate, a.quick, &device),
         Command::Report { dir } => {
             let files = multireward::experiment::rerender(&dir)?;
-            println!("wrote {} and {}", files.summary.display(), files.html.display());
+            println!(
+                "wrote {} and {}",
+                files.summary.display(),
+                files.html.display()
+            );
             Ok(())
         }
         Command::Generate(a) => generate(a, device),

@@ -64,7 +64,10 @@ fn reference_json(policy: &AutoPolicy) -> serde_json::Value {
 }
 
 /// Export `args.policy` (with `args.adapter` folded in) as a Hugging Face directory.
-pub fn export(args: ExportArgs, device: burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> {
+pub fn export(
+    args: ExportArgs,
+    device: burn::tensor::Device,
+) -> Result<(), Box<dyn std::error::Error>> {
     let policy = AutoPolicy::load(&args.policy, &device)?;
     let policy = match &args.adapter {
         Some(dir) => lora::fold(load_adapter(policy, dir, Some(&args.policy))?.0),
@@ -91,4 +94,3 @@ pub fn export(args: ExportArgs, device: burn::tensor::Device) -> Result<(), Box<
     );
     Ok(())
 }
-

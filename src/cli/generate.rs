@@ -53,7 +53,10 @@ pub struct GenerateArgs {
 }
 
 /// Sample from `args.policy` and print the text, or one JSON object per sample.
-pub fn generate(args: GenerateArgs, device: burn::tensor::Device) -> Result<(), Box<dyn std::error::Error>> {
+pub fn generate(
+    args: GenerateArgs,
+    device: burn::tensor::Device,
+) -> Result<(), Box<dyn std::error::Error>> {
     let policy = AutoPolicy::load(&args.policy, &device)?;
     let policy = match &args.adapter {
         Some(dir) => load_adapter(policy, dir, Some(&args.policy))?.0,
@@ -113,4 +116,3 @@ pub fn generate(args: GenerateArgs, device: burn::tensor::Device) -> Result<(), 
     }
     Ok(())
 }
-

@@ -85,6 +85,14 @@ impl RunArgs {
             );
             comparison = comparison.with_observer(Console::new(self.log_every));
             if let Some(path) = &self.metrics {
+                // Made only now, after every setting was checked (the study's metrics file
+                // lies in its results directory).
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
                 let log = match self.resume {
                     true => JsonLines::append(path),
                     false => JsonLines::create(path),

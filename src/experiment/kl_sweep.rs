@@ -9,9 +9,9 @@
 //! every seed, for the paired comparison).
 
 use super::error::ExperimentError;
-use crate::eval::report::MARKDOWN_FILE;
 use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
 use crate::eval::interval::Interval;
+use crate::eval::report::MARKDOWN_FILE;
 use crate::eval::write_atomic;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -75,7 +75,9 @@ pub fn read(dir: &Path) -> Result<Vec<Evaluated>, ExperimentError> {
             Ok(Evaluated {
                 strategy: strategy.to_string(),
                 seed: m["seed"].as_u64(),
-                kl: m["metrics"]["kl"].as_f64().ok_or_else(|| bad("a run without KL"))?,
+                kl: m["metrics"]["kl"]
+                    .as_f64()
+                    .ok_or_else(|| bad("a run without KL"))?,
                 avg: r["avg"].as_f64().ok_or_else(|| bad("a run without avg"))?,
             })
         })
@@ -108,9 +110,12 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
         .flat_map(|(_, r)| r)
         .find(|e| e.seed.is_none())
         .map_or(0.0, |e| e.avg);
-    let strategies: Vec<String> = unique(runs.iter().flat_map(|(_, r)| r).filter_map(|e| {
-        (e.seed.is_some() && e.strategy != "RiC").then(|| e.strategy.clone())
-    }));
+    let strategies: Vec<String> = unique(
+        runs.iter()
+            .flat_map(|(_, r)| r)
+            .filter(|e| e.seed.is_some() && e.strategy != "RiC")
+            .map(|e| e.strategy.clone()),
+    );
     let mut md = String::from(
         "# Reward–KL fronts over the KL coefficient β\n\nThe comparison once per β (each in \
          its own directory, `kl-<β>/`); per strategy, the mean oracle average and the mean KL \
@@ -118,22 +123,40 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
          per-seed differences. A difference whose interval includes 0 is a tie.\n\n",
     );
     let _ = writeln!(md, "![reward–KL fronts]({PLOT_FILE})\n");
-    let _ = writeln!(md, "| β | Method | n | KL to pretrained | Avg |\n|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| β | Method | n | KL to pretrained | Avg |\n|---|---|---|---|---|"
+    );
     let mut fronts: Fronts = BTreeMap::new();
     let mut series: Vec<Series> = Vec::new();
     for s in &strategies {
-        let mut points = vec![Point { x: 0.0, x_err: 0.0, y: pretrained, y_err: 0.0 }];
+        let mut points = vec![Point {
+            x: 0.0,
+            x_err: 0.0,
+            y: pretrained,
+            y_err: 0.0,
+        }];
         for (beta, evaluated) in runs {
             let of: Vec<&Evaluated> = evaluated.iter().filter(|e| &e.strategy == s).collect();
             if of.is_empty() {
                 continue;
             }
             for e in &of {
-                let seed = fronts.entry(s.clone()).or_default().entry(e.seed.unwrap_or(0));
-                seed.or_insert_with(|| vec![(0.0, pretrained)]).push((e.kl, e.avg));
+                let seed = fronts
+                    .entry(s.clone())
+                    .or_default()
+                    .entry(e.seed.unwrap_or(0));
+                seed.or_insert_with(|| vec![(0.0, pretrained)])
+                    .push((e.kl, e.avg));
             }
             let (kl, avg) = (interval(&of, |e| e.kl), interval(&of, |e| e.avg));
-            let _ = writeln!(md, "| {beta} | {s} | {} | {} | {} |", of.len(), show(&kl), show(&avg));
+            let _ = writeln!(
+                md,
+                "| {beta} | {s} | {} | {} | {} |",
+                of.len(),
+                show(&kl),
+                show(&avg)
+            );
             points.push(Point {
                 x: kl.mean,
                 x_err: kl.half_width.unwrap_or(0.0),
@@ -142,7 +165,10 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
             });
         }
         points.sort_by(|a, b| a.x.total_cmp(&b.x));
-        series.push(Series { name: s.clone(), points });
+        series.push(Series {
+            name: s.clone(),
+            points,
+        });
     }
     let labels = Labels {
         title: "Oracle average reward against KL over β (mean ± 95 % CI over seeds)",
@@ -224,7 +250,8 @@ fn paired_at_each_beta(runs: &[(f32, Vec<Evaluated>)], strategies: &[String]) ->
     if pairs.is_empty() {
         return String::new();
     }
-    let mut md = String::from("\n## Paired differences in Avg at each β (95 % t-interval)\n\n| β |");
+    let mut md =
+        String::from("\n## Paired differences in Avg at each β (95 % t-interval)\n\n| β |");
     for (a, b) in &pairs {
         let _ = write!(md, " {a} − {b} |");
     }
@@ -233,7 +260,10 @@ fn paired_at_each_beta(runs: &[(f32, Vec<Evaluated>)], strategies: &[String]) ->
         let _ = write!(md, "| {beta} |");
         for (a, b) in &pairs {
             let of = |s: &str, seed: Option<u64>| {
-                evaluated.iter().find(|e| e.strategy == s && e.seed == seed).map(|e| e.avg)
+                evaluated
+                    .iter()
+                    .find(|e| e.strategy == s && e.seed == seed)
+                    .map(|e| e.avg)
             };
             let diffs: Vec<f64> = evaluated
                 .iter()
@@ -304,12 +334,22 @@ mod tests {
     use super::*;
 
     fn e(strategy: &str, seed: u64, kl: f64, avg: f64) -> Evaluated {
-        Evaluated { strategy: strategy.into(), seed: Some(seed), kl, avg }
+        Evaluated {
+            strategy: strategy.into(),
+            seed: Some(seed),
+            kl,
+            avg,
+        }
     }
 
     #[test]
     fn fronts_pairs_and_matched_kl_on_known_data() {
-        let pre = Evaluated { strategy: "Pretrained".into(), seed: None, kl: 0.0, avg: 0.0 };
+        let pre = Evaluated {
+            strategy: "Pretrained".into(),
+            seed: None,
+            kl: 0.0,
+            avg: 0.0,
+        };
         // A gains 0.2 per nat, B 0.1 per nat; three seeds each, KL 1 at β = 0.1 and 2 at 0.01.
         let at = |beta: f32, kl: f64| {
             let mut v = vec![pre.clone()];

@@ -11,7 +11,10 @@ use toml::{Table, Value};
 
 /// Keys the command decides, never the study file.
 const FROM_COMMAND: [(&str, &str); 3] = [
-    ("quick", "give --quick to the command (the study's [quick] table says what it changes)"),
+    (
+        "quick",
+        "give --quick to the command (the study's [quick] table says what it changes)",
+    ),
     ("resume", "use `multireward resume STUDY`"),
     ("out", "set `out` at the top of the study file"),
 ];
@@ -47,21 +50,21 @@ fn flags_of(source: &Source, section: &str, table: &Table) -> Result<Vec<String>
             ));
         };
         let switch = !arg.get_action().takes_values();
-        let flag = format!("--{long}");
-        let mut one = vec![flag.clone()];
-        match (value, switch) {
-            (Value::Boolean(true), true) => {}
-            (Value::Boolean(false), true) => one.clear(),
+        // `--flag=value`, so that a negative number is a value, not a flag.
+        let with = |v: String| vec![format!("--{long}={v}")];
+        let one = match (value, switch) {
+            (Value::Boolean(true), true) => vec![format!("--{long}")],
+            (Value::Boolean(false), true) => Vec::new(),
             (_, true) => return Err(source.field(&at, "is a switch; write true or false")),
-            (Value::String(s), false) => one.push(s.clone()),
-            (Value::Integer(i), false) => one.push(i.to_string()),
-            (Value::Float(x), false) => one.push(x.to_string()),
+            (Value::String(s), false) => with(s.clone()),
+            (Value::Integer(i), false) => with(i.to_string()),
+            (Value::Float(x), false) => with(x.to_string()),
             (Value::Array(items), false) => {
                 let parts: Option<Vec<String>> = items.iter().map(scalar).collect();
                 let Some(parts) = parts else {
                     return Err(source.field(&at, "lists only strings and numbers"));
                 };
-                one.push(parts.join(","));
+                with(parts.join(","))
             }
             (other, false) => {
                 return Err(source.field(
@@ -69,14 +72,14 @@ fn flags_of(source: &Source, section: &str, table: &Table) -> Result<Vec<String>
                     format!("is a {}; give a string, number or list", other.type_str()),
                 ));
             }
-        }
+        };
         // Each setting alone through the flags' parser, so that its error names it.
         if !one.is_empty() {
             let args = std::iter::once("study".to_string()).chain(one.iter().cloned());
-            if let Err(e) = Flags::try_parse_from(args) {
-                if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
-                    return Err(source.field(&at, first_line(&e.to_string())));
-                }
+            if let Err(e) = Flags::try_parse_from(args)
+                && e.kind() != clap::error::ErrorKind::MissingRequiredArgument
+            {
+                return Err(source.field(&at, first_line(&e.to_string())));
             }
         }
         argv.extend(one);

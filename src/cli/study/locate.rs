@@ -56,7 +56,11 @@ impl fmt::Display for FieldPath {
 /// The 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The deepest field whose key or value holds byte `offset` (`None`: the text does not parse,
@@ -90,9 +94,9 @@ fn descend_table(table: &DeTable<'_>, offset: usize, path: &mut FieldPath) {
 /// are spread over the file, so the value's own span may not cover them).
 fn contains(value: &Spanned<DeValue<'_>>, offset: usize) -> bool {
     match value.get_ref() {
-        DeValue::Table(t) => t
-            .iter()
-            .any(|(k, v)| holds(&k.span(), offset) || holds(&v.span(), offset) || contains(v, offset)),
+        DeValue::Table(t) => t.iter().any(|(k, v)| {
+            holds(&k.span(), offset) || holds(&v.span(), offset) || contains(v, offset)
+        }),
         DeValue::Array(a) => a
             .iter()
             .any(|v| holds(&v.span(), offset) || contains(v, offset)),
@@ -113,6 +117,43 @@ fn descend_value(value: &Spanned<DeValue<'_>>, offset: usize, path: &mut FieldPa
             }
         }
         _ => {}
+    }
+}
+
+/// The deepest table (or array-of-tables element) whose span covers `span`: where a field
+/// reported missing from `span` belongs (empty: the document itself).
+pub fn table_at(text: &str, span: &Range<usize>) -> FieldPath {
+    let mut path = FieldPath::default();
+    if let Ok(root) = DeTable::parse(text) {
+        tables_covering(root.get_ref(), span, &mut path);
+    }
+    path
+}
+
+fn covers(outer: &Range<usize>, inner: &Range<usize>) -> bool {
+    outer.start <= inner.start && inner.end <= outer.end && outer.start < outer.end
+}
+
+fn tables_covering(table: &DeTable<'_>, span: &Range<usize>, path: &mut FieldPath) {
+    for (key, value) in table.iter() {
+        match value.get_ref() {
+            DeValue::Table(t) if covers(&value.span(), span) => {
+                path.0.push(Step::Key(key.get_ref().to_string()));
+                return tables_covering(t, span, path);
+            }
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref()
+                        && covers(&item.span(), span)
+                    {
+                        path.0.push(Step::Key(key.get_ref().to_string()));
+                        path.0.push(Step::Index(i));
+                        return tables_covering(t, span, path);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -61,7 +61,8 @@ impl Study {
             file: path.to_path_buf(),
             text,
         };
-        let file = toml::from_str::<StudyFile>(&source.text).map_err(|e| parse_error(&source, &e))?;
+        let file =
+            toml::from_str::<StudyFile>(&source.text).map_err(|e| parse_error(&source, &e))?;
         Ok(Self { source, file })
     }
 
@@ -94,7 +95,17 @@ fn parse_error(source: &Source, e: &toml::de::Error) -> StudyError {
             _ => find_key(text, &base, &key).unwrap_or_else(|| base.then(&key)),
         });
     } else if let Some(key) = quoted("missing field `") {
-        path = Some(path.unwrap_or_default().then(&key));
+        // The span is the table missing it: the document, a table, or an inline table.
+        let table = e.span().map_or_else(FieldPath::default, |s| {
+            let inline = text
+                .get(s.start..)
+                .is_some_and(|t| t.starts_with(['{', '[']));
+            match locate::table_at(text, &s) {
+                t if !t.0.is_empty() || !inline => t,
+                _ => field_at(text, s.start).unwrap_or_default(),
+            }
+        });
+        path = Some(table.then(&key));
     }
     match path {
         Some(path) if !path.0.is_empty() => {
@@ -121,10 +132,11 @@ fn find_key(text: &str, base: &FieldPath, key: &str) -> Option<FieldPath> {
     let mut offset = 0;
     while let Some(found) = text[offset..].find(key) {
         let at = offset + found;
-        if let Some(path) = field_at(text, at) {
-            if path.0.last() == Some(&locate::Step::Key(key.into())) && path.0.starts_with(&base.0) {
-                return Some(path);
-            }
+        if let Some(path) = field_at(text, at)
+            && path.0.last() == Some(&locate::Step::Key(key.into()))
+            && path.0.starts_with(&base.0)
+        {
+            return Some(path);
         }
         offset = at + key.len();
     }

@@ -52,7 +52,8 @@ pub fn objectives<E: std::fmt::Display>(
         }
         let mut objective = match &entry.external {
             Some(ext) => external(source, i, &entry.name, ext, weight)?,
-            None => builtin(&entry.name, weight).map_err(|e| source.field(&at(i, "name"), e.to_string()))?,
+            None => builtin(&entry.name, weight)
+                .map_err(|e| source.field(&at(i, "name"), e.to_string()))?,
         };
         if let Some(t) = entry.transform {
             t.check()

@@ -11,10 +11,10 @@ use crate::experiment::{Comparison, ComparisonConfig, ExperimentError, Preset, R
 use crate::policy::AutoPolicy;
 use crate::reward::RewardSet;
 use crate::strategy::Strategy;
+use crate::tasks::Objective;
 use crate::tasks::dna::Dna;
 use crate::tasks::molecules::Molecules;
 use crate::tasks::text::Text;
-use crate::tasks::Objective;
 use burn::tensor::Device;
 use serde_json::Value;
 use std::error::Error;
@@ -35,11 +35,19 @@ pub(super) trait Domain {
     fn presets(&self, n: usize) -> [Preset; 3];
     fn ric(&self) -> RicSettings;
     fn objective(&self, name: &str, weight: f64) -> Result<Objective, Box<dyn Error>>;
-    fn reward_sets(&self, o: Vec<Objective>) -> Result<(RewardSet, RewardSet, Value), Box<dyn Error>>;
+    fn reward_sets(
+        &self,
+        o: Vec<Objective>,
+    ) -> Result<(RewardSet, RewardSet, Value), Box<dyn Error>>;
     fn configure(&self, config: ComparisonConfig, n: usize) -> ComparisonConfig;
     fn reference(&self, device: &Device) -> Result<AutoPolicy, Box<dyn Error>>;
-    fn task(&self, reference: AutoPolicy, train: RewardSet, eval: RewardSet, info: Value)
-    -> Task<'_, AutoPolicy>;
+    fn task(
+        &self,
+        reference: AutoPolicy,
+        train: RewardSet,
+        eval: RewardSet,
+        info: Value,
+    ) -> Task<'_, AutoPolicy>;
     fn edit(&self, strategy: &mut Strategy);
 }
 
@@ -99,7 +107,9 @@ impl Study {
             mode == Mode::Resume,
         )?;
         match &self.file.task {
-            TaskSection::Molecules(o) => self.with(&Molecules::load(o, quick, device)?, run, mode, device),
+            TaskSection::Molecules(o) => {
+                self.with(&Molecules::load(o, quick, device)?, run, mode, device)
+            }
             TaskSection::Dna(o) => self.with(&Dna::load(o, quick, device)?, run, mode, device),
             TaskSection::Text(o) => self.with(&Text::load(o, quick, device)?, run, mode, device),
             TaskSection::Prompts(o) => {
@@ -147,10 +157,6 @@ impl Study {
             );
             return Ok(());
         }
-        std::fs::create_dir_all(&out).map_err(|source| ExperimentError::Unwritable {
-            path: out.clone(),
-            source,
-        })?;
         run.metrics.get_or_insert_with(|| out.join(METRICS_FILE));
         run.compare_with(task, config, &out, |s| domain.edit(s))
             .map_err(|e| self.setting(e))?;
@@ -158,7 +164,7 @@ impl Study {
     }
 
     /// A setting's error at its line in `[run]` (by the key the study writes for it); a failed
-/// run's hint names `multireward resume`.
+    /// run's hint names `multireward resume`.
     fn setting(&self, e: ExperimentError) -> Box<dyn Error> {
         match &e {
             ExperimentError::Setting { field, message } => {
