@@ -11,6 +11,8 @@ mod rerender;
 mod run_dir;
 #[path = "robustness/settings.rs"]
 mod settings;
+#[path = "robustness/study.rs"]
+mod study;
 
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer, SgdConfig};

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 pub struct StudyFile {
     /// The results directory (relative paths are relative to the current directory).
     pub out: PathBuf,
-    /// The task: a built-in domain or your own policy and prompts.
-    pub task: TaskSection,
+    /// The task's table, read into a [`TaskSection`] by its `name` ([`super::Study::task`]).
+    pub task: toml::Table,
     /// The comparison's settings: its command-line flags without `--`, `-` written `_`.
     #[serde(default)]
     pub run: toml::Table,
@@ -25,9 +25,8 @@ pub struct StudyFile {
     pub rewards: Vec<RewardEntry>,
 }
 
-/// The task of a study, chosen by `name`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "name", rename_all = "lowercase")]
+/// The task of a study, chosen by the `name` of its table.
+#[derive(Debug, Clone)]
 pub enum TaskSection {
     /// SMILES molecules (QM9 regressors, RDKit-style descriptors).
     Molecules(MoleculesOptions),

@@ -47,6 +47,8 @@ pub struct Study {
     source: Source,
     /// Its fields.
     pub file: StudyFile,
+    /// Its task, with the options of the task named.
+    pub task: TaskSection,
 }
 
 impl Study {
@@ -63,7 +65,8 @@ impl Study {
         };
         let file =
             toml::from_str::<StudyFile>(&source.text).map_err(|e| parse_error(&source, &e))?;
-        Ok(Self { source, file })
+        let task = task_section(&source, &file.task)?;
+        Ok(Self { source, file, task })
     }
 
     /// The study file's path.
@@ -75,6 +78,55 @@ impl Study {
     pub fn out(&self) -> PathBuf {
         self.file.out.clone()
     }
+}
+
+/// The task of `table` (the study's `[task]`), by its `name`.
+///
+/// The options are read from the file's own text with the `name` entry blanked out (spaces
+/// of the same length), so that an error in them keeps its place in the file.
+fn task_section(source: &Source, table: &toml::Table) -> Result<TaskSection, StudyError> {
+    let at = FieldPath::key("task").then("name");
+    let names = "molecules, dna, text or prompts";
+    let name = match table.get("name") {
+        Some(toml::Value::String(name)) => name.clone(),
+        Some(other) => {
+            let kind = other.type_str();
+            return Err(source.field(&at, format!("is a {kind}; give one of {names}")));
+        }
+        None => return Err(source.field(&at, format!("missing field `name`; give one of {names}"))),
+    };
+    let blank = match span_of(&source.text, &at) {
+        Some(value) => {
+            let key = source.text[..value.start]
+                .rfind("name")
+                .unwrap_or(value.start);
+            let mut text = source.text.clone();
+            text.replace_range(key..value.end, &" ".repeat(value.end - key));
+            text
+        }
+        None => source.text.clone(),
+    };
+    fn options<T: serde::de::DeserializeOwned>(
+        source: &Source,
+        text: &str,
+    ) -> Result<T, StudyError> {
+        #[derive(serde::Deserialize)]
+        struct Only<T> {
+            task: T,
+        }
+        toml::from_str::<Only<T>>(text)
+            .map(|o| o.task)
+            .map_err(|e| parse_error(source, &e))
+    }
+    Ok(match name.as_str() {
+        "molecules" => TaskSection::Molecules(options(source, &blank)?),
+        "dna" => TaskSection::Dna(options(source, &blank)?),
+        "text" => TaskSection::Text(options(source, &blank)?),
+        "prompts" => TaskSection::Prompts(options(source, &blank)?),
+        other => {
+            return Err(source.field(&at, format!("is {other:?}; give one of {names}")));
+        }
+    })
 }
 
 /// A toml error as a [`StudyError`] naming the line and, where it can be told, the field.
@@ -95,16 +147,19 @@ fn parse_error(source: &Source, e: &toml::de::Error) -> StudyError {
             _ => find_key(text, &base, &key).unwrap_or_else(|| base.then(&key)),
         });
     } else if let Some(key) = quoted("missing field `") {
-        // The span is the table missing it: the document, a table, or an inline table.
-        let table = e.span().map_or_else(FieldPath::default, |s| {
-            let inline = text
-                .get(s.start..)
-                .is_some_and(|t| t.starts_with(['{', '[']));
-            match locate::table_at(text, &s) {
-                t if !t.0.is_empty() || !inline => t,
-                _ => field_at(text, s.start).unwrap_or_default(),
-            }
-        });
+        // The span is the table missing it: the document (from 0), a table, or an inline table.
+        let table = e
+            .span()
+            .filter(|s| s.start > 0)
+            .map_or_else(FieldPath::default, |s| {
+                let inline = text
+                    .get(s.start..)
+                    .is_some_and(|t| t.starts_with(['{', '[']));
+                match locate::table_at(text, &s) {
+                    t if !t.0.is_empty() || !inline => t,
+                    _ => field_at(text, s.start).unwrap_or_default(),
+                }
+            });
         path = Some(table.then(&key));
     }
     match path {

@@ -106,7 +106,7 @@ impl Study {
             quick,
             mode == Mode::Resume,
         )?;
-        match &self.file.task {
+        match &self.task {
             TaskSection::Molecules(o) => {
                 self.with(&Molecules::load(o, quick, device)?, run, mode, device)
             }
