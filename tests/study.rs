@@ -59,7 +59,7 @@ fn committed_studies_validate() {
 const TASK: &str = "[task]\nname = \"molecules\"\n";
 
 /// `(case, study body, the sentence's start after "error: <file>:")`.
-const BAD: [(&str, &str, &str); 13] = [
+const BAD: [(&str, &str, &str); 14] = [
     (
         "unknown field",
         "[task]\nname = \"molecules\"\npolcy = \"x\"\n[[rewards]]\nname = \"qed\"\n",
@@ -119,6 +119,11 @@ const BAD: [(&str, &str, &str); 13] = [
         "missing task name",
         "[task]\npolicy = \"assets/smiles-gpt\"\n[[rewards]]\nname = \"x\"\n",
         "2: task.name: missing field `name`",
+    ),
+    (
+        "a β listed twice",
+        "[task]\nname = \"molecules\"\n[run]\nsweep_kl_coef = [0.1, 0.1]\n[[rewards]]\nname = \"qed\"\n",
+        "5: run.sweep_kl_coef: lists 0.1 twice",
     ),
     (
         "a setting the flags refuse",
@@ -183,5 +188,37 @@ fn a_failing_scorer_stops_the_study_and_resume_finishes_it() {
     for line in metrics.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("one JSON object per line");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The β sweep (`sweep_kl_coef`): the comparison once per β into `kl-<β>/`, each with its β,
+/// and the fronts' report with paired differences and the matched-KL comparison.
+#[test]
+fn a_kl_sweep_runs_the_comparison_once_per_beta() {
+    let dir = tmp("sweep");
+    let body = "[task]\nname = \"prompts\"\npolicy = \"assets/smiles-gpt\"\n\
+         [run]\nstrategies = [\"morlhf\", \"iterativers\"]\nseeds = 2\niterations = 2\n\
+         samples = 8\neval_samples = 16\nmax_new_tokens = 12\nsweep_kl_coef = [0.0, 0.5]\n\
+         [[rewards]]\nname = \"length\"\n\
+         external = { command = [\"python3\", \"tests/fixtures/scorers/length.py\"] }\n";
+    let file = study(&dir, body);
+    let o = multireward(&["run", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.join("out");
+    for (sub, beta) in [("kl-0", 0.0), ("kl-0.5", 0.5)] {
+        let text = std::fs::read_to_string(out.join(sub).join("results.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let recorded = json["config"]["comparison"]["kl_coef"].as_f64().unwrap();
+        assert!((recorded - beta).abs() < 1e-6, "{sub}: β {recorded}");
+    }
+    let md = std::fs::read_to_string(out.join("kl_sweep.md")).unwrap();
+    for part in [
+        "| 0.5 | MORLHF | 2 |",
+        "MORLHF − IterativeRS",
+        "At matched KL",
+    ] {
+        assert!(md.contains(part), "{part} not in {md}");
+    }
+    assert!(out.join("kl_fronts.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

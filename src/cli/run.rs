@@ -39,6 +39,7 @@ impl RunArgs {
                     .into(),
             ));
         }
+        self.check_sweep()?;
         let comparison = Comparison::new(task, config)?
             .edit_plan(edit)?
             .with_checkpoint_dir(self.checkpoint_dir.clone())
@@ -110,6 +111,21 @@ impl RunArgs {
         self.sweep_kl(comparison, root, out)
     }
 
+    /// `--sweep-kl-coef`: each β finite, ≥ 0 and listed once (checked before any run).
+    pub(crate) fn check_sweep(&self) -> Result<(), ExperimentError> {
+        for (i, &beta) in self.sweep_kl_coef.iter().enumerate() {
+            let message = if !(beta.is_finite() && beta >= 0.0) {
+                format!("has {beta}; list KL coefficients that are finite and ≥ 0")
+            } else if self.sweep_kl_coef[..i].contains(&beta) {
+                format!("lists {beta} twice; list each KL coefficient once")
+            } else {
+                continue;
+            };
+            return Err(ExperimentError::setting("sweep_kl_coef", message));
+        }
+        Ok(())
+    }
+
     /// The β sweep: `comparison` once per β of `--sweep-kl-coef` into `out`/kl-<β> (each with
     /// its own checkpoints), then the reward–KL fronts in `out`; the last β's outcome.
     fn sweep_kl<P: Policy>(
@@ -118,16 +134,6 @@ impl RunArgs {
         root: bool,
         out: &Path,
     ) -> Result<Outcome, ExperimentError> {
-        let mut seen: Vec<f32> = Vec::new();
-        for &beta in &self.sweep_kl_coef {
-            if seen.contains(&beta) {
-                return Err(ExperimentError::setting(
-                    "sweep_kl_coef",
-                    format!("lists {beta} twice; list each KL coefficient once"),
-                ));
-            }
-            seen.push(beta);
-        }
         let mut done = Vec::new();
         let mut outcome = None;
         for &beta in &self.sweep_kl_coef {

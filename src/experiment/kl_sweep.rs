@@ -288,7 +288,9 @@ fn matched_kl(fronts: &Fronts, strategies: &[String]) -> String {
     if !(k.is_finite() && k > 0.0) {
         return String::new();
     }
-    let mean_to = |pts: &Vec<(f64, f64)>| area_to(pts, k).map(|a| a / k);
+    // Over [0, K] exactly: a point estimated a little below 0 (the KL estimator's noise) puts
+    // the front's start left of 0, and the part left of 0 is not counted.
+    let mean_to = |pts: &Vec<(f64, f64)>| Some((area_to(pts, k)? - area_to(pts, 0.0)?) / k);
     let mut md = format!(
         "\n## At matched KL: mean reward over KL ∈ [0, {k:.3}]\n\nPer seed, the area under \
          the front (from the pretrained point, over β) up to the largest KL every front \

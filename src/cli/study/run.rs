@@ -140,6 +140,7 @@ impl Study {
         let out = self.out();
         if mode == Mode::Validate {
             let budget = config.budget;
+            run.check_sweep().map_err(|e| self.setting(e))?;
             let comparison = Comparison::new(task, config)
                 .and_then(|c| c.edit_plan(|s| domain.edit(s)))
                 .map_err(|e| self.setting(e))?;
