@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub const MARKDOWN_FILE: &str = "results.md";
 /// File name of the JSON report written by [`RunReport::write`].
 pub const JSON_FILE: &str = "results.json";
+/// Scatter plot inside the results directory.
+pub const PLOT_FILE: &str = "scatter.png";
 
 pub use super::table::PaperRow;
 

@@ -14,8 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Per-step CSV inside the results directory.
 pub const STEPS_FILE: &str = "steps.csv";
-/// Scatter plot inside the results directory.
-pub const PLOT_FILE: &str = "scatter.png";
+pub use crate::eval::report::PLOT_FILE;
 
 /// One strategy's outcome, evaluated.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

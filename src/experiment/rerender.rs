@@ -3,9 +3,9 @@
 //! every PNG beside them. A comparison's report ends with the same call, so rendering a
 //! directory again reproduces its files byte for byte.
 
-use super::{ablation, curve, report};
+use super::{ablation, curve};
 use crate::eval::html::{Image, Page};
-use crate::eval::report::{JSON_FILE, MARKDOWN_FILE, RunReport};
+use crate::eval::report::{JSON_FILE, MARKDOWN_FILE, PLOT_FILE as SCATTER_FILE, RunReport};
 use crate::eval::summary_plot::{StrategySummary, SummaryFigure, write_summary_plot};
 use crate::eval::{EvalError, Summary, write_atomic};
 use serde_json::Value;
@@ -190,7 +190,7 @@ fn plots(dir: &Path) -> Result<Vec<String>, EvalError> {
             names.push(name);
         }
     }
-    names.sort_by_key(|n| (n != report::PLOT_FILE, n.clone()));
+    names.sort_by_key(|n| (n != SCATTER_FILE, n.clone()));
     Ok(names)
 }
 
@@ -203,7 +203,7 @@ fn image(dir: &Path, name: &str) -> Result<Image, EvalError> {
             "each strategy's mean score per objective with its 95 % confidence interval, and \
              its average objective against its KL to the pretrained policy"
         }
-        report::PLOT_FILE => "every evaluation sample's scores, pair by pair of objectives",
+        SCATTER_FILE => "every evaluation sample's scores, pair by pair of objectives",
         curve::PLOT_FILE => "average reward against KL along the runs",
         ablation::PLOT_FILE => "IterativeRS against its merge period m",
         _ => "a plot of this results directory",

@@ -24,6 +24,7 @@
 //!
 //! The fields, one by one, are documented in `docs/study.md`.
 
+mod domain;
 mod error;
 mod file;
 mod flags;

@@ -1,10 +1,10 @@
 //! The study task `prompts`: any supported policy directory, prompts from text files (one per
 //! line), external rewards only — a study of your own model without writing Rust.
 
+use super::domain::Domain;
 use super::error::{Source, StudyError};
 use super::file::PromptsOptions;
 use super::locate::FieldPath;
-use super::run::Domain;
 use crate::experiment::{Budget, ComparisonConfig, Preset, RicSettings, Task};
 use crate::policy::{AutoPolicy, Prompts, SamplingConfig};
 use crate::reward::RewardSet;

@@ -1,0 +1,50 @@
+//! Tests of the β sweep's report on known data.
+
+use super::*;
+
+fn e(strategy: &str, seed: u64, kl: f64, avg: f64) -> Evaluated {
+    Evaluated {
+        strategy: strategy.into(),
+        seed: Some(seed),
+        kl,
+        avg,
+    }
+}
+
+#[test]
+fn fronts_pairs_and_matched_kl_on_known_data() {
+    let pre = Evaluated {
+        strategy: "Pretrained".into(),
+        seed: None,
+        kl: 0.0,
+        avg: 0.0,
+    };
+    // A gains 0.2 per nat, B 0.1 per nat; three seeds each, KL 1 at β = 0.1 and 2 at 0.01.
+    let at = |beta: f32, kl: f64| {
+        let mut v = vec![pre.clone()];
+        for seed in 0..3 {
+            let jitter = 0.001 * seed as f64;
+            v.push(e("A", seed, kl, 0.2 * kl + jitter));
+            v.push(e("B", seed, kl, 0.1 * kl - jitter));
+        }
+        (beta, v)
+    };
+    let runs = vec![at(0.1, 1.0), at(0.01, 2.0)];
+    let dir = std::env::temp_dir().join(format!("mr-kl-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let md = report(&runs, &dir).unwrap();
+    assert!(dir.join(PLOT_FILE).exists());
+    // Mean reward over KL ≤ 2 of y = 0.2 x is 0.2; of 0.1 x, 0.1; A − B is ahead.
+    assert!(md.contains("KL ∈ [0, 2.000]"), "{md}");
+    assert!(md.contains("| A | 3 | 0.20"), "{md}");
+    assert!(md.contains("| A − B | +0.10"), "{md}");
+    assert!(md.contains("ahead"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_tie_is_called_a_tie() {
+    assert!(verdict(&[0.1, -0.1, 0.05]).ends_with("tie"));
+    assert!(verdict(&[0.1, 0.12, 0.11]).ends_with("ahead"));
+    assert_eq!(verdict(&[0.1]), "– (one seed)");
+}
