@@ -22,7 +22,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub adapter: Option<PathBuf>,
     /// Also write our logits of the export for two prompts to this JSON file (`prompts`,
-    /// `logits` [T][V]), for `scripts/make-hf-fixtures.py --check-export OUT FILE`, which
+    /// `logits`, `[T][V]`), for `scripts/make-hf-fixtures.py --check-export OUT FILE`, which
     /// loads the export in transformers and compares.
     #[arg(long)]
     pub reference: Option<PathBuf>,
