@@ -56,8 +56,6 @@ fn committed_studies_validate() {
     }
 }
 
-const TASK: &str = "[task]\nname = \"molecules\"\n";
-
 /// `(case, study body, the sentence's start after "error: <file>:")`.
 const BAD: [(&str, &str, &str); 14] = [
     (
@@ -134,7 +132,6 @@ const BAD: [(&str, &str, &str); 14] = [
 
 #[test]
 fn bad_study_files_are_refused_before_training() {
-    let _ = TASK;
     for (case, body, expected) in BAD {
         let dir = tmp("bad");
         let file = study(&dir, body);

@@ -57,6 +57,28 @@ impl Preset {
             eval_samples,
         }
     }
+
+    /// Presets that scale with the number of objectives `n` — default, quick, full (25
+    /// rounds × m = 4 steps × n experts, 128 samples of 100 tokens) — for a task without
+    /// budgets of its own (molecules, a study's own prompts).
+    pub fn per_objective(n: usize) -> [Preset; 3] {
+        let default = Budget::new(10 * n, 64)
+            .with_merge_every(2)
+            .with_max_new_tokens(32)
+            .with_updates(2, 2);
+        let quick = Budget {
+            iterations: 2 * n,
+            samples: 32,
+            merge_every: 1,
+            ..default
+        };
+        let full = Budget::new(100 * n, 128);
+        [
+            Preset::new(default, 512),
+            Preset::new(quick, 128),
+            Preset::new(full, 1024),
+        ]
+    }
 }
 
 /// How budgets are made equal across strategies.

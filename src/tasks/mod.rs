@@ -43,6 +43,7 @@ mod setup_tests;
 
 pub use error::SetupError;
 pub use objective::Objective;
+pub(crate) use objective::{about_map, build_sets};
 
 use crate::checkpoint::TOKENIZER_FILE;
 use crate::tokenizer::{HfTokenizer, Tokenizer, TokenizerError};

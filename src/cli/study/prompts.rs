@@ -5,11 +5,11 @@ use super::domain::Domain;
 use super::error::{Source, StudyError};
 use super::file::PromptsOptions;
 use super::locate::FieldPath;
-use crate::experiment::{Budget, ComparisonConfig, Preset, RicSettings, Task};
+use crate::experiment::{ComparisonConfig, Preset, RicSettings, Task};
 use crate::policy::{AutoPolicy, Prompts, SamplingConfig};
 use crate::reward::RewardSet;
 use crate::strategy::Strategy;
-use crate::tasks::{Objective, load_tokenizer};
+use crate::tasks::{Objective, about_map, build_sets, load_tokenizer};
 use crate::tokenizer::Tokenizer;
 use burn::tensor::Device;
 use serde_json::{Value, json};
@@ -64,22 +64,7 @@ impl PromptsTask {
 
 impl Domain for PromptsTask {
     fn presets(&self, n: usize) -> [Preset; 3] {
-        let default = Budget::new(10 * n, 64)
-            .with_merge_every(2)
-            .with_max_new_tokens(32)
-            .with_updates(2, 2);
-        let quick = Budget {
-            iterations: 2 * n,
-            samples: 32,
-            merge_every: 1,
-            ..default
-        };
-        let full = Budget::new(100 * n, 128);
-        [
-            Preset::new(default, 512),
-            Preset::new(quick, 128),
-            Preset::new(full, 1024),
-        ]
+        Preset::per_objective(n)
     }
 
     fn ric(&self) -> RicSettings {
@@ -98,17 +83,8 @@ impl Domain for PromptsTask {
         &self,
         objectives: Vec<Objective>,
     ) -> Result<(RewardSet, RewardSet, Value), Box<dyn Error>> {
-        let (mut train, mut eval) = (RewardSet::builder(), RewardSet::builder());
-        let mut about = serde_json::Map::new();
-        for o in objectives {
-            about.insert(o.name.clone(), o.about);
-            train = train
-                .add_boxed(o.train, o.weight)
-                .transform(o.transform)
-                .normalizer(o.normalizer);
-            eval = eval.add_boxed(o.oracle, o.weight).transform(o.transform);
-        }
-        Ok((train.build()?, eval.build()?, Value::Object(about)))
+        let (train, eval, about) = build_sets(objectives, 0.0)?;
+        Ok((train, eval, about_map(about)))
     }
 
     fn configure(&self, config: ComparisonConfig, _n: usize) -> ComparisonConfig {

@@ -18,7 +18,7 @@ use crate::data::data_path;
 use crate::eval::report::PaperRow;
 use crate::eval::table::Format;
 use crate::experiment::{
-    Budget, ComparisonConfig, Preset, RicSettings, Task, decimals, metrics_table, percent,
+    ComparisonConfig, Preset, RicSettings, Task, decimals, metrics_table, percent,
 };
 use crate::policy::{AutoPolicy, Gpt, Policy, SamplingConfig};
 use crate::reward::{RewardSet, Transform};
@@ -101,23 +101,7 @@ impl Molecules {
     /// The presets for `n` objectives: default, quick, full (25 rounds × m = 4 steps × N
     /// experts, 128 samples of 100 tokens).
     pub fn presets(&self, n_objectives: usize) -> [Preset; 3] {
-        let n = n_objectives;
-        let default = Budget::new(10 * n, 64)
-            .with_merge_every(2)
-            .with_max_new_tokens(32)
-            .with_updates(2, 2);
-        let quick = Budget {
-            iterations: 2 * n,
-            samples: 32,
-            merge_every: 1,
-            ..default
-        };
-        let full = Budget::new(100 * n, 128);
-        [
-            Preset::new(default, 512),
-            Preset::new(quick, 128),
-            Preset::new(full, 1024),
-        ]
+        Preset::per_objective(n_objectives)
     }
 
     /// RiC's rounds and learning rate: the defaults.
