@@ -113,6 +113,12 @@ pub struct RunArgs {
     /// front (`kl_fronts.png`, `kl_sweep.md` in `--out`).
     #[arg(long, value_delimiter = ',', conflicts_with = "kl_coef")]
     pub sweep_kl_coef: Vec<f32>,
+    /// The preference sweep: the whole comparison once per weight vector listed (one weight
+    /// per objective, each > 0, `;` between vectors, e.g. "2,1,1;1,2,1;1,1,2"; each scaled to
+    /// the task's weight sum), each into `--out`/w-<weights>, then every strategy's front in
+    /// objective space with its hypervolume (`preference_sweep.md` and plots in `--out`).
+    #[arg(long, conflicts_with = "sweep_kl_coef")]
+    pub sweep_weights: Option<String>,
     /// Candidate learning rates (comma-separated, e.g. 3e-5,1e-4,3e-4): each RL strategy is
     /// trained once per candidate on a tuning seed and keeps the one its *training* rewards
     /// score best (never the evaluation oracles); the report lists the trials.

@@ -8,7 +8,7 @@ use crate::experiment::ExperimentError;
 use std::error::Error;
 
 /// Every field a flag sets: `(field, flag)`.
-const FLAGS: [(&str, &str); 28] = [
+const FLAGS: [(&str, &str); 29] = [
     ("seeds", "--seeds"),
     ("strategies", "--strategies"),
     ("budget.iterations", "--iterations"),
@@ -33,6 +33,7 @@ const FLAGS: [(&str, &str); 28] = [
     ("curve", "--curve"),
     ("sweep_m", "--sweep-m"),
     ("sweep_kl_coef", "--sweep-kl-coef"),
+    ("sweep_weights", "--sweep-weights"),
     ("lr_candidates", "--select-lr"),
     ("save_policies", "--save-policies"),
     ("lora", "--lora-rank/--lora-targets"),

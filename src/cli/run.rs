@@ -7,6 +7,7 @@ use super::ranks;
 use crate::distributed::Communicator;
 use crate::experiment::{
     Comparison, ComparisonConfig, Console, ExperimentError, JsonLines, Outcome, Task, kl_sweep,
+    preference_sweep,
 };
 use crate::policy::Policy;
 use crate::strategy::Strategy;
@@ -40,7 +41,12 @@ impl RunArgs {
             ));
         }
         self.check_sweep()?;
-        let comparison = Comparison::new(task, config)?
+        let comparison = Comparison::new(task, config)?;
+        // Every weight vector is checked before any run.
+        for weights in self.preferences()?.iter().flatten() {
+            comparison.check_preferences(weights)?;
+        }
+        let comparison = comparison
             .edit_plan(edit)?
             .with_checkpoint_dir(self.checkpoint_dir.clone())
             .with_resume(self.resume);
@@ -105,10 +111,23 @@ impl RunArgs {
                 comparison = comparison.with_observer(log);
             }
         }
+        if let Some(weights) = self.preferences()? {
+            return self.sweep_preferences(comparison, &weights, root, out);
+        }
         if self.sweep_kl_coef.is_empty() {
             return comparison.run(out);
         }
         self.sweep_kl(comparison, root, out)
+    }
+
+    /// `--sweep-weights` as weight vectors (`None` without the flag).
+    pub(crate) fn preferences(&self) -> Result<Option<Vec<Vec<f64>>>, ExperimentError> {
+        let Some(text) = &self.sweep_weights else {
+            return Ok(None);
+        };
+        let vectors = preference_sweep::parse(text)
+            .map_err(|message| ExperimentError::setting("sweep_weights", message))?;
+        Ok(Some(vectors))
     }
 
     /// `--sweep-kl-coef`: each β finite, ≥ 0 and listed once (checked before any run).
@@ -149,5 +168,31 @@ impl RunArgs {
             }
         }
         outcome.ok_or_else(|| ExperimentError::setting("sweep_kl_coef", "is empty".into()))
+    }
+
+    /// The preference sweep: `comparison` once per weight vector into `out`/w-<weights> (each
+    /// with its own checkpoints), then the fronts in `out`; the last vector's outcome.
+    fn sweep_preferences<P: Policy>(
+        &self,
+        mut comparison: Comparison<'_, P>,
+        vectors: &[Vec<f64>],
+        root: bool,
+        out: &Path,
+    ) -> Result<Outcome, ExperimentError> {
+        let mut done = Vec::new();
+        let mut outcome = None;
+        for weights in vectors {
+            comparison.set_preferences(weights)?;
+            let name = preference_sweep::dir_name(weights);
+            let dir = out.join(&name);
+            comparison = comparison
+                .with_checkpoint_dir((self.checkpoint_dir.as_ref()).map(|c| c.join(&name)));
+            outcome = Some(comparison.run(&dir)?);
+            done.push((weights.clone(), dir));
+            if root {
+                preference_sweep::write(out, &done)?;
+            }
+        }
+        outcome.ok_or_else(|| ExperimentError::setting("sweep_weights", "is empty".into()))
     }
 }

@@ -188,6 +188,54 @@ impl<'a, P: Policy> Comparison<'a, P> {
         Ok(())
     }
 
+    /// Train and judge every run from now on under preference `weights` (one per objective,
+    /// each > 0: a zero weight would drop its objective's expert from the plan), scaled to the
+    /// task's own weight sum so that the reward's scale, and so β's pull, stays the same. A
+    /// preference sweep runs the same comparison once per weight vector.
+    pub fn set_preferences(&mut self, weights: &[f64]) -> Result<(), ExperimentError> {
+        let (training, oracles) = self.preferred(weights)?;
+        let bad = |e: crate::reward::RewardError| {
+            ExperimentError::setting("sweep_weights", e.to_string())
+        };
+        self.task.rewards.set_weights(&training).map_err(bad)?;
+        if let Some(oracles) = oracles {
+            self.task.oracles.set_weights(&oracles).map_err(bad)?;
+        }
+        Ok(())
+    }
+
+    /// Check that [`Comparison::set_preferences`] would take `weights` (changing nothing).
+    pub fn check_preferences(&self, weights: &[f64]) -> Result<(), ExperimentError> {
+        self.preferred(weights).map(|_| ())
+    }
+
+    /// The training rewards' and (when one per objective) the oracles' weights under
+    /// preference `weights`.
+    #[allow(clippy::type_complexity)]
+    fn preferred(&self, weights: &[f64]) -> Result<(Vec<f64>, Option<Vec<f64>>), ExperimentError> {
+        let mut training = self.task.rewards.weights();
+        // The objectives are the positively weighted training rewards (log-only ones keep 0).
+        let columns: Vec<usize> = (0..training.len()).filter(|&i| training[i] > 0.0).collect();
+        if weights.len() != columns.len() || !weights.iter().all(|w| w.is_finite() && *w > 0.0)
+        {
+            return Err(ExperimentError::setting(
+                "sweep_weights",
+                format!(
+                    "has {weights:?}; give {} finite weights > 0, one per objective ({})",
+                    columns.len(),
+                    self.task.objectives().join(", ")
+                ),
+            ));
+        }
+        let scale = columns.iter().map(|&i| training[i]).sum::<f64>() / weights.iter().sum::<f64>();
+        let scaled: Vec<f64> = weights.iter().map(|w| w * scale).collect();
+        for (&i, w) in columns.iter().zip(&scaled) {
+            training[i] = *w;
+        }
+        let oracles = (self.task.oracles.weights().len() == scaled.len()).then_some(scaled);
+        Ok((training, oracles))
+    }
+
     /// The strategies as planned (equal budgets).
     pub fn plan(&self) -> &[Strategy] {
         &self.plan

@@ -75,9 +75,32 @@ pub(super) fn columns(
             note,
         });
     }
+    columns.extend(unscored_column(saved));
     let (hv, recorded) = hv_column(saved, n)?;
     columns.push(hv);
     Ok((columns, recorded))
+}
+
+/// The oracle average over every sample drawn, unscored samples counted at the oracles' NA
+/// score (recorded by the evaluation under `with_unscored`); none when no evaluation has it
+/// (a report of runs evaluated before it was recorded).
+fn unscored_column(saved: &[SavedRun]) -> Option<Column> {
+    let of = |r: &SavedRun| r.metrics.get("with_unscored").cloned();
+    let score = saved.iter().find_map(of)?["unscored_score"].as_f64()?;
+    Some(Column {
+        header: format!("Avg (unscored = {score})"),
+        format: Format::Decimals(4),
+        values: saved
+            .iter()
+            .map(|r| of(r).and_then(|v| v["avg"].as_f64()))
+            .collect(),
+        note: format!(
+            "Avg (unscored = {score}): the oracle average over every sample drawn, a sample some \
+             oracle could not score (e.g. an invalid SMILES) counting as {score} on every \
+             objective (REINVENT's convention; the oracles' NA score); Avg is over the scored \
+             samples only."
+        ),
+    })
 }
 
 /// The hypervolume column and its record: each evaluation's mean objective vector against

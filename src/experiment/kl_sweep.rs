@@ -9,6 +9,7 @@
 //! every seed, for the paired comparison).
 
 use super::error::ExperimentError;
+use super::paired::{over_seeds, pairs, show, unique, verdict};
 use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
 use crate::eval::interval::Interval;
 use crate::eval::report::MARKDOWN_FILE;
@@ -149,7 +150,8 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
                 seed.or_insert_with(|| vec![(0.0, pretrained)])
                     .push((e.kl, e.avg));
             }
-            let (kl, avg) = (interval(&of, |e| e.kl), interval(&of, |e| e.avg));
+            let values = |f: fn(&Evaluated) -> f64| over_seeds(&of.iter().map(|e| f(e)).collect::<Vec<_>>());
+            let (kl, avg) = (values(|e| e.kl), values(|e| e.avg));
             let _ = writeln!(
                 md,
                 "| {beta} | {s} | {} | {} | {} |",
@@ -187,61 +189,6 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
             .join(", ")
     );
     Ok(md)
-}
-
-fn unique(names: impl Iterator<Item = String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for n in names {
-        if !out.contains(&n) {
-            out.push(n);
-        }
-    }
-    out
-}
-
-fn interval(of: &[&Evaluated], f: impl Fn(&Evaluated) -> f64) -> Interval {
-    let values: Vec<f64> = of.iter().map(|e| f(e)).collect();
-    Interval::over_seeds(&values).unwrap_or(Interval {
-        mean: values.iter().sum::<f64>() / values.len().max(1) as f64,
-        half_width: None,
-        kind: crate::eval::interval::IntervalKind::Seeds(values.len()),
-    })
-}
-
-fn show(i: &Interval) -> String {
-    match i.half_width {
-        Some(h) => format!("{:.4} ± {h:.4}", i.mean),
-        None => format!("{:.4}", i.mean),
-    }
-}
-
-/// A paired difference's interval and verdict ("ahead", "behind" or "tie").
-fn verdict(diffs: &[f64]) -> String {
-    match Interval::over_seeds(diffs) {
-        Some(i) => {
-            let (lo, hi) = i.ends();
-            let word = if lo > 0.0 {
-                "ahead"
-            } else if hi < 0.0 {
-                "behind"
-            } else {
-                "tie"
-            };
-            format!("{:+.4} [{lo:+.4}, {hi:+.4}] {word}", i.mean)
-        }
-        None => "– (one seed)".into(),
-    }
-}
-
-/// Pairs of strategies, the first against each later one.
-fn pairs(strategies: &[String]) -> Vec<(&String, &String)> {
-    let mut out = Vec::new();
-    for (i, a) in strategies.iter().enumerate() {
-        for b in &strategies[i + 1..] {
-            out.push((a, b));
-        }
-    }
-    out
 }
 
 /// Per β, each pair's per-seed difference in oracle average (seeds both ran).
@@ -307,6 +254,22 @@ fn matched_kl(fronts: &Fronts, strategies: &[String]) -> String {
             })
             .unwrap_or_default()
     };
+    // Seeds on which a strategy has no measured point in (0, K]: there its front is only
+    // the straight chord from the pretrained point to its first point beyond K.
+    let chords = |s: &String| -> usize {
+        fronts.get(s).map_or(0, |seeds| {
+            let measured = |pts: &Vec<(f64, f64)>| pts[1..].iter().any(|p| p.0 > 0.0 && p.0 <= k);
+            seeds.values().filter(|pts| !measured(pts)).count()
+        })
+    };
+    let chorded: Vec<String> = strategies
+        .iter()
+        .filter(|s| chords(s) > 0)
+        .map(|s| {
+            let seeds = fronts.get(s).map_or(0, BTreeMap::len);
+            format!("{s} (on {} of {seeds} seeds)", chords(s))
+        })
+        .collect();
     for s in strategies {
         let values: Vec<f64> = per_seed(s).into_values().collect();
         let i = Interval::over_seeds(&values);
@@ -315,6 +278,15 @@ fn matched_kl(fronts: &Fronts, strategies: &[String]) -> String {
             |i| show(&i),
         );
         let _ = writeln!(md, "| {s} | {} | {shown} |", values.len());
+    }
+    if !chorded.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nNo measured point in (0, {k:.3}]: {}. There the front is only the straight chord \
+             from the pretrained point to the first point beyond {k:.3}, an interpolation, not a \
+             measurement; a larger β puts a point inside the interval.",
+            chorded.join(", ")
+        );
     }
     let pairs = pairs(strategies);
     if !pairs.is_empty() {

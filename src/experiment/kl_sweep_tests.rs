@@ -43,8 +43,27 @@ fn fronts_pairs_and_matched_kl_on_known_data() {
 }
 
 #[test]
-fn a_tie_is_called_a_tie() {
-    assert!(verdict(&[0.1, -0.1, 0.05]).ends_with("tie"));
-    assert!(verdict(&[0.1, 0.12, 0.11]).ends_with("ahead"));
-    assert_eq!(verdict(&[0.1]), "– (one seed)");
+fn a_front_without_points_below_k_is_named_a_chord() {
+    let pre = Evaluated {
+        seed: None,
+        ..e("Pretrained", 0, 0.0, 0.0)
+    };
+    // Reaches: A 3, B 4, C 5, so K = 3. A and B have a point in (0, 3]; C's first is at 4,
+    // so below K its front is only a chord.
+    let at = |beta: f32, a: f64, b: f64, c: f64| {
+        let mut v = vec![pre.clone()];
+        for seed in 0..2 {
+            v.push(e("A", seed, a, 0.1 * a));
+            v.push(e("B", seed, b, 0.1 * b));
+            v.push(e("C", seed, c, 0.1 * c));
+        }
+        (beta, v)
+    };
+    let runs = vec![at(0.1, 1.0, 2.0, 4.0), at(0.01, 3.0, 4.0, 5.0)];
+    let dir = std::env::temp_dir().join(format!("mr-kl-chord-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let md = report(&runs, &dir).unwrap();
+    assert!(md.contains("No measured point in (0, 3.000]: C (on 2 of 2 seeds)"), "{md}");
+    assert!(!md.contains("B (on"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -282,6 +282,7 @@ impl<P: Policy> Task<'_, P> {
         }
         metrics["kl"] = json!(scored.kl);
         let n = self.oracles.names().len();
+        metrics["with_unscored"] = with_unscored(&scored, n, self.oracles.na_penalty());
         let summary = format!(
             "oracle means {:.3?}{}{summary}, KL {:.2}",
             means(&scored.scores, n),
@@ -294,4 +295,27 @@ impl<P: Policy> Task<'_, P> {
             summary,
         })
     }
+}
+
+/// The oracle means over every sample drawn, a sample some oracle could not score (e.g. an
+/// invalid SMILES) counting as `score` on every objective — REINVENT's convention, with the
+/// oracles' NA score (0 for the built-in tasks) — next to the means over scored samples that
+/// the main table shows.
+fn with_unscored(scored: &Scored, n: usize, score: f64) -> Value {
+    let (drawn, kept) = (scored.texts.len(), scored.scores.len());
+    let unscored = drawn - kept;
+    let per_objective: Vec<f64> = (0..n)
+        .map(|i| {
+            let sum: f64 = scored.scores.iter().map(|r| r[i]).sum();
+            (sum + score * unscored as f64) / drawn.max(1) as f64
+        })
+        .collect();
+    let avg = per_objective.iter().sum::<f64>() / n.max(1) as f64;
+    json!({
+        "samples": drawn,
+        "unscored": unscored,
+        "unscored_score": score,
+        "per_objective": per_objective,
+        "avg": avg,
+    })
 }

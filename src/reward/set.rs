@@ -263,6 +263,26 @@ impl RewardSet {
         self.entries.iter().map(|e| e.weight).collect()
     }
 
+    /// Re-weight the rewards (a preference sweep trains the same set under several weight
+    /// vectors).
+    ///
+    /// # Errors
+    /// [`RewardError::InvalidWeights`] when `weights` is not one finite, non-negative weight
+    /// per reward with at least one positive; nothing changes then.
+    pub fn set_weights(&mut self, weights: &[f64]) -> Result<(), RewardError> {
+        check_weights(weights, self.entries.len())?;
+        for (e, w) in self.entries.iter_mut().zip(weights) {
+            e.weight = *w;
+        }
+        Ok(())
+    }
+
+    /// What a sample's total is when a positively weighted reward cannot score it (also the
+    /// score an evaluation gives such a sample when invalid ones are counted).
+    pub fn na_penalty(&self) -> f64 {
+        self.na_penalty
+    }
+
     /// The normalisers' current state, in reward order (to checkpoint a run).
     pub fn normalizers(&self) -> Vec<Normalizer> {
         self.entries.iter().map(|e| e.normalizer).collect()

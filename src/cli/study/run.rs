@@ -76,6 +76,9 @@ impl Study {
             let comparison = Comparison::new(task, config)
                 .and_then(|c| c.edit_plan(|s| domain.edit(s)))
                 .map_err(|e| self.setting(e))?;
+            for weights in run.preferences().map_err(|e| self.setting(e))?.iter().flatten() {
+                (comparison.check_preferences(weights)).map_err(|e| self.setting(e))?;
+            }
             let names: Vec<&str> = comparison.plan().iter().map(Strategy::name).collect();
             println!(
                 "{}: valid. {} × {} seed(s), {n} objective(s); {} PPO iterations × {} samples of \
