@@ -57,7 +57,7 @@ fn committed_studies_validate() {
 }
 
 /// `(case, study body, the sentence's start after "error: <file>:")`.
-const BAD: [(&str, &str, &str); 14] = [
+const BAD: [(&str, &str, &str); 15] = [
     (
         "unknown field",
         "[task]\nname = \"molecules\"\npolcy = \"x\"\n[[rewards]]\nname = \"qed\"\n",
@@ -122,6 +122,11 @@ const BAD: [(&str, &str, &str); 14] = [
         "a β listed twice",
         "[task]\nname = \"molecules\"\n[run]\nsweep_kl_coef = [0.1, 0.1]\n[[rewards]]\nname = \"qed\"\n",
         "5: run.sweep_kl_coef: lists 0.1 twice",
+    ),
+    (
+        "a weight vector of the wrong length",
+        "[task]\nname = \"molecules\"\n[run]\nsweep_weights = \"1,2\"\n[[rewards]]\nname = \"qed\"\n",
+        "5: run.sweep_weights: has [1.0, 2.0]; give one finite weight > 0 per objective, 1 in all (qed)",
     ),
     (
         "a setting the flags refuse",
@@ -217,5 +222,42 @@ fn a_kl_sweep_runs_the_comparison_once_per_beta() {
         assert!(md.contains(part), "{part} not in {md}");
     }
     assert!(out.join("kl_fronts.png").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The preference sweep (`sweep_weights`): the comparison once per weight vector into
+/// `w-<weights>/`, each trained under its weights (scaled to the task's weight sum, 1 here), and the
+/// fronts' report with each strategy's hypervolume and the pairs' differences.
+#[test]
+fn a_preference_sweep_runs_the_comparison_once_per_weight_vector() {
+    let dir = tmp("prefs");
+    let body = "[task]\nname = \"molecules\"\n\
+         [run]\nstrategies = [\"morlhf\", \"soups\"]\nseeds = 2\niterations = 2\n\
+         samples = 8\neval_samples = 16\nmax_new_tokens = 12\nsweep_weights = \"3,1; 1,3\"\n\
+         [[rewards]]\nname = \"alpha\"\n[[rewards]]\nname = \"gap\"\n";
+    let file = study(&dir, body);
+    let o = multireward(&["run", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.join("out");
+    for (sub, alpha) in [("w-3-1", 0.75), ("w-1-3", 0.25)] {
+        let text = std::fs::read_to_string(out.join(sub).join("results.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let recorded = json["config"]["weights"]["alpha"].as_f64().unwrap();
+        assert!(
+            (recorded - alpha).abs() < 1e-12,
+            "{sub}: alpha weight {recorded}"
+        );
+    }
+    let md = std::fs::read_to_string(out.join("preference_sweep.md")).unwrap();
+    for part in [
+        "| 3, 1 | MORLHF | 2 |",
+        "| 1, 3 | Rewarded Soups | 2 |",
+        "## Hypervolume of each strategy's front",
+        "| MORLHF | 2 | 2 |",
+        "MORLHF − Rewarded Soups",
+    ] {
+        assert!(md.contains(part), "{part} not in {md}");
+    }
+    assert!(out.join("preference_front_alpha_gap.png").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

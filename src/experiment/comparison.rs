@@ -216,12 +216,11 @@ impl<'a, P: Policy> Comparison<'a, P> {
         let mut training = self.task.rewards.weights();
         // The objectives are the positively weighted training rewards (log-only ones keep 0).
         let columns: Vec<usize> = (0..training.len()).filter(|&i| training[i] > 0.0).collect();
-        if weights.len() != columns.len() || !weights.iter().all(|w| w.is_finite() && *w > 0.0)
-        {
+        if weights.len() != columns.len() || !weights.iter().all(|w| w.is_finite() && *w > 0.0) {
             return Err(ExperimentError::setting(
                 "sweep_weights",
                 format!(
-                    "has {weights:?}; give {} finite weights > 0, one per objective ({})",
+                    "has {weights:?}; give one finite weight > 0 per objective, {} in all ({})",
                     columns.len(),
                     self.task.objectives().join(", ")
                 ),

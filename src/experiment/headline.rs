@@ -257,6 +257,20 @@ mod tests {
         assert_eq!(columns_of(&saved(), 2).len(), 2);
     }
 
+    #[test]
+    fn unscored_samples_get_a_named_column_when_recorded() {
+        let mut runs = saved();
+        let with = |avg: f64| json!({"avg": avg, "unscored": 1, "unscored_score": 0.0});
+        runs[0].metrics["with_unscored"] = with(1.2);
+        runs[1].metrics["with_unscored"] = with(2.0);
+        let (columns, _) = columns(&runs, 2, None).unwrap();
+        let headers: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
+        assert_eq!(headers, [KL_HEADER, "Avg (unscored = 0)", HV_HEADER]);
+        // The seed evaluated before the column existed shows n/a.
+        assert_eq!(columns[1].values, [Some(1.2), Some(2.0), None]);
+        assert!(columns[1].note.contains("REINVENT"), "{}", columns[1].note);
+    }
+
     fn columns_of(saved: &[SavedRun], n: usize) -> Vec<Column> {
         columns(saved, n, None).unwrap().0
     }

@@ -150,7 +150,8 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
                 seed.or_insert_with(|| vec![(0.0, pretrained)])
                     .push((e.kl, e.avg));
             }
-            let values = |f: fn(&Evaluated) -> f64| over_seeds(&of.iter().map(|e| f(e)).collect::<Vec<_>>());
+            let values =
+                |f: fn(&Evaluated) -> f64| over_seeds(&of.iter().map(|e| f(e)).collect::<Vec<_>>());
             let (kl, avg) = (values(|e| e.kl), values(|e| e.avg));
             let _ = writeln!(
                 md,

@@ -63,7 +63,10 @@ fn a_front_without_points_below_k_is_named_a_chord() {
     let dir = std::env::temp_dir().join(format!("mr-kl-chord-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let md = report(&runs, &dir).unwrap();
-    assert!(md.contains("No measured point in (0, 3.000]: C (on 2 of 2 seeds)"), "{md}");
+    assert!(
+        md.contains("No measured point in (0, 3.000]: C (on 2 of 2 seeds)"),
+        "{md}"
+    );
     assert!(!md.contains("B (on"), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }

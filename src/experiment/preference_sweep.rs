@@ -42,7 +42,11 @@ pub fn parse(text: &str) -> Result<Vec<Vec<f64>>, String> {
             v.split(',')
                 .map(|w| {
                     w.trim().parse::<f64>().map_err(|_| {
-                        format!("has {:?} in {:?}; write numbers like 2,1,1;1,2,1", w.trim(), v)
+                        format!(
+                            "has {:?} in {:?}; write numbers like 2,1,1;1,2,1",
+                            w.trim(),
+                            v
+                        )
                     })
                 })
                 .collect()
@@ -114,7 +118,8 @@ pub fn read(dir: &Path) -> Result<Read, ExperimentError> {
             .collect()
     };
     let objectives = names(&results[0]["objectives"]).ok_or_else(|| bad("no objectives"))?;
-    let floats = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
+    let floats =
+        |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
     let reference = floats(&json["metadata"]["hypervolume"]["reference"]);
     let evaluated = results
         .iter()
@@ -232,12 +237,22 @@ fn report(runs: &[(Vec<f64>, Read)], out: &Path) -> Result<String, ExperimentErr
             ));
         }
     }
-    let plots = plot_pairs(out, objectives, &strategies, &centroids, pretrained.as_ref())?;
+    let plots = plot_pairs(
+        out,
+        objectives,
+        &strategies,
+        &centroids,
+        pretrained.as_ref(),
+    )?;
     md.push('\n');
     for p in &plots {
         let _ = writeln!(md, "![preference front]({p})");
     }
-    md.push_str(&hypervolumes(&fronts, &strategies, first.reference.as_deref())?);
+    md.push_str(&hypervolumes(
+        &fronts,
+        &strategies,
+        first.reference.as_deref(),
+    )?);
     let _ = writeln!(
         md,
         "\nThe comparisons: {}.",
@@ -318,9 +333,11 @@ fn hypervolumes(
     reference: Option<&[f64]>,
 ) -> Result<String, ExperimentError> {
     let Some(reference) = reference else {
-        return Ok("\nNo hypervolume: the comparisons recorded no reference point (it needs the \
+        return Ok(
+            "\nNo hypervolume: the comparisons recorded no reference point (it needs the \
                    pretrained policy's evaluation and 2 or 3 objectives).\n"
-            .into());
+                .into(),
+        );
     };
     let shown: Vec<String> = reference.iter().map(|r| format!("{r:.4}")).collect();
     let mut md = format!(

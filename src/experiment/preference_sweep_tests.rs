@@ -56,7 +56,13 @@ fn front_hypervolumes_and_pairs_on_known_data() {
     assert!(md.contains("| B | 2 | 2 | 1.1050 ± "), "{md}");
     assert!(md.contains("| A − B | +1.8950 ["), "{md}");
     assert!(md.contains("ahead"), "{md}");
-    assert!(md.contains("| 2, 1 | A | 2 | 2.0000 ± 0.0000 | 1.0000 ± 0.0000 |"), "{md}");
-    assert!(md.contains("| – | Pretrained | 1 | 0.5000 | 0.5000 | 0.00 |"), "{md}");
+    assert!(
+        md.contains("| 2, 1 | A | 2 | 2.0000 ± 0.0000 | 1.0000 ± 0.0000 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| – | Pretrained | 1 | 0.5000 | 0.5000 | 0.00 |"),
+        "{md}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -98,6 +98,10 @@ impl<P: Policy> Schedule<'_, '_, P> {
             "plan": self.plan,
             "ppo": self.runner.ppo,
             "task": self.task.info,
+            "weights": (self.task.rewards.names().iter())
+                .zip(self.task.rewards.weights())
+                .map(|(name, w)| (name.to_string(), json!(w)))
+                .collect::<serde_json::Map<_, _>>(),
         });
         let report = ComparisonReport {
             objectives: &self.task.objectives(),

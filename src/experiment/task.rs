@@ -319,3 +319,26 @@ fn with_unscored(scored: &Scored, n: usize, score: f64) -> Value {
         "avg": avg,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unscored_samples_count_at_the_na_score() {
+        // Four samples drawn, three scored on two objectives; the fourth counts as −1.
+        let scored = Scored {
+            texts: vec!["a".into(), "b".into(), "c".into(), String::new()],
+            prompt_of: vec![0; 4],
+            scores: vec![vec![1.0, 2.0], vec![3.0, 2.0], vec![2.0, 2.0]],
+            kl: 0.0,
+        };
+        let v = with_unscored(&scored, 2, -1.0);
+        assert_eq!(v["per_objective"], json!([1.25, 1.25]));
+        assert_eq!(v["avg"], json!(1.25));
+        assert_eq!(
+            (v["samples"].as_u64(), v["unscored"].as_u64()),
+            (Some(4), Some(1))
+        );
+    }
+}

@@ -252,3 +252,44 @@ fn duplicate_runs_and_merge_periods_beyond_the_run_are_refused() {
         .run(&reference, &mut Idle(vec![1.0; 3]), 0)
         .unwrap();
 }
+
+/// A preference sweep's weight vectors: one weight > 0 per objective, else the setting is
+/// named and nothing changes; a reward set refuses bad weights the same way.
+#[test]
+fn preference_weights_are_checked_and_a_refusal_changes_nothing() {
+    use multireward::experiment::{Comparison, Task};
+    let tok = SmilesTokenizer::from_corpus(["CCO", "c1ccccc1N"]).unwrap();
+    let task = Task::new(reference(&tok), &tok, rewards(), rewards());
+    let config = ComparisonConfig::new(Budget::new(2, 8).with_max_new_tokens(8), 8)
+        .with_strategies(vec![StrategyKind::Morlhf]);
+    let mut comparison = Comparison::new(task, config).unwrap();
+    for bad in [
+        &[1.0][..],
+        &[1.0, 0.0],
+        &[1.0, f64::NAN],
+        &[-1.0, 2.0],
+        &[1.0, 1.0, 1.0],
+    ] {
+        let e = err_text(comparison.check_preferences(bad));
+        assert!(
+            e.starts_with("sweep_weights has")
+                && e.contains("one finite weight > 0 per objective, 2 in all (len, n)"),
+            "{bad:?}: {e}"
+        );
+        let e = err_text(comparison.set_preferences(bad));
+        assert!(e.starts_with("sweep_weights has"), "{e}");
+    }
+    comparison.set_preferences(&[3.0, 1.0]).unwrap();
+    let mut set = rewards();
+    let e = err_text(set.set_weights(&[f64::INFINITY, 1.0]));
+    assert!(e.contains("finite and non-negative"), "{e}");
+    let e = err_text(set.set_weights(&[0.0, 0.0]));
+    assert!(e.contains("at least one weight must be positive"), "{e}");
+    assert_eq!(
+        set.weights(),
+        [1.0, 1.0],
+        "a refused vector changes nothing"
+    );
+    set.set_weights(&[0.5, 1.5]).unwrap();
+    assert_eq!(set.weights(), [0.5, 1.5]);
+}

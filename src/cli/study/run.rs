@@ -76,7 +76,12 @@ impl Study {
             let comparison = Comparison::new(task, config)
                 .and_then(|c| c.edit_plan(|s| domain.edit(s)))
                 .map_err(|e| self.setting(e))?;
-            for weights in run.preferences().map_err(|e| self.setting(e))?.iter().flatten() {
+            for weights in run
+                .preferences()
+                .map_err(|e| self.setting(e))?
+                .iter()
+                .flatten()
+            {
                 (comparison.check_preferences(weights)).map_err(|e| self.setting(e))?;
             }
             let names: Vec<&str> = comparison.plan().iter().map(Strategy::name).collect();
