@@ -171,6 +171,10 @@ pub struct Summary {
     pub avg: f64,
     /// ICV-A: mean/std over samples of each sample's average reward (`None`: zero std).
     pub icv_a: Option<f64>,
+    /// Population std over samples of each sample's average reward (`None` in reports made
+    /// before it was recorded, or without samples).
+    #[serde(default)]
+    pub avg_std: Option<f64>,
     /// ICV-B: mean over objectives of μ_i/σ_i (`None`: some σ_i is zero).
     pub icv_b: Option<f64>,
     /// Indices of the Pareto-optimal samples.
@@ -179,6 +183,19 @@ pub struct Summary {
     pub hv_reference: Option<Vec<f64>>,
     /// Hypervolume of the samples against `hv_reference`.
     pub hypervolume: Option<f64>,
+}
+
+/// Population std over samples of each sample's average reward (`None` without samples).
+fn sample_average_std(scores: &[Vec<f64>]) -> Option<f64> {
+    let avgs: Vec<f64> = scores
+        .iter()
+        .map(|r| r.iter().sum::<f64>() / r.len().max(1) as f64)
+        .collect();
+    let n = avgs.len() as f64;
+    (!avgs.is_empty()).then(|| {
+        let mean = avgs.iter().sum::<f64>() / n;
+        (avgs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / n).sqrt()
+    })
 }
 
 impl Summary {
@@ -205,6 +222,7 @@ impl Summary {
             avg: per_objective.iter().map(|s| s.mean).sum::<f64>() / per_objective.len() as f64,
             per_objective,
             icv_a: icv_a_sample_average(scores)?,
+            avg_std: sample_average_std(scores),
             icv_b: icv_b_mean_objective_icv(scores)?,
             pareto_front: pareto_front(scores)?,
             hv_reference: hv_reference.map(<[f64]>::to_vec),

@@ -228,6 +228,35 @@ fn check(results: &[Summary], extra: &[Column], paper: &[PaperRow]) -> Result<()
     Ok(())
 }
 
+/// The sentence on one evaluation's own noise: the standard errors over samples (std / √n)
+/// of the first strategy evaluated once (e.g. the pretrained policy); empty when none is.
+fn own_error_note(results: &[Summary], counts: &[usize]) -> String {
+    let single = strategies(results)
+        .into_iter()
+        .zip(counts)
+        .find(|(_, c)| **c == 1)
+        .and_then(|(name, _)| results.iter().find(|s| s.strategy == name));
+    let Some(s) = single.filter(|s| s.n_samples >= 2) else {
+        return String::new();
+    };
+    let root = (s.n_samples as f64).sqrt();
+    let mut parts: Vec<String> = (s.objectives.iter())
+        .zip(&s.per_objective)
+        .map(|(name, m)| format!("{name} {:.4}", m.std / root))
+        .collect();
+    if let Some(std) = s.avg_std {
+        parts.push(format!("Avg {:.4}", std / root));
+    }
+    format!(
+        " One evaluation's own standard error over its {} samples (std / √n, from the {} row): \
+         {}; a difference between two single evaluations smaller than about 2.8 times this \
+         (1.96 × √2) is within their noise.",
+        s.n_samples,
+        s.strategy,
+        parts.join(", ")
+    )
+}
+
 /// The sentence on the spread: `± standard error over N seeds`, from the seed counts of the
 /// strategies with several.
 pub fn uncertainty_note(seed_counts: &[usize]) -> String {
@@ -293,7 +322,12 @@ pub fn markdown_table_with(
     for c in extra.iter().filter(|c| !c.note.is_empty()) {
         let _ = write!(md, " {}", c.note);
     }
-    let _ = writeln!(md, " {}", uncertainty_note(&counts));
+    let _ = writeln!(
+        md,
+        " {}{}",
+        uncertainty_note(&counts),
+        own_error_note(results, &counts)
+    );
     if !paper.is_empty() {
         md.push_str("\nPaper reference numbers (ICV as published; its definition is unknown):\n\n");
         let last = ["Avg", "ICV"];

@@ -118,3 +118,26 @@ fn extra_columns_follow_icv_and_show_n_a_when_missing() {
     assert!(s["columns"]["Validity"].is_null());
     assert!(json[0]["columns"]["a"]["se"].is_null());
 }
+
+#[test]
+fn one_evaluations_own_standard_error_is_stated() {
+    // Pretrained, evaluated once on four samples: a = (0, 2, 0, 2), std 1, SE 1/2; b = 1
+    // throughout, std 0; sample averages (0.5, 1.5, 0.5, 1.5), std 0.5, SE 0.25.
+    let pre = summary(
+        "Pretrained",
+        &[[0.0, 1.0], [2.0, 1.0], [0.0, 1.0], [2.0, 1.0]],
+    );
+    let seeds = [
+        summary("A", &[[1.0, 1.0], [2.0, 2.0]]),
+        summary("A", &[[1.0, 1.0], [3.0, 2.0]]),
+    ];
+    let results = [pre, seeds[0].clone(), seeds[1].clone()];
+    let md = markdown_table_with(&results, &[], &[]).unwrap();
+    assert!(
+        md.contains("own standard error over its 4 samples (std / √n, from the Pretrained row): a 0.5000, b 0.0000, Avg 0.2500;"),
+        "{md}"
+    );
+    // Only seeds: no such sentence.
+    let md = markdown_table_with(&seeds, &[], &[]).unwrap();
+    assert!(!md.contains("own standard error"), "{md}");
+}
