@@ -38,7 +38,8 @@ enum Command {
     Resume(StudyArgs),
     /// Check a study file field by field, load its task and plan its runs; train nothing.
     Validate(StudyArgs),
-    /// Re-render a results directory's summary.png and report.html from its results.json.
+    /// Re-render a results directory's summary.png and report.html from its results.json (a
+    /// sweep's directory: each comparison inside, then kl_sweep.md or preference_sweep.md).
     Report {
         /// The results directory.
         dir: PathBuf,
@@ -79,6 +80,16 @@ fn main() -> ExitCode {
         Command::Resume(a) => a.load()?.execute(Mode::Resume, a.quick, &device),
         Command::Validate(a) => a.load()?.execute(Mode::Validate, a.quick, &device),
         Command::Report { dir } => {
+            // A sweep's directory: its comparisons re-rendered, then the sweep's report.
+            if dir.is_dir() && !dir.join("results.json").exists() {
+                let sweeps = multireward::experiment::rerender_sweep(&dir)?;
+                if !sweeps.is_empty() {
+                    let shown: Vec<String> =
+                        sweeps.iter().map(|p| p.display().to_string()).collect();
+                    println!("wrote {}", shown.join(" and "));
+                    return Ok(());
+                }
+            }
             let files = multireward::experiment::rerender(&dir)?;
             println!(
                 "wrote {} and {}",

@@ -23,6 +23,18 @@ use std::path::{Path, PathBuf};
 pub const PLOT_FILE: &str = "kl_fronts.png";
 /// The sweep's report inside its directory.
 pub const REPORT_FILE: &str = "kl_sweep.md";
+/// The fronts' plot zoomed to small KL (drawn when one strategy's drift dwarfs another's).
+pub const ZOOM_FILE: &str = "kl_fronts_zoom.png";
+
+/// Twice the smallest KL that a strategy's front reaches at its far end, when some front
+/// reaches more than five times that (otherwise the plain plot shows everything).
+fn zoom_limit(series: &[Series]) -> Option<f64> {
+    let reach = |s: &Series| s.points.iter().map(|p| p.x).fold(0.0, f64::max);
+    let reaches: Vec<f64> = series.iter().map(reach).filter(|r| *r > 0.0).collect();
+    let low = reaches.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = reaches.iter().copied().fold(0.0, f64::max);
+    (low.is_finite() && high > 5.0 * low).then_some(2.0 * low)
+}
 
 /// The results directory of β inside the sweep's.
 pub fn dir_name(beta: f32) -> String {
@@ -179,6 +191,27 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
         y: "oracle average reward",
     };
     write_line_plot(&out.join(PLOT_FILE), labels, &series, &[])?;
+    if let Some(limit) = zoom_limit(&series) {
+        let zoomed: Vec<Series> = series
+            .iter()
+            .map(|s| Series {
+                name: s.name.clone(),
+                points: s.points.iter().filter(|p| p.x <= limit).cloned().collect(),
+            })
+            .collect();
+        let title = format!("The same fronts up to KL {limit:.2} (mean ± 95 % CI over seeds)");
+        let labels = Labels {
+            title: &title,
+            ..labels
+        };
+        write_line_plot(&out.join(ZOOM_FILE), labels, &zoomed, &[])?;
+        let _ = writeln!(
+            md,
+            "\n![the fronts up to KL {limit:.2}]({ZOOM_FILE})\n\nThe same fronts up to KL \
+             {limit:.2} (twice the largest KL of the strategy that drifts least), where most \
+             of the evidence sits; points beyond it are left out of this plot only."
+        );
+    }
     md.push_str(&paired_at_each_beta(runs, &strategies));
     md.push_str(&matched_kl(&fronts, &strategies));
     let _ = writeln!(

@@ -70,3 +70,28 @@ fn a_front_without_points_below_k_is_named_a_chord() {
     assert!(!md.contains("B (on"), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_zoomed_plot_when_one_front_dwarfs_another() {
+    let s = |name: &str, xs: &[f64]| Series {
+        name: name.into(),
+        points: xs
+            .iter()
+            .map(|&x| Point {
+                x,
+                x_err: 0.0,
+                y: x,
+                y_err: 0.0,
+            })
+            .collect(),
+    };
+    // Reaches 0.3 and 7: zoom to 0.6. Reaches 1 and 3: no zoom.
+    assert_eq!(
+        zoom_limit(&[s("A", &[0.0, 0.3]), s("B", &[0.0, 0.6, 7.0])]),
+        Some(0.6)
+    );
+    assert_eq!(
+        zoom_limit(&[s("A", &[0.0, 1.0]), s("B", &[0.0, 3.0])]),
+        None
+    );
+}

@@ -43,6 +43,7 @@ mod results_dir;
 mod runner;
 mod schedule;
 mod sizes;
+mod sweep_report;
 mod tables;
 mod task;
 mod tuning;
@@ -71,5 +72,6 @@ pub use report::{
 };
 pub use rerender::{HTML_FILE, RenderedFiles, SUMMARY_FILE, rerender};
 pub use results_dir::{CHECKPOINTS_DIR, POLICIES_DIR, RUNS_DIR, TIMINGS_FILE};
+pub use sweep_report::rerender_sweep;
 pub use tables::{Cell, decimals, metrics_table, percent};
 pub use task::{Describe, ExtraMarkdown, Task};
