@@ -222,6 +222,15 @@ fn a_kl_sweep_runs_the_comparison_once_per_beta() {
         assert!(md.contains(part), "{part} not in {md}");
     }
     assert!(out.join("kl_fronts.png").exists());
+    // `multireward report` on the sweep's directory rewrites the same report.
+    std::fs::remove_file(out.join("kl_sweep.md")).unwrap();
+    let o = multireward(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(out.join("kl_sweep.md")).unwrap(),
+        md
+    );
+    assert!(out.join("kl-0.5").join("report.html").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -259,5 +268,20 @@ fn a_preference_sweep_runs_the_comparison_once_per_weight_vector() {
         assert!(md.contains(part), "{part} not in {md}");
     }
     assert!(out.join("preference_front_alpha_gap.png").exists());
+    std::fs::remove_file(out.join("preference_sweep.md")).unwrap();
+    let o = multireward(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again = std::fs::read_to_string(out.join("preference_sweep.md")).unwrap();
+    // Re-rendered in name order (w-1-3 before w-3-1), the same rows.
+    let rows = |t: &str| {
+        let mut r: Vec<String> = t
+            .lines()
+            .filter(|l| l.starts_with("| "))
+            .map(String::from)
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(rows(&again), rows(&md));
     let _ = std::fs::remove_dir_all(&dir);
 }

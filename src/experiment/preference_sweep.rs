@@ -165,6 +165,10 @@ pub fn write(out: &Path, done: &[(Vec<f64>, PathBuf)]) -> Result<(), ExperimentE
 /// Per strategy, per seed: its mean objective vectors over the weight vectors.
 type Fronts = BTreeMap<String, BTreeMap<u64, Vec<Vec<f64>>>>;
 
+/// Per strategy, per weight vector: the mean objective vector over seeds and the 95 %
+/// half-widths.
+type Centroids<'a> = BTreeMap<&'a str, Vec<(Vec<f64>, Vec<f64>)>>;
+
 /// The Markdown report of `runs` (weights, comparison), drawing the plots into `out`.
 fn report(runs: &[(Vec<f64>, Read)], out: &Path) -> Result<String, ExperimentError> {
     let Some((_, first)) = runs.first() else {
@@ -203,8 +207,7 @@ fn report(runs: &[(Vec<f64>, Read)], out: &Path) -> Result<String, ExperimentErr
         let _ = writeln!(md, "| – | Pretrained | 1 |{} {:.2} |", cells.concat(), p.kl);
     }
     let mut fronts: Fronts = BTreeMap::new();
-    // Per strategy, per weight vector: the mean objective vector and its half-widths.
-    let mut centroids: BTreeMap<&str, Vec<(Vec<f64>, Vec<f64>)>> = BTreeMap::new();
+    let mut centroids: Centroids<'_> = BTreeMap::new();
     for (weights, read) in runs {
         for s in &strategies {
             let of: Vec<&Evaluated> = read.evaluated.iter().filter(|e| &e.strategy == s).collect();
@@ -270,7 +273,7 @@ fn plot_pairs(
     out: &Path,
     objectives: &[String],
     strategies: &[String],
-    centroids: &BTreeMap<&str, Vec<(Vec<f64>, Vec<f64>)>>,
+    centroids: &Centroids<'_>,
     pretrained: Option<&Evaluated>,
 ) -> Result<Vec<String>, ExperimentError> {
     let mut files = Vec::new();
