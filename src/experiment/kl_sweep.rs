@@ -26,14 +26,28 @@ pub const REPORT_FILE: &str = "kl_sweep.md";
 /// The fronts' plot zoomed to small KL (drawn when one strategy's drift dwarfs another's).
 pub const ZOOM_FILE: &str = "kl_fronts_zoom.png";
 
-/// Twice the smallest KL that a strategy's front reaches at its far end, when some front
-/// reaches more than five times that (otherwise the plain plot shows everything).
+/// When some front reaches more than five times the KL of the front that drifts least
+/// (`low`, its far end): a limit of twice `low`, widened up to five times `low` so that every
+/// strategy shows its first measured point (otherwise the plain plot shows everything).
 fn zoom_limit(series: &[Series]) -> Option<f64> {
-    let reach = |s: &Series| s.points.iter().map(|p| p.x).fold(0.0, f64::max);
-    let reaches: Vec<f64> = series.iter().map(reach).filter(|r| *r > 0.0).collect();
+    let measured = |s: &Series| {
+        s.points
+            .iter()
+            .map(|p| p.x)
+            .filter(|x| *x > 0.0)
+            .collect::<Vec<_>>()
+    };
+    let reaches: Vec<f64> = (series.iter().map(measured))
+        .filter_map(|xs| xs.into_iter().reduce(f64::max))
+        .collect();
     let low = reaches.iter().copied().fold(f64::INFINITY, f64::min);
     let high = reaches.iter().copied().fold(0.0, f64::max);
-    (low.is_finite() && high > 5.0 * low).then_some(2.0 * low)
+    if !(low.is_finite() && high > 5.0 * low) {
+        return None;
+    }
+    let firsts = (series.iter().map(measured)).filter_map(|xs| xs.into_iter().reduce(f64::min));
+    let widest = firsts.filter(|x| *x <= 5.0 * low).fold(0.0, f64::max);
+    Some(f64::max(2.0 * low, widest))
 }
 
 /// The results directory of β inside the sweep's.
@@ -208,8 +222,9 @@ fn report(runs: &[(f32, Vec<Evaluated>)], out: &Path) -> Result<String, Experime
         let _ = writeln!(
             md,
             "\n![the fronts up to KL {limit:.2}]({ZOOM_FILE})\n\nThe same fronts up to KL \
-             {limit:.2} (twice the largest KL of the strategy that drifts least), where most \
-             of the evidence sits; points beyond it are left out of this plot only."
+             {limit:.2} (twice the largest KL of the strategy that drifts least, or up to \
+             every strategy's first point), where most of the evidence sits; points beyond \
+             it are left out of this plot only."
         );
     }
     md.push_str(&paired_at_each_beta(runs, &strategies));

@@ -85,11 +85,12 @@ fn a_zoomed_plot_when_one_front_dwarfs_another() {
             })
             .collect(),
     };
-    // Reaches 0.3 and 7: zoom to 0.6. Reaches 1 and 3: no zoom.
-    assert_eq!(
-        zoom_limit(&[s("A", &[0.0, 0.3]), s("B", &[0.0, 0.6, 7.0])]),
-        Some(0.6)
-    );
+    // Reaches 0.3 and 7: zoom to 0.6, widened to B's first point when it is ≤ 5 × 0.3.
+    let zoom = |b: &[f64]| zoom_limit(&[s("A", &[0.0, 0.3]), s("B", b)]);
+    assert_eq!(zoom(&[0.0, 0.5, 7.0]), Some(0.6));
+    assert_eq!(zoom(&[0.0, 0.7, 7.0]), Some(0.7));
+    assert_eq!(zoom(&[0.0, 2.0, 7.0]), Some(0.6));
+    // Reaches 1 and 3: no zoom.
     assert_eq!(
         zoom_limit(&[s("A", &[0.0, 1.0]), s("B", &[0.0, 3.0])]),
         None
