@@ -86,7 +86,7 @@ pub fn write_line_plot(
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(70)
-            .build_cartesian_2d(x_range.clone(), y_range)
+            .build_cartesian_2d(x_range.clone(), y_range.clone())
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -156,7 +156,7 @@ pub fn write_line_plot(
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.3))
             .label_font((FONT, 14))
-            .position(SeriesLabelPosition::LowerRight)
+            .position(legend_corner(series, &x_range, &y_range))
             .draw()
             .map_err(plot_err)?;
         root.present().map_err(plot_err)?;
@@ -167,6 +167,35 @@ pub fn write_line_plot(
         let _ = std::fs::remove_file(&tmp);
     }
     written
+}
+
+/// The corner whose third of the plot (in x and y) holds the fewest points, so that the
+/// legend hides as few as possible (lower right on a tie).
+fn legend_corner(
+    series: &[Series],
+    x: &std::ops::Range<f64>,
+    y: &std::ops::Range<f64>,
+) -> SeriesLabelPosition {
+    let third = |v: f64, r: &std::ops::Range<f64>| {
+        let t = (v - r.start) / (r.end - r.start);
+        (t < 1.0 / 3.0, t > 2.0 / 3.0)
+    };
+    let mut counts = [0usize; 4]; // lower right, lower left, upper right, upper left
+    for p in series.iter().flat_map(|s| &s.points) {
+        let ((left, right), (low, high)) = (third(p.x, x), third(p.y, y));
+        counts[0] += usize::from(right && low);
+        counts[1] += usize::from(left && low);
+        counts[2] += usize::from(right && high);
+        counts[3] += usize::from(left && high);
+    }
+    let best = (0..4).min_by_key(|&i| (counts[i], i)).unwrap_or(0);
+    [
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::LowerLeft,
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::UpperLeft,
+    ][best]
+        .clone()
 }
 
 /// Area under the piecewise-linear curve through `points` (sorted by x here) from its smallest
@@ -197,6 +226,31 @@ pub fn area_to(points: &[(f64, f64)], limit: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_legend_goes_to_the_emptiest_corner() {
+        let at = |pts: &[(f64, f64)]| Series {
+            name: "s".into(),
+            points: pts
+                .iter()
+                .map(|&(x, y)| Point {
+                    x,
+                    x_err: 0.0,
+                    y,
+                    y_err: 0.0,
+                })
+                .collect(),
+        };
+        let (x, y) = (0.0..1.0, 0.0..1.0);
+        // A rising front fills the lower left and upper right: lower right stays free.
+        let rising = at(&[(0.05, 0.05), (0.5, 0.5), (0.95, 0.95)]);
+        let pos = legend_corner(std::slice::from_ref(&rising), &x, &y);
+        assert!(matches!(pos, SeriesLabelPosition::LowerRight));
+        // A point in the lower right moves it to the lower left (the first free corner).
+        let crowded = at(&[(0.9, 0.1), (0.5, 0.5), (0.95, 0.95)]);
+        let pos = legend_corner(&[crowded], &x, &y);
+        assert!(matches!(pos, SeriesLabelPosition::LowerLeft));
+    }
 
     #[test]
     fn area_of_a_line_and_a_cut_segment() {
