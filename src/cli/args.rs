@@ -115,7 +115,7 @@ pub struct RunArgs {
     pub sweep_kl_coef: Vec<f32>,
     /// The preference sweep: the whole comparison once per weight vector listed (one weight
     /// per objective, each > 0, `;` between vectors, e.g. "2,1,1;1,2,1;1,1,2"; each scaled to
-    /// the task's weight sum), each into `--out`/w-<weights>, then every strategy's front in
+    /// the task's weight sum), each into `--out/w-<weights>`, then every strategy's front in
     /// objective space with its hypervolume (`preference_sweep.md` and plots in `--out`).
     #[arg(long, conflicts_with = "sweep_kl_coef")]
     pub sweep_weights: Option<String>,

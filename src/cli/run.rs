@@ -170,7 +170,7 @@ impl RunArgs {
         outcome.ok_or_else(|| ExperimentError::setting("sweep_kl_coef", "is empty".into()))
     }
 
-    /// The preference sweep: `comparison` once per weight vector into `out`/w-<weights> (each
+    /// The preference sweep: `comparison` once per weight vector into `out/w-<weights>` (each
     /// with its own checkpoints), then the fronts in `out`; the last vector's outcome.
     fn sweep_preferences<P: Policy>(
         &self,
