@@ -8,13 +8,13 @@
 //! it up to K divided by K, where K is the largest KL every strategy's front reaches (on
 //! every seed, for the paired comparison).
 
+use super::comparison_file::ComparisonFile;
 use super::error::ExperimentError;
 use super::paired::{over_seeds, pairs, show, unique, verdict};
 use crate::eval::curves::{Labels, Point, Series, area_to, write_line_plot};
 use crate::eval::interval::Interval;
 use crate::eval::report::MARKDOWN_FILE;
 use crate::eval::write_atomic;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -70,37 +70,12 @@ pub struct Evaluated {
 
 /// The evaluated policies of the comparison in `dir` (its `results.json`).
 pub fn read(dir: &Path) -> Result<Vec<Evaluated>, ExperimentError> {
-    let path = dir.join("results.json");
-    let bad = |what: &str| {
-        ExperimentError::Task(format!(
-            "{}: {what}; run the comparison into it again",
-            path.display()
-        ))
-    };
-    let text = std::fs::read_to_string(&path).map_err(|source| ExperimentError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
-    let (Some(results), Some(metrics)) = (
-        json["results"].as_array(),
-        json["metadata"]["metrics"].as_array(),
-    ) else {
-        return Err(bad("no results or metrics"));
-    };
-    if results.len() != metrics.len() {
-        return Err(bad("results and metrics differ in length"));
-    }
-    results
-        .iter()
-        .zip(metrics)
+    let file = ComparisonFile::read(dir)?;
+    let bad = |what: &str| file.bad(what);
+    (file.runs()?.into_iter())
         .map(|(r, m)| {
-            let strategy = r["strategy"].as_str().unwrap_or_default();
-            if m["strategy"].as_str() != Some(strategy) {
-                return Err(bad("results and metrics disagree on the order"));
-            }
             Ok(Evaluated {
-                strategy: strategy.to_string(),
+                strategy: r["strategy"].as_str().unwrap_or_default().to_string(),
                 seed: m["seed"].as_u64(),
                 kl: m["metrics"]["kl"]
                     .as_f64()

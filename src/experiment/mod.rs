@@ -20,6 +20,7 @@
 mod ablation;
 mod budget;
 mod comparison;
+mod comparison_file;
 mod comparison_report;
 mod config;
 mod curve;

@@ -8,6 +8,7 @@
 //! each train on one objective alone, so they do not depend on the weights: its points are one
 //! set of experts merged with λ = the weights, its λ front.
 
+use super::comparison_file::ComparisonFile;
 use super::error::ExperimentError;
 use super::paired::{over_seeds, pairs, show, unique, verdict};
 use crate::eval::curves::{Labels, Point, Series, write_line_plot};
@@ -90,40 +91,24 @@ pub struct Read {
 
 /// The comparison in `dir` (its `results.json`).
 pub fn read(dir: &Path) -> Result<Read, ExperimentError> {
-    let path = dir.join("results.json");
-    let bad = |what: &str| {
-        ExperimentError::Task(format!(
-            "{}: {what}; run the comparison into it again",
-            path.display()
-        ))
+    let file = ComparisonFile::read(dir)?;
+    let bad = |what: &str| file.bad(what);
+    let runs = file.runs()?;
+    let Some((first, _)) = runs.first() else {
+        return Err(bad("no results"));
     };
-    let text = std::fs::read_to_string(&path).map_err(|source| ExperimentError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let json: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
-    let (Some(results), Some(metrics)) = (
-        json["results"].as_array(),
-        json["metadata"]["metrics"].as_array(),
-    ) else {
-        return Err(bad("no results or metrics"));
-    };
-    if results.len() != metrics.len() || results.is_empty() {
-        return Err(bad("results and metrics differ in length"));
-    }
+    let json = &file.json;
     let names = |v: &Value| -> Option<Vec<String>> {
         v.as_array()?
             .iter()
             .map(|s| s.as_str().map(str::to_string))
             .collect()
     };
-    let objectives = names(&results[0]["objectives"]).ok_or_else(|| bad("no objectives"))?;
+    let objectives = names(&first["objectives"]).ok_or_else(|| bad("no objectives"))?;
     let floats =
         |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(Value::as_f64).collect() };
     let reference = floats(&json["metadata"]["hypervolume"]["reference"]);
-    let evaluated = results
-        .iter()
-        .zip(metrics)
+    let evaluated = (runs.iter())
         .map(|(r, m)| {
             let means: Option<Vec<f64>> = r["per_objective"]
                 .as_array()
